@@ -1,0 +1,5 @@
+import sys
+
+from analog_eqprop.cli import main
+
+sys.exit(main())

@@ -1,0 +1,141 @@
+"""``analog-eqprop train``: train a network with EqProp, checkpointing every epoch."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from analog_eqprop.cli.common import HelpFormatter, add_dataclass_flags, collect_settings, split_settings
+from analog_eqprop.config import to_dict
+from analog_eqprop.errors import ConfigError
+from analog_eqprop.models.hopfield import HopfieldConfig
+from analog_eqprop.training.trainer import TrainConfig
+
+RUN_KEYS = {"sizes", "graph", "dataset", "data_dir", "out", "n_train", "n_test", "init_seed"}
+
+DESCRIPTION = """\
+Train a continuous Hopfield network (the seed model of Scellier & Bengio 2017) with
+Equilibrium Propagation on the NumPy solver.
+
+Settings come from --config FILE (TOML or JSON, flat keys named like the flags) and are
+overridden by flags. After every epoch a checkpoint is written atomically to
+OUT/checkpoint.npz; --resume continues from it with nothing lost.
+
+examples:
+  analog-eqprop train --sizes 64,32,10 --epochs 5
+  analog-eqprop train --dataset mnist --sizes 784,500,10 --epochs 25 --cost-scale 1 --json log.jsonl
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a network with EqProp", description=DESCRIPTION,
+                       formatter_class=HelpFormatter)
+    g = p.add_argument_group("model and data")
+    g.add_argument("--sizes", default=None, help="layer sizes of a layered net, e.g. 784,500,10 (default: 64,64,10)")
+    g.add_argument("--graph", default=None, help="a saved network graph (.json node_link or .graphml)")
+    g.add_argument("--init-seed", dest="init_seed", default=None, type=int,
+                   help="seed of the Glorot-uniform initial weights (default: the run's --seed)")
+    g.add_argument("--dataset", default=None, help="digits (built in), mnist, fashion-mnist, iris, xor (default: digits)")
+    g.add_argument("--data-dir", dest="data_dir", default=None,
+                   help="directory of the IDX files (else $ANALOG_EQPROP_MNIST_DIR, then ../shared/data/mnist)")
+    g.add_argument("--n-train", dest="n_train", default=None, type=int, help="use only the first N training examples")
+    g.add_argument("--n-test", dest="n_test", default=None, type=int, help="use only the first N test examples")
+    add_dataclass_flags(p, TrainConfig, "training")
+    add_dataclass_flags(p, HopfieldConfig, "relaxation (Hopfield model)")
+    o = p.add_argument_group("run")
+    o.add_argument("--config", default=None, help="TOML or JSON file of settings (flags override it)")
+    o.add_argument("--out", default=None, help="run directory for checkpoint, log and trained graph "
+                                               "(default: runs/<dataset>-<sizes>)")
+    o.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+    o.add_argument("--overwrite", action="store_true", help="start afresh even if OUT holds a checkpoint")
+    o.add_argument("--json", default=None, metavar="PATH", help="append one JSON object per epoch to PATH")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _parse_sizes(text: Any) -> list[int]:
+    if isinstance(text, (list, tuple)):
+        parts = list(text)
+    else:
+        parts = [t for t in str(text).split(",") if t.strip()]
+    try:
+        sizes = [int(t) for t in parts]
+    except (TypeError, ValueError):
+        raise ConfigError(f"--sizes must be comma-separated integers like 784,500,10, got {text!r}") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ConfigError(f"--sizes needs at least two layers of size >= 1, got {text!r}")
+    return sizes
+
+
+def build_model(run_cfg: dict[str, Any], hop: HopfieldConfig, seed: int):
+    """The Hopfield network described by the run settings (graph file or layer sizes)."""
+    from analog_eqprop.graphs import read_graph
+    from analog_eqprop.models import HopfieldNetwork
+
+    if run_cfg.get("graph") and run_cfg.get("sizes"):
+        raise ConfigError("give either --graph or --sizes, not both")
+    if run_cfg.get("graph"):
+        return HopfieldNetwork.from_graph(read_graph(run_cfg["graph"]), hop), Path(run_cfg["graph"]).stem
+    sizes = _parse_sizes(run_cfg.get("sizes", "64,64,10"))
+    init_seed = run_cfg.get("init_seed")
+    net = HopfieldNetwork.layered(sizes, seed=seed if init_seed is None else int(init_seed), config=hop)
+    return net, "-".join(map(str, sizes))
+
+
+def load_data(run_cfg: dict[str, Any]):
+    from analog_eqprop.data import load_dataset
+
+    name = run_cfg.get("dataset", "digits")
+    kw = {"data_dir": run_cfg["data_dir"]} if run_cfg.get("data_dir") else {}
+    data = load_dataset(name, **kw)
+    if run_cfg.get("n_train") or run_cfg.get("n_test"):
+        data = data.subset(n_train=run_cfg.get("n_train"), n_test=run_cfg.get("n_test"))
+    return data
+
+
+def _fmt(rec: dict[str, Any]) -> str:
+    parts = [f"epoch {rec['epoch']:3d}", f"train {100 * rec['train_error']:6.2f}%"]
+    if "valid_error" in rec:
+        parts.append(f"valid {100 * rec['valid_error']:6.2f}%")
+    parts += [f"test {100 * rec['test_error']:6.2f}%", f"{rec['seconds']:7.1f} s"]
+    return "  ".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    from analog_eqprop.graphs import write_graph
+    from analog_eqprop.runinfo import run_metadata
+    from analog_eqprop.training import Trainer, atomic_write_text
+
+    keys = sorted(RUN_KEYS | {f for f in TrainConfig.__dataclass_fields__} | set(HopfieldConfig.__dataclass_fields__))
+    settings = collect_settings(args, keys)
+    run_cfg, train_cfg, hop_cfg = split_settings(settings, (RUN_KEYS, "run"), (TrainConfig, "training"),
+                                                 (HopfieldConfig, "relaxation"))
+    model, tag = build_model(run_cfg, hop_cfg, train_cfg.seed)
+    data = load_data(run_cfg)
+    out = Path(run_cfg.get("out") or Path("runs") / f"{data.name}-{tag}")
+    ckpt = out / "checkpoint.npz"
+    if ckpt.exists() and not (args.resume or args.overwrite):
+        raise ConfigError(f"{out} already holds a checkpoint; pass --resume to continue it, --overwrite to start "
+                          f"afresh, or --out DIR for a new run")
+    info = run_metadata({"run": run_cfg, "train": to_dict(train_cfg), "hopfield": to_dict(hop_cfg)})
+    trainer = Trainer(model, train_cfg, checkpoint_path=ckpt, log_path=args.json, progress=not args.no_progress,
+                      run_info=info)
+    if args.resume:
+        if not ckpt.exists():
+            raise ConfigError(f"--resume: no checkpoint at {ckpt}")
+        trainer.load_checkpoint(ckpt)
+        print(f"resumed {ckpt} at epoch {trainer.epoch}", file=sys.stderr)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "run.json", json.dumps(info, indent=2) + "\n")
+    print(f"{data.name}: {len(data.y_train)} train / {len(data.y_test)} test; network {tag} "
+          f"({model.n_inputs} inputs, {model.n_free} free units); run dir {out}", flush=True)
+    trainer.fit(data, callback=lambda rec: print(_fmt(rec), flush=True))
+    write_graph(model.to_graph(), out / "model.json")
+    if trainer.history:
+        last = trainer.history[-1]
+        print(f"done: train error {100 * last['train_error']:.2f}%, test error {100 * last['test_error']:.2f}% "
+              f"after {last['epoch']} epochs; trained graph in {out / 'model.json'}")
+    return 0

@@ -1,0 +1,122 @@
+"""Equilibrium Propagation: the two (or three) phases and the parameter gradient estimate.
+
+Works with any *energy model* (the Hopfield network, resistive circuits) that offers::
+
+    model.prepare(x)                    per-batch cache (e.g. the clamped inputs' drive)
+    model.relax(x, state, beta=, target=, static=) -> result with .state
+    model.energy_grad_diff(x, s1, s2)   dE/dtheta(s1) - dE/dtheta(s2), batch mean, per parameter
+
+The estimate of the loss gradient dJ/dtheta (J = C at the free fixed point) is
+
+* one-sided:  (dE/dtheta(s_beta) - dE/dtheta(s_0)) / beta           (bias O(beta))
+* centered:   (dE/dtheta(s_+beta) - dE/dtheta(s_-beta)) / (2 beta)   (bias O(beta^2))
+
+with the nudged phases started from the free state. ``random_sign`` (the seed code's choice)
+is one-sided with the sign of beta drawn per batch, which averages the O(beta) bias out.
+
+Examples
+--------
+>>> import numpy as np
+>>> from analog_eqprop.models import HopfieldNetwork, HopfieldConfig
+>>> net = HopfieldNetwork.layered([3, 4, 2], seed=1, config=HopfieldConfig(dtype="float64"))
+>>> x = np.array([[0.2, 0.9, 0.5]]); t = np.array([[1.0, 0.0]])
+>>> s0 = net.relax(x, net.init_state(1), n_iter=500).state
+>>> g = eqprop_gradient(net, x, t, s0, beta=1e-3, mode="centered", n_iter=2000).grads
+>>> sorted(g)
+['W0', 'W1', 'b1', 'b2']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from analog_eqprop.errors import ConfigError
+
+__all__ = ["BetaMode", "BETA_MODES", "EqPropGradient", "eqprop_gradient", "signed_beta"]
+
+BetaMode = Literal["positive", "random_sign", "centered"]
+BETA_MODES: tuple[str, ...] = ("positive", "random_sign", "centered")
+
+
+@dataclass(frozen=True)
+class EqPropGradient:
+    """Result of the nudged phase(s).
+
+    Attributes
+    ----------
+    grads : dict of str to ndarray
+        Estimate of dJ/dtheta for every parameter (descend along ``-grads``).
+    beta : float
+        The (signed) nudge strength used.
+    nudged : tuple of ndarray
+        The nudged state(s): ``(s_beta,)`` or ``(s_+beta, s_-beta)`` when centered.
+    """
+
+    grads: dict[str, np.ndarray]
+    beta: float
+    nudged: tuple[np.ndarray, ...]
+
+
+def signed_beta(beta: float, mode: str, rng: np.random.Generator | None) -> float:
+    """The beta of one batch: ``+beta``, or ``+-beta`` at random for ``random_sign``."""
+    if not beta > 0:
+        raise ConfigError(f"beta must be > 0 (the nudge strength), got {beta!r}")
+    if mode not in BETA_MODES:
+        raise ConfigError(f"unknown beta mode {mode!r}; use one of {', '.join(BETA_MODES)}")
+    if mode == "random_sign":
+        if rng is None:
+            raise ConfigError("random_sign beta needs an rng")
+        return beta if rng.integers(0, 2) else -beta
+    return beta
+
+
+def eqprop_gradient(
+    model: Any,
+    x: np.ndarray,
+    target: np.ndarray,
+    free_state: np.ndarray,
+    beta: float,
+    *,
+    mode: str = "positive",
+    rng: np.random.Generator | None = None,
+    static: Any = None,
+    n_iter: int | None = None,
+    tol: float | None = None,
+) -> EqPropGradient:
+    """Run the nudged phase(s) from ``free_state`` and return the EqProp gradient estimate.
+
+    Parameters
+    ----------
+    model
+        An energy model (see the module docstring).
+    x, target : ndarray
+        Clamped inputs ``(batch, n_inputs)`` and targets ``(batch, n_outputs)``.
+    free_state : ndarray
+        The free fixed point ``s_0`` (start of the nudged phases).
+    beta : float
+        Nudge strength (> 0); signed per batch in ``random_sign`` mode.
+    mode : {"positive", "random_sign", "centered"}
+    rng : numpy.random.Generator, optional
+        For the random sign and for Langevin noise.
+    static : optional
+        ``model.prepare(x)``, when the caller already has it.
+    n_iter, tol : optional
+        Relaxation steps and early-stop tolerance of the nudged phases (model defaults).
+    """
+    b = signed_beta(beta, mode, rng)
+    if static is None:
+        static = model.prepare(x)
+    kw = dict(target=target, static=static, n_iter=n_iter, rng=rng, tol=tol)
+    s_plus = model.relax(x, free_state, beta=b, **kw).state
+    if mode == "centered":
+        s_minus = model.relax(x, free_state, beta=-b, **kw).state
+        diff = model.energy_grad_diff(x, s_plus, s_minus)
+        scale, nudged = 1.0 / (2.0 * b), (s_plus, s_minus)
+    else:
+        diff = model.energy_grad_diff(x, s_plus, free_state)
+        scale, nudged = 1.0 / b, (s_plus,)
+    grads = {k: v * scale for k, v in diff.items()}
+    return EqPropGradient(grads, b, nudged)

@@ -1,0 +1,62 @@
+"""What a run needs to be reproduced: its settings, package versions, simulator version."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["run_metadata", "package_versions"]
+
+_PACKAGES = ("analog_eqprop", "numpy", "scipy", "networkx", "matplotlib", "PySpice", "scikit-learn")
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages a result depends on (None where absent)."""
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _git_commit() -> str | None:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        res = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return res.stdout.strip() or None if res.returncode == 0 else None
+
+
+def _ngspice_version() -> str | None:
+    try:
+        from analog_eqprop.solvers.ngspice_shared import ngspice_version
+
+        return ngspice_version()
+    except Exception:  # noqa: BLE001 - a missing or broken simulator just means "unknown"
+        return None
+
+
+def run_metadata(config: dict[str, Any], *, with_ngspice: bool = False) -> dict[str, Any]:
+    """Settings plus versions, machine and time, to store beside a run's results.
+
+    Examples
+    --------
+    >>> info = run_metadata({"epochs": 3})
+    >>> info["config"]["epochs"], "numpy" in info["versions"]
+    (3, True)
+    """
+    return {
+        "config": config,
+        "versions": package_versions(),
+        "ngspice": _ngspice_version() if with_ngspice else None,
+        "git_commit": _git_commit(),
+        "machine": {"platform": platform.platform(), "processor": platform.machine()},
+        "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,291 @@
+"""The EqProp training loop: persistent particles, per-layer rates, checkpoints, history.
+
+One loop for every energy model (Hopfield network or circuit). Per minibatch, as in the
+seed's code: free phase from each example's persistent particle, record its prediction,
+nudged phase(s) from the free state, then the parameter update. After each epoch the
+validation and test splits are relaxed from their own persistent particles, a history
+record is appended, a JSON line is written and an atomic checkpoint is saved, so a killed
+run resumes with nothing lost and with the same result as an uninterrupted one.
+
+Examples
+--------
+>>> from analog_eqprop.data import load_xor
+>>> from analog_eqprop.models import HopfieldNetwork, HopfieldConfig
+>>> net = HopfieldNetwork.layered([2, 8, 2], seed=0, config=HopfieldConfig(n_free=30, n_nudged=10))
+>>> tr = Trainer(net, TrainConfig(epochs=2, batch_size=4, learning_rates=(0.2, 0.1)), progress=False)
+>>> hist = tr.fit(load_xor())
+>>> [r["epoch"] for r in hist]
+[1, 2]
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import numpy as np
+
+from analog_eqprop.config import option, to_dict
+from analog_eqprop.errors import CheckpointError, ConfigError, DataError
+from analog_eqprop.eqprop.core import BETA_MODES, eqprop_gradient
+from analog_eqprop.training.checkpoint import load_checkpoint, save_checkpoint
+from analog_eqprop.training.optim import OPTIMIZERS, make_optimizer
+
+__all__ = ["TrainConfig", "Trainer", "one_hot_targets"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyperparameters (seed Table 2 defaults for the 784-500-10 net)."""
+
+    epochs: int = option(25, "number of passes over the training set")
+    batch_size: int = option(20, "examples per minibatch")
+    learning_rates: tuple[float, ...] = option(
+        (0.1, 0.05), "per-layer learning rates; layer l is every parameter feeding free layer l"
+    )
+    beta: float = option(0.5, "nudge strength beta (> 0)", unit="1 (Hopfield) or S (circuits)")
+    beta_mode: Literal["positive", "random_sign", "centered"] = option(
+        "random_sign", "positive: +beta; random_sign: +-beta per batch (seed code); centered: +beta and -beta"
+    )
+    optimizer: Literal["sgd", "momentum", "adam"] = option("sgd", "parameter update rule")
+    momentum: float = option(0.9, "momentum coefficient (optimizer=momentum)")
+    persistent: bool = option(True, "each example keeps its last free state as its next starting point")
+    shuffle: bool = option(False, "shuffle the training set each epoch (the seed code does not)")
+    n_valid: int = option(0, "hold out the last n training examples as a validation set")
+    eval_batch_size: int = option(1000, "batch size for evaluation (does not change results)")
+    seed: int = option(0, "seed of the run's random generator (shuffling, beta signs, noise)")
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0:
+            raise ConfigError(f"TrainConfig.epochs must be >= 0, got {self.epochs}")
+        if self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ConfigError(f"TrainConfig: batch sizes must be >= 1, got {self.batch_size}, {self.eval_batch_size}")
+        if not self.learning_rates:
+            raise ConfigError("TrainConfig.learning_rates is empty: give one rate per layer (or one for all)")
+        for i, lr in enumerate(self.learning_rates):
+            if not (np.isfinite(lr) and lr >= 0):
+                raise ConfigError(f"TrainConfig.learning_rates[{i}] must be a finite number >= 0, got {lr!r}")
+        if not (np.isfinite(self.beta) and self.beta > 0):
+            raise ConfigError(f"TrainConfig.beta must be > 0 (EqProp divides by it), got {self.beta!r}")
+        if self.beta_mode not in BETA_MODES:
+            raise ConfigError(f"TrainConfig.beta_mode must be one of {BETA_MODES}, got {self.beta_mode!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"TrainConfig.optimizer must be one of {tuple(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.n_valid < 0:
+            raise ConfigError(f"TrainConfig.n_valid must be >= 0, got {self.n_valid}")
+
+
+def one_hot_targets(labels: np.ndarray, n_outputs: int, dtype: Any = np.float64) -> np.ndarray:
+    """One-hot targets ``(n, n_outputs)`` from integer labels."""
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
+        raise DataError(f"labels must lie in [0, {n_outputs}) to match the network's {n_outputs} outputs, "
+                        f"got range [{labels.min()}, {labels.max()}]")
+    out = np.zeros((labels.shape[0], n_outputs), dtype=dtype)
+    out[np.arange(labels.shape[0]), labels] = 1
+    return out
+
+
+def _signature(model: Any) -> dict[str, Any]:
+    return {"params": {k: list(v.shape) for k, v in model.params.items()}, "type": type(model).__name__}
+
+
+class Trainer:
+    """Trains an energy model with EqProp.
+
+    Parameters
+    ----------
+    model
+        Energy model (e.g. :class:`~analog_eqprop.models.HopfieldNetwork`).
+    config : TrainConfig
+    checkpoint_path : path, optional
+        Checkpoint written atomically after every epoch.
+    log_path : path, optional
+        One JSON object appended per epoch (``epoch``, ``train_error``, ``test_error``, ``seconds``...).
+    progress : bool
+        Show a progress bar over minibatches (tqdm, on stderr).
+    run_info : dict, optional
+        Extra metadata stored in the checkpoint (model config, dataset name...).
+    """
+
+    def __init__(self, model: Any, config: TrainConfig | None = None, *, checkpoint_path: str | Path | None = None,
+                 log_path: str | Path | None = None, progress: bool = True, run_info: dict | None = None):
+        self.model = model
+        self.config = config or TrainConfig()
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.log_path = Path(log_path) if log_path else None
+        self.progress = progress
+        self.run_info = run_info or {}
+        lrs = self.config.learning_rates
+        n_layers = model.n_layers
+        if len(lrs) == 1:
+            lrs = lrs * n_layers
+        if len(lrs) != n_layers:
+            raise ConfigError(f"learning_rates has {len(lrs)} entries but the network has {n_layers} layers "
+                              f"(give one rate per layer, or a single rate for all)")
+        self.layer_lrs = tuple(float(v) for v in lrs)
+        per_param = {name: self.layer_lrs[model.param_layer(name)] for name in model.params}
+        kw = {"momentum": self.config.momentum} if self.config.optimizer == "momentum" else {}
+        self.optimizer = make_optimizer(self.config.optimizer, per_param, **kw)
+        self.rng = np.random.default_rng(self.config.seed)
+        self.particles: dict[str, np.ndarray] = {}
+        self.history: list[dict[str, Any]] = []
+        self.epoch = 0
+
+    # -- data ---------------------------------------------------------------------------
+    def _check_data(self, data: Any) -> None:
+        if data.n_features != self.model.n_inputs:
+            raise DataError(f"dataset {data.name!r} has {data.n_features} features per example but the network "
+                            f"has {self.model.n_inputs} inputs")
+        if data.n_classes > self.model.n_outputs:
+            raise DataError(f"dataset {data.name!r} has {data.n_classes} classes but the network has only "
+                            f"{self.model.n_outputs} outputs")
+
+    def _splits(self, data: Any) -> Any:
+        if self.config.n_valid and data.x_valid is None:
+            if self.config.n_valid >= len(data.y_train):
+                raise DataError(f"n_valid={self.config.n_valid} leaves no training examples "
+                                f"({len(data.y_train)} in {data.name!r})")
+            data = data.split_validation(self.config.n_valid)
+        return data
+
+    def _particles(self, split: str, n: int) -> np.ndarray | None:
+        if not self.config.persistent:
+            return None
+        p = self.particles.get(split)
+        if p is None or p.shape[0] != n:
+            p = self.model.init_state(n)
+            self.particles[split] = p
+        return p
+
+    # -- training -------------------------------------------------------------------------
+    def train_epoch(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        """One pass over ``(x, y)``; returns train error (fraction) and mean cost, measured at the
+        free fixed points before each update (as the seed code does)."""
+        from tqdm.auto import tqdm
+
+        model, cfg = self.model, self.config
+        x = model.check_inputs(x)
+        targets = one_hot_targets(y, model.n_outputs, model.dtype)
+        n = x.shape[0]
+        parts = self._particles("train", n)
+        order = self.rng.permutation(n) if cfg.shuffle else np.arange(n)
+        n_err, cost_sum = 0, 0.0
+        starts = range(0, n, cfg.batch_size)
+        bar = tqdm(starts, desc=f"epoch {self.epoch + 1}", unit="batch", leave=False, disable=not self.progress)
+        for i, start in enumerate(bar):
+            idx = order[start:start + cfg.batch_size]
+            xb, tb = x[idx], targets[idx]
+            s = parts[idx] if parts is not None else model.init_state(len(idx))
+            static = model.prepare(xb)
+            s0 = model.relax(xb, s, static=static, rng=self.rng).state
+            if parts is not None:
+                parts[idx] = s0
+            n_err += int(np.sum(np.argmax(model.output(s0), axis=1) != y[idx]))
+            cost_sum += float(np.sum(model.cost(s0, tb)))
+            g = eqprop_gradient(model, xb, tb, s0, cfg.beta, mode=cfg.beta_mode, rng=self.rng, static=static)
+            self.optimizer.step(model.params, g.grads)
+            model.project()
+            if self.progress and i % 50 == 0:
+                bar.set_postfix(err=f"{n_err / min(n, start + len(idx)):.3f}")
+        return {"train_error": n_err / n, "train_cost": cost_sum / n}
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray, split: str | None = None) -> dict[str, float]:
+        """Error (fraction) and mean cost at the free fixed points of ``(x, y)``.
+
+        With persistent particles and a ``split`` name, each example starts from (and
+        updates) its own particle, as in the seed code; otherwise from the initial state.
+        """
+        model = self.model
+        x = model.check_inputs(x)
+        targets = one_hot_targets(y, model.n_outputs, model.dtype)
+        n = x.shape[0]
+        parts = self._particles(split, n) if split else None
+        n_err, cost_sum = 0, 0.0
+        for start in range(0, n, self.config.eval_batch_size):
+            sl = slice(start, start + self.config.eval_batch_size)
+            s = parts[sl] if parts is not None else model.init_state(len(x[sl]))
+            s0 = model.relax(x[sl], s, rng=self.rng).state
+            if parts is not None:
+                parts[sl] = s0
+            n_err += int(np.sum(np.argmax(model.output(s0), axis=1) != y[sl]))
+            cost_sum += float(np.sum(model.cost(s0, targets[sl])))
+        return {"error": n_err / max(n, 1), "cost": cost_sum / max(n, 1)}
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Class predictions (argmax of the free-phase outputs), from the initial state."""
+        x = self.model.check_inputs(x)
+        return np.argmax(self.model.output(self.model.relax(x, self.model.init_state(len(x)), rng=self.rng).state),
+                         axis=1)
+
+    def fit(self, data: Any, epochs: int | None = None,
+            callback: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+        """Train until ``epochs`` (default: the config's) epochs are done; returns the history.
+
+        Continues from :attr:`epoch` (e.g. after :meth:`load_checkpoint`).
+        """
+        epochs = self.config.epochs if epochs is None else epochs
+        data = self._splits(data)
+        self._check_data(data)
+        while self.epoch < epochs:
+            t0 = time.perf_counter()
+            rec: dict[str, Any] = {"epoch": self.epoch + 1}
+            rec.update(self.train_epoch(data.x_train, data.y_train))
+            t_train = time.perf_counter() - t0
+            if data.x_valid is not None:
+                ev = self.evaluate(data.x_valid, data.y_valid, "valid")
+                rec["valid_error"], rec["valid_cost"] = ev["error"], ev["cost"]
+            ev = self.evaluate(data.x_test, data.y_test, "test")
+            rec["test_error"], rec["test_cost"] = ev["error"], ev["cost"]
+            rec["seconds_train"] = t_train
+            rec["seconds"] = time.perf_counter() - t0
+            self.epoch += 1
+            self.history.append(rec)
+            if self.log_path:
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.log_path, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(rec) + "\n")
+            if self.checkpoint_path:
+                self.save_checkpoint(self.checkpoint_path)
+            if callback:
+                callback(rec)
+        return self.history
+
+    # -- checkpoints --------------------------------------------------------------------
+    def save_checkpoint(self, path: str | Path) -> None:
+        """Everything needed to resume exactly: parameters, particles, optimiser and RNG state."""
+        arrays = {f"params/{k}": v for k, v in self.model.params.items()}
+        arrays.update({f"particles/{k}": v for k, v in self.particles.items()})
+        arrays.update({f"optim/{k}": v for k, v in self.optimizer.state_dict().items()})
+        meta = {
+            "epoch": self.epoch,
+            "history": self.history,
+            "train_config": to_dict(replace(self.config, epochs=0)),
+            "model": _signature(self.model),
+            "rng": self.rng.bit_generator.state,
+            "run_info": self.run_info,
+        }
+        save_checkpoint(path, arrays, meta)
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Restore a checkpoint made with the same model shape and hyperparameters."""
+        arrays, meta = load_checkpoint(path)
+        if meta.get("model") != _signature(self.model):
+            raise CheckpointError(f"{path}: made for a different network ({meta.get('model')}), "
+                                  f"this one is {_signature(self.model)}")
+        mine = to_dict(replace(self.config, epochs=0))
+        theirs = meta.get("train_config", {})
+        diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+        if diff:
+            what = ", ".join(f"{k}: {theirs.get(k)!r} there, {mine.get(k)!r} here" for k in diff)
+            raise CheckpointError(f"{path}: made with different settings ({what}); resume with the same settings")
+        for k in self.model.params:
+            self.model.params[k][...] = arrays[f"params/{k}"]
+        self.particles = {k[len("particles/"):]: v.copy() for k, v in arrays.items() if k.startswith("particles/")}
+        self.optimizer.load_state_dict({k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")})
+        self.rng.bit_generator.state = meta["rng"]
+        self.history = list(meta["history"])
+        self.epoch = int(meta["epoch"])
