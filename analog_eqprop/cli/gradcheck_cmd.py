@@ -41,6 +41,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _centre(G, seed):
+    """Generated nets get biases in (0.2, 0.6) and halved weights so that most units sit
+    inside (0, 1): with the seed's zero biases many units of a small random net are clipped
+    at 0, where no gradient flows and the check says little."""
+    rng = np.random.default_rng(seed)
+    for _, d in G.nodes(data=True):
+        if d["role"] != "input":
+            d["bias"] = float(rng.uniform(0.2, 0.6))
+    for _, _, d in G.edges(data=True):
+        d["weight"] *= 0.5
+    return G
+
+
 def _model(args):
     from analog_eqprop.graphs import layered_graph, random_graph, read_graph
     from analog_eqprop.models import HopfieldConfig, HopfieldNetwork
@@ -51,7 +64,7 @@ def _model(args):
     if args.random:
         try:
             ni, nh, no, p = args.random.split(",")
-            G = random_graph(int(ni), int(nh), int(no), float(p), seed=args.seed)
+            G = _centre(random_graph(int(ni), int(nh), int(no), float(p), seed=args.seed), args.seed)
         except ValueError:
             raise ConfigError(f"--random wants NI,NH,NO,P like 4,6,3,0.5, got {args.random!r}") from None
         return HopfieldNetwork.from_graph(G, cfg)
@@ -59,7 +72,8 @@ def _model(args):
         sizes = [int(s) for s in (args.sizes or "5,6,3").split(",")]
     except ValueError:
         raise ConfigError(f"--sizes must be comma-separated integers, got {args.sizes!r}") from None
-    return HopfieldNetwork.from_graph(layered_graph(sizes, skip=args.skip, lateral=args.lateral, seed=args.seed), cfg)
+    G = layered_graph(sizes, skip=args.skip, lateral=args.lateral, seed=args.seed)
+    return HopfieldNetwork.from_graph(_centre(G, args.seed), cfg)
 
 
 def run(args: argparse.Namespace) -> int:

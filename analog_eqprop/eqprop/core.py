@@ -18,7 +18,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from analog_eqprop.models import HopfieldNetwork, HopfieldConfig
->>> net = HopfieldNetwork.layered([3, 4, 2], seed=1, config=HopfieldConfig(dtype="float64"))
+>>> net = HopfieldNetwork.layered([3, 4, 2], seed=1, bias=0.4, config=HopfieldConfig(dtype="float64"))
 >>> x = np.array([[0.2, 0.9, 0.5]]); t = np.array([[1.0, 0.0]])
 >>> s0 = net.relax(x, net.init_state(1), n_iter=500).state
 >>> g = eqprop_gradient(net, x, t, s0, beta=1e-3, mode="centered", n_iter=2000).grads

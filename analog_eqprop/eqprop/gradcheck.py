@@ -13,7 +13,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from analog_eqprop.models import HopfieldNetwork, HopfieldConfig
->>> net = HopfieldNetwork.layered([3, 4, 2], seed=1, config=HopfieldConfig(dtype="float64"))
+>>> net = HopfieldNetwork.layered([3, 4, 2], seed=1, bias=0.4, config=HopfieldConfig(dtype="float64"))
 >>> rng = np.random.default_rng(0)
 >>> x, t = rng.random((4, 3)), np.eye(2)[[0, 1, 1, 0]]
 >>> rep = gradcheck(net, x, t, betas=(1e-2, 1e-3), mode="centered")
@@ -156,6 +156,9 @@ def gradcheck(model: Any, x: np.ndarray, target: np.ndarray, *, betas=(1e-1, 1e-
     exact = model.implicit_gradient(x, target, s0)
     names = sorted(exact)
     ev = flatten(exact, names)
+    if not np.any(ev):
+        raise ConvergenceError("the exact gradient is zero (every output is saturated or on target), so the "
+                               "check would be vacuous; pick weights/biases that put units inside their range")
     rows = []
     for beta in betas:
         g = eqprop_gradient(model, x, target, s0, float(beta), mode=mode, n_iter=n_iter, tol=tol).grads
