@@ -1,0 +1,397 @@
+"""Graphs -> circuits: compile any circuit graph, and build the standard nets.
+
+A *circuit graph* is a networkx graph whose nodes carry a ``role`` (``input``, ``hidden``,
+``output``, ``bias``, ``ground``) and whose edges carry a ``weight`` = conductance in siemens
+(> 0). Optional node attributes, overriding the builder's defaults:
+
+=================  ===========================================================================
+``feature``        input nodes: which data column drives this source (default: input order)
+``gain``           input nodes: volts per unit feature (negative for the -x copy; default 1)
+``offset``         input nodes: volts added (default 0)
+``voltage``        bias nodes: the rail voltage [V]
+``clamp_low``      hidden/output: a diode from a rail at this voltage into the node (V >= ~low)
+``clamp_high``     hidden/output: a diode from the node to a rail at this voltage (V <= ~high)
+``diode``          hidden/output: the model card name of its clamp diodes
+``amplifier``      hidden nodes: gain A of a bidirectional amplifier on the node's edges to
+                   later layers (VCVS forward, CCCS backward)
+``output_index``   output nodes: the class this node reads out (default: output order)
+``polarity``       output nodes: +1, or -1 for the negative node of a differential pair
+=================  ===========================================================================
+
+Examples
+--------
+>>> c = layered_circuit([4, 3, 2], seed=0, clamp=(0.0, None))
+>>> c.n_features, c.n_free, c.n_outputs, c.nodes[:2]
+(4, 5, 2, ('h1_0', 'h1_1'))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from analog_eqprop.circuits.description import GROUND, Circuit
+from analog_eqprop.circuits.elements import DiodeModel, load_diode_models
+from analog_eqprop.errors import GraphError
+
+__all__ = [
+    "circuit_from_graph",
+    "circuit_graph",
+    "layered_circuit",
+    "drn_circuit",
+    "kendall_circuit",
+    "random_circuit",
+    "init_conductances",
+]
+
+_ROLE_ORDER = {"input": 0, "bias": 0, "ground": 0, "hidden": 1, "output": 2}
+
+
+def _resolve_model(diode: str | DiodeModel, models: dict[str, DiodeModel] | None) -> DiodeModel:
+    if isinstance(diode, DiodeModel):
+        return diode
+    lib = models if models is not None else load_diode_models()
+    if diode not in lib:
+        raise GraphError(f"unknown diode model {diode!r}; known: {', '.join(sorted(lib))}")
+    return lib[diode]
+
+
+def circuit_from_graph(
+    G: nx.Graph,
+    *,
+    name: str = "circuit",
+    diode: str | DiodeModel = "DIDEAL",
+    clamp: tuple[float | None, float | None] | None = None,
+    amplifier_back: str | float = "inverse",
+    g_min: float = 1e-7,
+    g_max: float = 1e-2,
+    nudge: str = "current",
+    target_on: float = 1.0,
+    target_off: float = 0.0,
+    models: dict[str, DiodeModel] | None = None,
+    weight: str = "weight",
+    role: str = "role",
+    layer: str = "layer",
+) -> Circuit:
+    """Compile a circuit graph into a :class:`Circuit`.
+
+    Parameters
+    ----------
+    G : networkx.Graph
+        A circuit graph (see the module docstring); validated here.
+    diode : str or DiodeModel
+        Default clamp diode model (a card name from ``hardware_models/diodes.lib``).
+    clamp : (low, high), optional
+        Default clamp rails [V] for hidden nodes (``None`` entries: no diode on that side).
+        Output nodes are linear unless their attributes say otherwise.
+    amplifier_back : "inverse", "reciprocal" or float
+        CCCS gain of every amplifier: ``1/A`` (Kendall et al. 2020, not reciprocal),
+        ``A`` (reciprocal: a true energy-based model), or a fixed number.
+    g_min, g_max : float
+        Device conductance range [S]; training clips to it.
+    nudge : {"current", "resistive"}
+    target_on, target_off : float
+        Output target voltages [V] for the correct and the other classes.
+    """
+    from analog_eqprop.graphs import CIRCUIT_ROLES, validate_graph
+
+    validate_graph(G, allowed_roles=CIRCUIT_ROLES, role=role, weight=weight, positive_weights=True)
+    lib = models if models is not None else load_diode_models()
+    nd = G.nodes
+
+    def key(n):
+        d = nd[n]
+        lay = d.get(layer)
+        return (_ROLE_ORDER[d[role]] if lay is None else int(lay))
+
+    free = [n for n in G if nd[n][role] in ("hidden", "output")]
+    free.sort(key=key)  # stable: graph order within a layer
+    inputs = [n for n in G if nd[n][role] == "input"]
+    biases = [n for n in G if nd[n][role] == "bias"]
+    layers_free = sorted({key(n) for n in free})
+    layer_rank = {lay: i for i, lay in enumerate(layers_free)}
+
+    # sources: inputs, then bias rails (graph bias nodes, then clamp rails created below)
+    src_names: list[str] = []
+    src_kind: list[str] = []
+    src_feat: list[int] = []
+    src_gain: list[float] = []
+    src_off: list[float] = []
+    for i, n in enumerate(inputs):
+        d = nd[n]
+        src_names.append(str(n))
+        src_kind.append("input")
+        src_feat.append(int(d.get("feature", i)))
+        src_gain.append(float(d.get("gain", 1.0)))
+        src_off.append(float(d.get("offset", 0.0)))
+    for n in biases:
+        if "voltage" not in nd[n]:
+            raise GraphError(f"bias node {n!r} has no 'voltage' attribute (the rail voltage in volts)")
+        src_names.append(str(n))
+        src_kind.append("bias")
+        src_feat.append(-1)
+        src_gain.append(0.0)
+        src_off.append(float(nd[n]["voltage"]))
+    n_features = max(src_feat) + 1 if inputs else 0
+    if not inputs:
+        raise GraphError("circuit graph has no input node")
+
+    free_idx = {n: i for i, n in enumerate(free)}
+    n_free = len(free)
+
+    # amplifiers on hidden nodes
+    amp_node, amp_gain, amp_back, amp_names = [], [], [], []
+    for n in free:
+        A = nd[n].get("amplifier")
+        if A is None:
+            continue
+        A = float(A)
+        if not (np.isfinite(A) and A > 0):
+            raise GraphError(f"node {n!r}: amplifier gain must be > 0, got {A!r}")
+        back = 1.0 / A if amplifier_back == "inverse" else A if amplifier_back == "reciprocal" else float(amplifier_back)
+        amp_node.append(free_idx[n])
+        amp_gain.append(A)
+        amp_back.append(back)
+        amp_names.append(f"{n}_amp")
+
+    # clamp rails become extra bias sources, one per distinct voltage (0 V is ground)
+    rail_index: dict[float, int] = {}
+
+    def rail(v: float) -> int:
+        if v == 0.0:
+            return GROUND
+        if v not in rail_index:
+            rail_index[v] = len(src_names)
+            src_names.append(f"vclamp{len(rail_index)}")
+            src_kind.append("bias")
+            src_feat.append(-1)
+            src_gain.append(0.0)
+            src_off.append(float(v))
+        return n_free + rail_index[v]
+
+    model_list: list[DiodeModel] = []
+    model_pos: dict[str, int] = {}
+
+    def model_id(m: str | DiodeModel) -> int:
+        dm = _resolve_model(m, lib)
+        if dm.name not in model_pos:
+            model_pos[dm.name] = len(model_list)
+            model_list.append(dm)
+        return model_pos[dm.name]
+
+    d_an, d_ca, d_mod = [], [], []
+    for n in free:
+        d = nd[n]
+        default = clamp if d[role] == "hidden" and clamp is not None else (None, None)
+        lo = d.get("clamp_low", default[0])
+        hi = d.get("clamp_high", default[1])
+        mid = model_id(d.get("diode", diode)) if (lo is not None or hi is not None) else None
+        if hi is not None:
+            d_an.append(free_idx[n]); d_ca.append(rail(float(hi))); d_mod.append(mid)  # noqa: E702
+        if lo is not None:
+            d_an.append(rail(float(lo))); d_ca.append(free_idx[n]); d_mod.append(mid)  # noqa: E702
+
+    src_idx = {n: n_free + i for i, n in enumerate(src_names[: len(inputs) + len(biases)])}
+    amp_of = {free[amp_node[k]]: n_free + len(src_names) + k for k in range(len(amp_node))}
+
+    def terminal(n, other) -> int:
+        r = nd[n][role]
+        if r == "ground":
+            return GROUND
+        if r in ("input", "bias"):
+            return src_idx[n]
+        # an amplified node drives edges towards later layers through its amplifier
+        if n in amp_of and nd[other][role] in ("hidden", "output") and key(other) > key(n):
+            return amp_of[n]
+        return free_idx[n]
+
+    e_a, e_b, e_g, e_l = [], [], [], []
+    for u, v, w in G.edges(data=weight):
+        ta, tb = terminal(u, v), terminal(v, u)
+        upper = max((key(x) for x in (u, v) if nd[x][role] in ("hidden", "output")), default=None)
+        if upper is None:
+            raise GraphError(f"edge ({u!r}, {v!r}) joins two fixed-voltage nodes; it cannot affect the network")
+        e_a.append(ta); e_b.append(tb); e_g.append(float(w)); e_l.append(layer_rank[upper])  # noqa: E702
+
+    outs = [n for n in free if nd[n][role] == "output"]
+    by_class: dict[int, dict[int, int]] = {}
+    for i, n in enumerate(outs):
+        cls = int(nd[n].get("output_index", i))
+        pol = int(nd[n].get("polarity", 1))
+        if pol not in (1, -1):
+            raise GraphError(f"output node {n!r}: polarity must be +1 or -1, got {pol!r}")
+        slot = by_class.setdefault(cls, {})
+        if pol in slot:
+            raise GraphError(f"output node {n!r}: class {cls} already has a node of polarity {pol:+d}")
+        slot[pol] = free_idx[n]
+    classes = sorted(by_class)
+    if classes != list(range(len(classes))):
+        raise GraphError(f"output_index values must be 0..{len(classes) - 1}, got {classes}")
+    for c in classes:
+        if 1 not in by_class[c]:
+            raise GraphError(f"output class {c} has only a negative (polarity -1) node")
+    out_pos = [by_class[c][1] for c in classes]
+    out_neg = [by_class[c].get(-1, -1) for c in classes]
+
+    return Circuit(
+        name=name,
+        nodes=tuple(str(n) for n in free),
+        node_role=tuple(nd[n][role] for n in free),
+        node_layer=[layer_rank[key(n)] for n in free],
+        sources=tuple(src_names),
+        source_kind=tuple(src_kind),
+        source_feature=src_feat,
+        source_gain=src_gain,
+        source_offset=src_off,
+        n_features=n_features,
+        edge_a=e_a, edge_b=e_b, edge_g=e_g, edge_layer=e_l,
+        g_min=g_min, g_max=g_max,
+        amp_node=amp_node, amp_gain=amp_gain, amp_back=amp_back, amp_names=tuple(amp_names),
+        diode_anode=d_an, diode_cathode=d_ca, diode_model=d_mod, models=tuple(model_list),
+        out_pos=out_pos, out_neg=out_neg, target_on=target_on, target_off=target_off, nudge=nudge,
+        layer_names=tuple(f"layer{lay}" for lay in layers_free),
+    )
+
+
+def init_conductances(G: nx.Graph, *, low: float, high: float, seed: int | None = None, weight: str = "weight",
+                      fan_in_scaled: bool = False, role: str = "role") -> nx.Graph:
+    """Draw every edge's conductance from U(low, high) [S], in place (``G.edges`` order).
+
+    With ``fan_in_scaled`` the range is divided by the fan-in of the edge's later node, so
+    that every neuron sees about the same total conductance whatever its width.
+    """
+    if not (0 < low < high):
+        raise GraphError(f"need 0 < low < high for conductances, got {low!r}, {high!r}")
+    rng = np.random.default_rng(seed)
+    deg = dict(G.degree()) if fan_in_scaled else None
+    for u, v, d in G.edges(data=True):
+        g = rng.uniform(low, high)
+        if deg is not None:
+            free = [x for x in (u, v) if G.nodes[x][role] in ("hidden", "output")]
+            g /= max(1, min(deg[x] for x in free)) if free else 1
+        d[weight] = float(g)
+    return G
+
+
+def circuit_graph(
+    sizes: list[int],
+    *,
+    input_encoding: str = "pm",
+    input_gain: float = 1.0,
+    bias_voltages: tuple[float, ...] = (1.0, -1.0),
+    outputs: str = "single",
+    amplifier: float | None = None,
+    lateral: bool = False,
+    g_init: tuple[float, float] = (1e-6, 1e-5),
+    seed: int | None = None,
+) -> nx.Graph:
+    """A layered circuit graph: ``sizes = [n_features, hidden..., n_classes]``.
+
+    Inputs are +x / -x source pairs (``input_encoding="pm"``) or +x only (``"single"``);
+    ``bias_voltages`` rails connect to every hidden and output node; differential outputs
+    (``outputs="differential"``) give each class a +/- node pair; ``amplifier`` puts a
+    bidirectional amplifier of that gain on every hidden node.
+    """
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise GraphError(f"sizes must list at least two layers of size >= 1, got {sizes!r}")
+    if input_encoding not in ("pm", "single"):
+        raise GraphError(f"input_encoding must be 'pm' or 'single', got {input_encoding!r}")
+    if outputs not in ("single", "differential"):
+        raise GraphError(f"outputs must be 'single' or 'differential', got {outputs!r}")
+    G = nx.Graph()
+    layers: list[list[str]] = []
+    ins = []
+    for k in range(sizes[0]):
+        signs = (1, -1) if input_encoding == "pm" else (1,)
+        for s in signs:
+            n = f"x{k}{'p' if s > 0 else 'n'}" if input_encoding == "pm" else f"x{k}"
+            G.add_node(n, role="input", layer=0, feature=k, gain=s * input_gain)
+            ins.append(n)
+    layers.append(ins)
+    for li, width in enumerate(sizes[1:-1], start=1):
+        names = [f"h{li}_{i}" for i in range(width)]
+        for i, n in enumerate(names):
+            G.add_node(n, role="hidden", layer=li, index=i, **({"amplifier": amplifier} if amplifier else {}))
+        layers.append(names)
+    L = len(sizes) - 1
+    outs = []
+    for c in range(sizes[-1]):
+        pols = (1, -1) if outputs == "differential" else (1,)
+        for p in pols:
+            n = f"y{c}{'p' if p > 0 else 'n'}" if outputs == "differential" else f"y{c}"
+            G.add_node(n, role="output", layer=L, output_index=c, polarity=p)
+            outs.append(n)
+    layers.append(outs)
+    for a, b in zip(layers[:-1], layers[1:]):
+        G.add_edges_from((u, v) for u in a for v in b)
+    if lateral:
+        for lay in layers[1:]:
+            G.add_edges_from((lay[i], lay[j]) for i in range(len(lay)) for j in range(i + 1, len(lay)))
+    for i, v in enumerate(bias_voltages):
+        b = f"vbias{i}"
+        G.add_node(b, role="bias", voltage=float(v))
+        G.add_edges_from((b, n) for lay in layers[1:] for n in lay)
+    return init_conductances(G, low=g_init[0], high=g_init[1], seed=seed)
+
+
+def layered_circuit(sizes: list[int], *, seed: int | None = None, diode: str = "DIDEAL",
+                    clamp: tuple[float | None, float | None] | None = (0.0, None), graph_kw: dict[str, Any] | None = None,
+                    **circuit_kw) -> Circuit:
+    """A layered circuit from :func:`circuit_graph` compiled by :func:`circuit_from_graph`."""
+    G = circuit_graph(list(sizes), seed=seed, **(graph_kw or {}))
+    return circuit_from_graph(G, name=f"layered-{'-'.join(map(str, sizes))}", diode=diode, clamp=clamp,
+                              **circuit_kw)
+
+
+def drn_circuit(sizes: list[int], *, seed: int | None = None, g_init=(1e-6, 1e-5), **circuit_kw) -> Circuit:
+    """A deep-resistive-network-style circuit (Scellier 2024): +/-x inputs, hidden nodes clamped
+    at 0 V from below by ideal(-like) diodes (a ReLU), linear outputs."""
+    G = circuit_graph(list(sizes), seed=seed, input_encoding="pm", g_init=g_init)
+    kw = dict(diode="DIDEAL", clamp=(0.0, None), target_on=0.1, target_off=0.0)
+    kw.update(circuit_kw)
+    return circuit_from_graph(G, name=f"drn-{'-'.join(map(str, sizes))}", **kw)
+
+
+def kendall_circuit(n_features: int = 784, n_hidden: int = 100, n_classes: int = 10, *, seed: int | None = None,
+                    amplifier: float = 4.0, clamp: tuple[float, float] = (-0.5, 0.5), g_init=(1e-6, 1e-5),
+                    **circuit_kw) -> Circuit:
+    """A Kendall-et-al.-2020-style net: 2*n_features +/-x inputs, ``n_hidden`` neurons with
+    1N4148-like diode clamps and bidirectional amplifiers, 2*n_classes differential outputs
+    (1568-100-20 for MNIST)."""
+    G = circuit_graph([n_features, n_hidden, n_classes], seed=seed, input_encoding="pm", outputs="differential",
+                      amplifier=amplifier, g_init=g_init)
+    kw = dict(diode="D1N4148", clamp=clamp, target_on=0.1, target_off=-0.1)
+    kw.update(circuit_kw)
+    return circuit_from_graph(G, name=f"kendall-{2 * n_features}-{n_hidden}-{2 * n_classes}", **kw)
+
+
+def random_circuit(n_features: int, n_hidden: int, n_classes: int, p: float = 0.5, *, seed: int | None = None,
+                   g_init=(1e-6, 1e-5), **circuit_kw) -> Circuit:
+    """A non-layered circuit: random edges (lateral ones included) among +/-x inputs, hidden
+    and output nodes, plus bias rails, built on :func:`analog_eqprop.graphs.random_graph`."""
+    from analog_eqprop.graphs import random_graph
+
+    H = random_graph(n_features, n_hidden, n_classes, p, seed=seed)
+    G = nx.Graph()
+    rename = {}
+    for n, d in H.nodes(data=True):
+        if d["role"] == "input":
+            k = int(d.get("index", len(rename)))
+            for s in (1, -1):
+                name = f"{n}{'p' if s > 0 else 'n'}"
+                G.add_node(name, role="input", feature=k, gain=float(s))
+            rename[n] = (f"{n}p", f"{n}n")
+        else:
+            G.add_node(n, role=d["role"])
+            rename[n] = (n,)
+    for u, v in H.edges():
+        G.add_edges_from((a, b) for a in rename[u] for b in rename[v])
+    for i, volt in enumerate((1.0, -1.0)):
+        G.add_node(f"vbias{i}", role="bias", voltage=volt)
+        G.add_edges_from((f"vbias{i}", n) for n, d in H.nodes(data=True) if d["role"] != "input")
+    init_conductances(G, low=g_init[0], high=g_init[1], seed=seed)
+    kw = dict(diode="DIDEAL", clamp=(0.0, None))
+    kw.update(circuit_kw)
+    return circuit_from_graph(G, name=f"random-{n_features}-{n_hidden}-{n_classes}", **kw)
