@@ -93,9 +93,10 @@ def finite_difference_gradient(model: Any, x: np.ndarray, target: np.ndarray, s0
                                h: float = 1e-5, n_iter: int = 100_000, tol: float = 1e-13) -> dict[str, np.ndarray]:
     """Central differences of ``J(theta) = mean C(s_0(theta))`` for every free parameter entry.
 
-    Structural zeros (masked entries) get 0. Symmetric (lateral) matrices are perturbed in
-    (i, j) and (j, i) together, since they are one physical coupling. Each relaxation starts
-    at ``s0`` so that it stays in the same basin.
+    The step is relative: ``h * max(|theta_i|, mean |theta|)`` (conductances are ~1e-6 S,
+    Hopfield weights ~0.1). Structural zeros (masked entries) get 0. Symmetric (lateral)
+    matrices are perturbed in (i, j) and (j, i) together, since they are one physical
+    coupling. Each relaxation starts at ``s0`` so that it stays in the same basin.
     """
     sym = set(getattr(model, "symmetric_params", lambda: ())())
     masks = getattr(model, "param_masks", lambda: {})()
@@ -103,6 +104,7 @@ def finite_difference_gradient(model: Any, x: np.ndarray, target: np.ndarray, s0
     for name, p in model.params.items():
         g = np.zeros_like(p, dtype=np.float64)
         mask = masks.get(name)
+        typical = float(np.mean(np.abs(p))) or 1.0
         for idx in np.ndindex(p.shape):
             if mask is not None and not mask[idx]:
                 continue
@@ -110,16 +112,17 @@ def finite_difference_gradient(model: Any, x: np.ndarray, target: np.ndarray, s0
                 continue
             twin = (idx[1], idx[0]) if name in sym else None
             orig = p[idx]
+            step = h * max(abs(float(orig)), typical)
             vals = []
             for sign in (1, -1):
-                p[idx] = orig + sign * h
+                p[idx] = orig + sign * step
                 if twin:
-                    p[twin] = orig + sign * h
+                    p[twin] = orig + sign * step
                 vals.append(_mean_cost(model, x, s0, target, n_iter, tol))
             p[idx] = orig
             if twin:
                 p[twin] = orig
-            g[idx] = (vals[0] - vals[1]) / (2 * h)
+            g[idx] = (vals[0] - vals[1]) / (2 * step)
             if twin:
                 g[twin] = g[idx]
         out[name] = g

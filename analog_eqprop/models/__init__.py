@@ -5,3 +5,7 @@ from analog_eqprop.models.hopfield import HopfieldConfig, HopfieldNetwork, Relax
 
 __all__ = ["BlockStructure", "structure_from_graph", "params_to_graph", "HopfieldConfig", "HopfieldNetwork",
            "RelaxResult"]
+
+from analog_eqprop.models.resistive import ResistiveNetwork  # noqa: E402
+
+__all__ += ["ResistiveNetwork"]

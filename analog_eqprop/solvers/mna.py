@@ -1,0 +1,234 @@
+"""The NumPy system of a circuit: nodal equations with sources folded in (Norton), batch-first.
+
+Unknowns ``u`` are the free-node voltages followed by one internal node per diode with a
+series resistance (as ngspice builds it). Input and bias sources are ideal, so they are
+eliminated exactly: a conductance ``g`` from a free node to a source at ``V_s`` becomes ``g``
+to ground plus an injected current ``g V_s`` (Norton). Amplified copies ``A V(j)`` are
+eliminated too: a conductance between the copy and node ``k`` stamps ``g`` and ``-g A`` into
+row ``k`` and, through the CCCS of gain ``c``, ``c g A`` and ``-c g`` into row ``j``.
+
+Kirchhoff's current law is ``R(u) = G u - b(x) + i_D(u) = 0`` with ``G`` the (possibly
+non-symmetric, with amplifiers) linear conductance matrix, ``b`` the Norton currents of the
+sources (and the nudge), and ``i_D`` the diode junction currents.
+
+Examples
+--------
+>>> from analog_eqprop.circuits import layered_circuit
+>>> c = layered_circuit([2, 3, 1], seed=0)
+>>> sysm = MNASystem(c)
+>>> G = sysm.conductance_matrix(c.edge_g)
+>>> G.shape, bool(np.allclose(G, G.T))
+((4, 4), True)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analog_eqprop.circuits.description import GROUND, Circuit
+
+__all__ = ["MNASystem"]
+
+
+class MNASystem:
+    """Index arrays that turn (conductances, inputs, nudge) into the nodal equations.
+
+    Built once per circuit; every method is vectorised over the batch and over elements.
+    """
+
+    def __init__(self, circuit: Circuit):
+        c = self.circuit = circuit
+        nf, ns = c.n_free, c.n_sources
+        rs = np.array([c.models[m].RS for m in c.diode_model], dtype=float)
+        self.has_rs = rs > 0
+        self.n_internal = int(self.has_rs.sum())
+        self.n = nf + self.n_internal
+        internal = np.full(c.n_diodes, -1)
+        internal[self.has_rs] = nf + np.arange(self.n_internal)
+
+        # Per terminal: KCL row p (-1: none), reflection r, voltage unknown q (-1: none), factor m, source s.
+        nt = c.n_terminals
+        p = np.full(nt + 1, -1)
+        q = np.full(nt + 1, -1)
+        r = np.zeros(nt + 1)
+        m = np.zeros(nt + 1)
+        s = np.full(nt + 1, -1)
+        p[:nf] = q[:nf] = np.arange(nf)
+        r[:nf] = m[:nf] = 1.0
+        s[nf:nf + ns] = np.arange(ns)
+        amp = slice(nf + ns, nt)
+        p[amp] = q[amp] = c.amp_node
+        r[amp] = c.amp_back
+        m[amp] = c.amp_gain
+        # index -1 (ground) maps to the extra last slot, which is all "none".
+        a, b = c.edge_a, c.edge_b
+        rows, cols, edges, coefs = [], [], [], []
+        d_rows, d_src, d_edges, d_coefs = [], [], [], []
+        e_idx = np.arange(c.n_edges)
+        for (t1, t2, sign) in ((a, b, 1.0), (b, a, 1.0)):
+            # row p[t1] gets r1 * g * (m1 V_q1 - m2 V_q2 + const1 - const2)
+            has_row = p[t1] >= 0
+            for (tv, vs) in ((t1, 1.0), (t2, -1.0)):
+                ok = has_row & (q[tv] >= 0)
+                rows.append(p[t1][ok]); cols.append(q[tv][ok]); edges.append(e_idx[ok])  # noqa: E702
+                coefs.append(sign * vs * r[t1][ok] * m[tv][ok])
+                oks = has_row & (s[tv] >= 0)
+                # constant part moves to the right-hand side: b -= r1 g (+-V_s)
+                d_rows.append(p[t1][oks]); d_src.append(s[tv][oks]); d_edges.append(e_idx[oks])  # noqa: E702
+                d_coefs.append(-sign * vs * r[t1][oks])
+        self._g_rows = np.concatenate(rows)
+        self._g_cols = np.concatenate(cols)
+        self._g_edge = np.concatenate(edges)
+        self._g_coef = np.concatenate(coefs)
+        self._d_rows = np.concatenate(d_rows)
+        self._d_src = np.concatenate(d_src)
+        self._d_edge = np.concatenate(d_edges)
+        self._d_coef = np.concatenate(d_coefs)
+
+        # Diodes: junction from anode' (internal node when RS > 0) to cathode, in "extended"
+        # coordinates w = [u (n), V_src (ns), 0 (ground)].
+        def ext(t: np.ndarray) -> np.ndarray:
+            kind = c.terminal_kind(t)
+            out = np.where(kind == 0, t, np.where(kind == 1, self.n + (t - nf), self.n + ns))
+            return out.astype(np.int64)
+
+        anode = ext(c.diode_anode)
+        self.d_anode_term = anode  # outer terminal, where RS attaches
+        self.d_anode = np.where(self.has_rs, internal, anode)
+        self.d_cathode = ext(c.diode_cathode)
+        self.d_rs = rs
+        self.d_internal = internal
+        self.models = c.models
+        self.d_model = c.diode_model
+        self._rs_sys = self._rs_stamps()
+
+    # -- linear part ----------------------------------------------------------------------
+    def _rs_stamps(self):
+        """Fixed stamps of the diodes' series resistances: (G_rs (n, n), D_rs (ns, n))."""
+        c = self.circuit
+        n, ns = self.n, c.n_sources
+        G = np.zeros((n, n))
+        D = np.zeros((ns, n))
+        for k in np.flatnonzero(self.has_rs):
+            g = 1.0 / self.d_rs[k]
+            i, a = self.d_internal[k], self.d_anode_term[k]
+            G[i, i] += g
+            if a < n:
+                G[a, a] += g
+                G[a, i] -= g
+                G[i, a] -= g
+            elif a < n + ns:
+                D[a - n, i] += g
+        return G, D
+
+    def conductance_matrix(self, g: np.ndarray) -> np.ndarray:
+        """Linear conductance matrix ``G`` [S], ``(n, n)``, for conductances ``g`` [S]."""
+        n = self.n
+        vals = g[self._g_edge] * self._g_coef
+        G = np.bincount(self._g_rows * n + self._g_cols, weights=vals, minlength=n * n).reshape(n, n)
+        return G + self._rs_sys[0]
+
+    def drive_matrix(self, g: np.ndarray) -> np.ndarray:
+        """``D`` [S], ``(n_sources, n)``: the Norton currents are ``b = V_src @ D``."""
+        ns, n = self.circuit.n_sources, self.n
+        vals = g[self._d_edge] * self._d_coef
+        D = np.bincount(self._d_src * n + self._d_rows, weights=vals, minlength=ns * n).reshape(ns, n)
+        return D + self._rs_sys[1]
+
+    def source_drive(self, g: np.ndarray, v_src: np.ndarray) -> np.ndarray:
+        """Norton currents of the sources [A], ``(batch, n)``."""
+        return v_src @ self.drive_matrix(g)
+
+    # -- nudging --------------------------------------------------------------------------
+    def nudge_terms(self, beta: float, target_v: np.ndarray, ref: np.ndarray | None, loss_grad=None):
+        """Extra ``(dG (n, n) or None, db (batch, n))`` of the nudged phase.
+
+        ``current`` mode injects ``-beta dC/dV`` evaluated at ``ref`` (the free state);
+        ``resistive`` mode adds a conductance ``beta`` towards the target (``F = E + beta C``).
+        ``loss_grad(out, target_v)`` gives dC/d(out) (default: squared error ``out - t``).
+        """
+        c = self.circuit
+        B = target_v.shape[0]
+        db = np.zeros((B, self.n))
+        pos, neg = c.out_pos, c.out_neg
+        has_neg = neg >= 0
+        if c.nudge == "current":
+            if ref is None:
+                raise ValueError("current-mode nudging needs the free state as reference")
+            out = c.outputs(ref[:, : c.n_free])
+            grad = (out - target_v) if loss_grad is None else loss_grad(out, target_v)
+            np.add.at(db, (slice(None), pos), -beta * grad)
+            np.add.at(db, (slice(None), neg[has_neg]), beta * grad[:, has_neg])
+            return None, db
+        dG = np.zeros((self.n, self.n))
+        np.add.at(dG, (pos, pos), beta)
+        np.add.at(dG, (neg[has_neg], neg[has_neg]), beta)
+        np.add.at(dG, (pos[has_neg], neg[has_neg]), -beta)
+        np.add.at(dG, (neg[has_neg], pos[has_neg]), -beta)
+        np.add.at(db, (slice(None), pos), beta * target_v)
+        np.add.at(db, (slice(None), neg[has_neg]), -beta * target_v[:, has_neg])
+        return dG, db
+
+    # -- diodes ---------------------------------------------------------------------------
+    def extended(self, u: np.ndarray, v_src: np.ndarray) -> np.ndarray:
+        """``[u, V_src, 0]`` so that any terminal's voltage is one column lookup."""
+        return np.concatenate([u, v_src, np.zeros((u.shape[0], 1))], axis=1)
+
+    def diode_currents(self, w: np.ndarray, *, gmin: float, reltol: float = 1e-3):
+        """Junction voltages, currents and conductances, each ``(batch, n_diodes)``."""
+        from analog_eqprop.circuits.elements import diode_current
+
+        vd = w[:, self.d_anode] - w[:, self.d_cathode]
+        idd = np.empty_like(vd)
+        gd = np.empty_like(vd)
+        for k, model in enumerate(self.models):
+            sel = self.d_model == k
+            idd[:, sel], gd[:, sel] = diode_current(vd[:, sel], model, gmin=gmin, reltol=reltol)
+        return vd, idd, gd
+
+    def scatter_diodes(self, idd: np.ndarray, gd: np.ndarray, r: np.ndarray, J: np.ndarray) -> None:
+        """Add diode currents to the residual ``r`` and conductances to the Jacobian ``J`` (in place)."""
+        n = self.n
+        a, k = self.d_anode, self.d_cathode
+        ai, ki = a < n, k < n
+        Bi = np.arange(r.shape[0])[:, None]
+        np.add.at(r, (slice(None), a[ai]), idd[:, ai])
+        np.add.at(r, (slice(None), k[ki]), -idd[:, ki])
+        np.add.at(J, (Bi, a[ai][None, :], a[ai][None, :]), gd[:, ai])
+        np.add.at(J, (Bi, k[ki][None, :], k[ki][None, :]), gd[:, ki])
+        both = ai & ki
+        np.add.at(J, (Bi, a[both][None, :], k[both][None, :]), -gd[:, both])
+        np.add.at(J, (Bi, k[both][None, :], a[both][None, :]), -gd[:, both])
+
+    # -- EqProp ---------------------------------------------------------------------------
+    def edge_drops(self, u: np.ndarray, v_src: np.ndarray) -> np.ndarray:
+        """Voltage across every conductance [V], ``(batch, n_edges)``."""
+        c = self.circuit
+        return c.edge_drops(c.terminal_voltages(u[:, : c.n_free], v_src))
+
+    def kcl_columns(self):
+        """Per edge, its KCL rows and reflections: ``(p_a, r_a, p_b, r_b)`` (-1: no row).
+
+        ``dR/dg_e = r_a dV_e`` in row ``p_a`` and ``-r_b dV_e`` in row ``p_b``; used by the
+        implicit gradient.
+        """
+        c = self.circuit
+        nf, ns = c.n_free, c.n_sources
+
+        def rows(t):
+            kind = c.terminal_kind(t)
+            p = np.where(kind == 0, t, -1)
+            rr = np.where(kind == 0, 1.0, 0.0)
+            is_amp = kind == 2
+            k = np.where(is_amp, t - nf - ns, 0)
+            p = np.where(is_amp, c.amp_node[k] if c.n_amps else -1, p)
+            rr = np.where(is_amp, c.amp_back[k] if c.n_amps else 0.0, rr)
+            return p, rr
+
+        pa, ra = rows(c.edge_a)
+        pb, rb = rows(c.edge_b)
+        return pa, ra, pb, rb
+
+    @property
+    def ground(self) -> int:
+        return GROUND
