@@ -70,7 +70,8 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     if hint is Any:
         return value
     if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
+        if type(None) in args and (value is None or (isinstance(value, str) and value.strip().lower() in
+                                                     ("none", "null", ""))):
             return None
         errors = []
         for arg in args:

@@ -8,17 +8,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from analog_eqprop.circuits.config import CIRCUIT_PRESETS, CircuitConfig
 from analog_eqprop.cli.common import HelpFormatter, add_dataclass_flags, collect_settings, split_settings
 from analog_eqprop.config import to_dict
 from analog_eqprop.errors import ConfigError
+from analog_eqprop.models.factory import MODEL_TRAIN_DEFAULTS, make_model
 from analog_eqprop.models.hopfield import HopfieldConfig
 from analog_eqprop.training.trainer import TrainConfig
 
-RUN_KEYS = {"sizes", "graph", "dataset", "data_dir", "out", "n_train", "n_test", "init_seed"}
+RUN_KEYS = {"model", "sizes", "graph", "dataset", "data_dir", "out", "n_train", "n_test", "init_seed"}
 
 DESCRIPTION = """\
-Train a continuous Hopfield network (the seed model of Scellier & Bengio 2017) with
-Equilibrium Propagation on the NumPy solver.
+Train with Equilibrium Propagation: a continuous Hopfield network (--model hopfield, the seed
+model of Scellier & Bengio 2017) or a resistive circuit (--model circuit) whose operating
+points come from the NumPy Newton solver, exact block coordinate descent (bcd) or ngspice.
 
 Settings come from --config FILE (TOML or JSON, flat keys named like the flags) and are
 overridden by flags. After every epoch a checkpoint is written atomically to
@@ -26,6 +29,8 @@ OUT/checkpoint.npz; --resume continues from it with nothing lost.
 
 examples:
   analog-eqprop train --sizes 64,32,10 --epochs 5
+  analog-eqprop train --model circuit --builder drn --sizes 64,32,10 --epochs 5
+  analog-eqprop train --model circuit --builder kendall --backend ngspice --sizes 64,16,10 --epochs 1
   analog-eqprop train --dataset mnist --sizes 784,500,10 --epochs 25 --cost-scale 1 --json log.jsonl
 """
 
@@ -34,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a network with EqProp", description=DESCRIPTION,
                        formatter_class=HelpFormatter)
     g = p.add_argument_group("model and data")
+    g.add_argument("--model", default=None, choices=("hopfield", "circuit"),
+                   help="hopfield (seed model) or circuit (resistive network) (default: hopfield)")
     g.add_argument("--sizes", default=None, help="layer sizes of a layered net, e.g. 784,500,10 (default: 64,64,10)")
     g.add_argument("--graph", default=None, help="a saved network graph (.json node_link or .graphml)")
     g.add_argument("--init-seed", dest="init_seed", default=None, type=int,
@@ -44,7 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--n-train", dest="n_train", default=None, type=int, help="use only the first N training examples")
     g.add_argument("--n-test", dest="n_test", default=None, type=int, help="use only the first N test examples")
     add_dataclass_flags(p, TrainConfig, "training")
-    add_dataclass_flags(p, HopfieldConfig, "relaxation (Hopfield model)")
+    add_dataclass_flags(p, HopfieldConfig, "relaxation (--model hopfield)")
+    add_dataclass_flags(p, CircuitConfig, "circuit (--model circuit; defaults depend on --builder)")
     o = p.add_argument_group("run")
     o.add_argument("--config", default=None, help="TOML or JSON file of settings (flags override it)")
     o.add_argument("--out", default=None, help="run directory for checkpoint, log and trained graph "
@@ -70,19 +78,45 @@ def _parse_sizes(text: Any) -> list[int]:
     return sizes
 
 
-def build_model(run_cfg: dict[str, Any], hop: HopfieldConfig, seed: int):
-    """The Hopfield network described by the run settings (graph file or layer sizes)."""
-    from analog_eqprop.graphs import read_graph
-    from analog_eqprop.models import HopfieldNetwork
+HOPFIELD_KEYS = set(HopfieldConfig.__dataclass_fields__)
+CIRCUIT_KEYS = set(CircuitConfig.__dataclass_fields__)
 
+
+def resolve_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], TrainConfig, Any]:
+    """Layer the defaults: dataclass < per-model training defaults < circuit preset < file < flags."""
+    kind = settings.get("model", "hopfield")
+    if kind not in MODEL_TRAIN_DEFAULTS:
+        raise ConfigError(f"--model must be hopfield or circuit, got {kind!r}")
+    wrong = sorted(settings.keys() & (CIRCUIT_KEYS if kind == "hopfield" else HOPFIELD_KEYS))
+    if wrong:
+        raise ConfigError(f"setting(s) {', '.join(wrong)} do not apply to --model {kind}")
+    merged = dict(MODEL_TRAIN_DEFAULTS[kind])
+    if kind == "circuit":
+        builder = settings.get("builder", "drn")
+        if builder not in CIRCUIT_PRESETS:
+            raise ConfigError(f"--builder must be one of {', '.join(CIRCUIT_PRESETS)}, got {builder!r}")
+        merged.update(CIRCUIT_PRESETS[builder])
+    merged.update(settings)
+    run_cfg, train_cfg, model_cfg = split_settings(
+        merged, (RUN_KEYS, "run"), (TrainConfig, "training"),
+        (HopfieldConfig if kind == "hopfield" else CircuitConfig, "model"))
+    return run_cfg, train_cfg, model_cfg
+
+
+def build_model(run_cfg: dict[str, Any], model_cfg: Any, seed: int):
+    """The model described by the run settings (graph file or layer sizes) and a short tag."""
+    kind = run_cfg.get("model", "hopfield")
     if run_cfg.get("graph") and run_cfg.get("sizes"):
         raise ConfigError("give either --graph or --sizes, not both")
-    if run_cfg.get("graph"):
-        return HopfieldNetwork.from_graph(read_graph(run_cfg["graph"]), hop), Path(run_cfg["graph"]).stem
-    sizes = _parse_sizes(run_cfg.get("sizes", "64,64,10"))
     init_seed = run_cfg.get("init_seed")
-    net = HopfieldNetwork.layered(sizes, seed=seed if init_seed is None else int(init_seed), config=hop)
-    return net, "-".join(map(str, sizes))
+    seed = seed if init_seed is None else int(init_seed)
+    cfg = {"hopfield": model_cfg} if kind == "hopfield" else {"circuit": model_cfg}
+    if run_cfg.get("graph"):
+        return make_model(kind, graph=run_cfg["graph"], seed=seed, **cfg), Path(run_cfg["graph"]).stem
+    default = "64,64,10" if kind == "hopfield" else "64,32,10"
+    sizes = _parse_sizes(run_cfg.get("sizes", default))
+    tag = "-".join(map(str, sizes)) if kind == "hopfield" else f"{model_cfg.builder}-" + "-".join(map(str, sizes))
+    return make_model(kind, sizes=sizes, seed=seed, **cfg), tag
 
 
 def load_data(run_cfg: dict[str, Any]):
@@ -109,18 +143,19 @@ def run(args: argparse.Namespace) -> int:
     from analog_eqprop.runinfo import run_metadata
     from analog_eqprop.training import Trainer, atomic_write_text
 
-    keys = sorted(RUN_KEYS | {f for f in TrainConfig.__dataclass_fields__} | set(HopfieldConfig.__dataclass_fields__))
+    keys = sorted(RUN_KEYS | set(TrainConfig.__dataclass_fields__) | HOPFIELD_KEYS | CIRCUIT_KEYS)
     settings = collect_settings(args, keys)
-    run_cfg, train_cfg, hop_cfg = split_settings(settings, (RUN_KEYS, "run"), (TrainConfig, "training"),
-                                                 (HopfieldConfig, "relaxation"))
-    model, tag = build_model(run_cfg, hop_cfg, train_cfg.seed)
+    run_cfg, train_cfg, model_cfg = resolve_settings(settings)
+    model, tag = build_model(run_cfg, model_cfg, train_cfg.seed)
     data = load_data(run_cfg)
     out = Path(run_cfg.get("out") or Path("runs") / f"{data.name}-{tag}")
     ckpt = out / "checkpoint.npz"
     if ckpt.exists() and not (args.resume or args.overwrite):
         raise ConfigError(f"{out} already holds a checkpoint; pass --resume to continue it, --overwrite to start "
                           f"afresh, or --out DIR for a new run")
-    info = run_metadata({"run": run_cfg, "train": to_dict(train_cfg), "hopfield": to_dict(hop_cfg)})
+    kind = run_cfg.get("model", "hopfield")
+    info = run_metadata({"run": run_cfg, "train": to_dict(train_cfg), kind: to_dict(model_cfg)},
+                        with_ngspice=getattr(model_cfg, "backend", None) == "ngspice")
     trainer = Trainer(model, train_cfg, checkpoint_path=ckpt, log_path=args.json, progress=not args.no_progress,
                       run_info=info)
     if args.resume:
@@ -130,12 +165,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"resumed {ckpt} at epoch {trainer.epoch}", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "run.json", json.dumps(info, indent=2) + "\n")
-    print(f"{data.name}: {len(data.y_train)} train / {len(data.y_test)} test; network {tag} "
+    print(f"{data.name}: {len(data.y_train)} train / {len(data.y_test)} test; {kind} {tag} "
           f"({model.n_inputs} inputs, {model.n_free} free units); run dir {out}", flush=True)
     trainer.fit(data, callback=lambda rec: print(_fmt(rec), flush=True))
-    write_graph(model.to_graph(), out / "model.json")
+    saved = ""
+    if hasattr(model, "to_graph"):
+        write_graph(model.to_graph(), out / "model.json")
+        saved = f"; trained graph in {out / 'model.json'}"
     if trainer.history:
         last = trainer.history[-1]
         print(f"done: train error {100 * last['train_error']:.2f}%, test error {100 * last['test_error']:.2f}% "
-              f"after {last['epoch']} epochs; trained graph in {out / 'model.json'}")
+              f"after {last['epoch']} epochs{saved}")
     return 0
