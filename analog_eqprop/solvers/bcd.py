@@ -1,0 +1,595 @@
+"""Exact block coordinate descent (BCD) for layered networks of resistors and ideal diodes.
+
+With linear conductances and *ideal* diodes, the DC operating point of a reciprocal circuit
+minimises the convex co-content (PHYSICS.md §3)::
+
+    E(V) = 1/2 sum_edges g (V_a - V_b)^2 - I . V,    lo <= V <= hi,
+
+where a diode from a rail at ``V_lo`` into node ``i`` is the bound ``V_i >= V_lo`` and one from
+node ``i`` to a rail at ``V_hi`` the bound ``V_i <= V_hi``; ``I`` holds the nudging currents. If
+no conductance joins two nodes of the same layer, the exact minimiser over one layer, the
+others held, is closed form::
+
+    v_i = clip((sum_j g_ij v_j + I_i) / sum_j g_ij, lo_i, hi_i)
+
+(sums over *all* neighbours: free nodes, sources, bias rails, ground). Updating the layers in
+turn (odd and even layers alternately for a plain chain; a greedy colouring of the layer graph
+in general) is exact block coordinate descent (Scellier 2024, "A fast algorithm to simulate
+nonlinear resistive networks"): the energy never rises and the iterates converge to the unique
+minimiser of the box-constrained QP.
+
+Conventions and choices:
+
+* **Every diode is an ideal clamp at its rail's voltage, whatever its model card** (``IS``,
+  ``N`` and ``RS`` are ignored; the ``DIDEAL`` card of ``hardware_models/diodes.lib`` is what
+  SPICE simulates in its place). A diode's internal node (``RS > 0``) is reported at the voltage
+  of its anode terminal, the ``RS -> 0`` limit, so states keep ``system.n`` columns.
+* Reciprocal amplifiers (back gain == gain) are allowed: an amplified copy ``A V_j`` is a
+  neighbour scaled by ``A`` (the coupling is ``g A`` and ``j``'s own share ``g A^2``).
+* Resistive nudging of a differential pair adds a conductance ``beta`` between ``pos`` and
+  ``neg``. When both nodes lie in one layer the layer is split into two blocks (everything but
+  the ``neg`` nodes, then the ``neg`` nodes), each still diagonal, so every step stays exact;
+  across layers the coupling is just one more neighbour.
+* Applicability is checked once per circuit (:func:`check_bcd_circuit`); anything else raises
+  :class:`~analog_eqprop.errors.ConfigError` naming the culprit and pointing to ``backend='numpy'``.
+* Cost: the conductance blocks are dense per pair of adjacent layers, gathered from the edge
+  vector with index arrays built once per circuit (cached per :class:`MNASystem`) and memoised
+  for the last ``g`` (the free and nudged phases of a step share it). Sources enter once per
+  call as Norton currents ``x @ Dx + d``; one sweep is then a few products of ``(batch, n_l)``
+  by ``(n_l, n_l')`` matrices plus elementwise work, with no loop over examples, nodes or edges.
+* Convergence: a sweep in which no voltage moves by more than ``tol`` [V]. The reported residual
+  is the KKT residual [A] of the QP (the projected gradient), so it is ~0 at the answer even
+  where a clamp conducts.
+
+Examples
+--------
+>>> import numpy as np
+>>> from analog_eqprop.circuits import drn_circuit
+>>> from analog_eqprop.solvers.mna import MNASystem
+>>> c = drn_circuit([4, 5, 2], seed=0)
+>>> op = BCDBackend().operating_point(MNASystem(c), c.edge_g, np.array([[0.1, 0.9, 0.4, 0.0]]))
+>>> op.status, op.voltages.shape, op.backend
+('converged', (1, 7), 'numpy-bcd')
+>>> bool(op.voltages[0, :5].min() >= 0.0)  # hidden nodes clamped from below at 0 V
+True
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+
+import numpy as np
+
+from analog_eqprop.circuits.description import GROUND, Circuit
+from analog_eqprop.errors import ConfigError, ConvergenceError, DataError
+from analog_eqprop.solvers.mna import MNASystem
+from analog_eqprop.solvers.newton import OperatingPoint
+
+__all__ = ["BCDBackend", "check_bcd_circuit"]
+
+_USE_NUMPY = "use backend='numpy'"
+
+
+def _ends(c: Circuit, t: np.ndarray):
+    """Per terminal: free node ``q`` (-1: none), multiplier ``m`` of ``V_q``, source ``s`` (-1: none)."""
+    kind = c.terminal_kind(t)
+    q = np.where(kind == 0, t, -1)
+    m = np.where(kind == 0, 1.0, 0.0)
+    s = np.where(kind == 1, t - c.n_free, -1)
+    if c.n_amps:
+        k = np.where(kind == 2, t - c.n_free - c.n_sources, 0)
+        q = np.where(kind == 2, c.amp_node[k], q)
+        m = np.where(kind == 2, c.amp_gain[k], m)
+    return q, m, s
+
+
+def check_bcd_circuit(circuit: Circuit) -> None:
+    """Raise :class:`~analog_eqprop.errors.ConfigError` unless BCD solves ``circuit`` exactly.
+
+    Requirements: every diode joins a free node to a fixed-voltage terminal (a source, a bias
+    rail or ground); amplifiers are reciprocal (back gain == gain); no conductance joins two
+    free nodes of the same layer; every free node reaches a fixed voltage through conductances.
+
+    Examples
+    --------
+    >>> from analog_eqprop.circuits import layered_circuit
+    >>> check_bcd_circuit(layered_circuit([3, 4, 2], seed=0))
+    >>> check_bcd_circuit(layered_circuit([3, 4, 2], seed=0, graph_kw={"lateral": True}))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    analog_eqprop.errors.ConfigError: BCD: conductance 26 joins h1_0 and h1_1, both in layer 0 ...
+    """
+    c = circuit
+    kind_a, kind_c = c.terminal_kind(c.diode_anode), c.terminal_kind(c.diode_cathode)
+    bad = (kind_a == 0) == (kind_c == 0)
+    if np.any(bad):
+        k = int(np.argmax(bad))
+        what = "two free nodes" if kind_a[k] == 0 else "two fixed-voltage terminals"
+        raise ConfigError(f"BCD: diode {k} joins {what} ({c.terminal_name(c.diode_anode[k])}, "
+                          f"{c.terminal_name(c.diode_cathode[k])}); block coordinate descent needs every diode "
+                          f"between a free node and a rail, source or ground (an ideal clamp); {_USE_NUMPY}")
+    nonrec = np.abs(c.amp_back - c.amp_gain) > 1e-12 * np.abs(c.amp_gain)
+    if np.any(nonrec):
+        k = int(np.argmax(nonrec))
+        raise ConfigError(f"BCD: amplifier {c.amp_names[k]} has gain {c.amp_gain[k]:g} but back gain "
+                          f"{c.amp_back[k]:g}; only reciprocal amplifiers (back gain == gain) leave an energy to "
+                          f"minimise; {_USE_NUMPY}")
+    qa, _, _ = _ends(c, c.edge_a)
+    qb, _, _ = _ends(c, c.edge_b)
+    lay = np.asarray(c.node_layer)
+    lateral = (qa >= 0) & (qb >= 0) & (qa != qb)
+    lateral &= lay[np.maximum(qa, 0)] == lay[np.maximum(qb, 0)]
+    if np.any(lateral):
+        k = int(np.argmax(lateral))
+        raise ConfigError(f"BCD: conductance {k} joins {c.nodes[qa[k]]} and {c.nodes[qb[k]]}, both in layer "
+                          f"{lay[qa[k]]} (circuit.node_layer); the layer update is exact only without edges "
+                          f"inside a layer; {_USE_NUMPY}")
+    _check_grounded(c, qa, qb)
+
+
+def _check_grounded(c: Circuit, qa: np.ndarray, qb: np.ndarray) -> None:
+    """Without a conductive path to a fixed voltage the QP is not strictly convex (diodes don't count)."""
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    nf = c.n_free
+    a = np.where(qa >= 0, qa, nf)  # every fixed terminal merged into node nf
+    b = np.where(qb >= 0, qb, nf)
+    adj = sp.coo_matrix((np.ones(len(a)), (a, b)), shape=(nf + 1, nf + 1))
+    _, labels = connected_components(adj, directed=False)
+    floating = np.flatnonzero(labels[:nf] != labels[nf])
+    if floating.size:
+        raise ConfigError(f"BCD: node {c.nodes[floating[0]]} reaches a fixed voltage only through diodes; its "
+                          f"ideal-diode operating point is not unique; {_USE_NUMPY}")
+
+
+class _Gather:
+    """A dense ``(rows, cols)`` block ``B[r, k] = sum coef * g[edge]`` from the edge vector.
+
+    The index work is done once; :meth:`build` is one gather (a slice when the edges already
+    lie in the block's row-major order) or, for partial blocks, one scatter.
+    """
+
+    def __init__(self, shape: tuple[int, int], rows, cols, edges, coef):
+        self.shape = shape
+        size = shape[0] * shape[1]
+        flat = rows * shape[1] + cols
+        srt = np.argsort(flat, kind="stable")
+        coef = coef[srt]
+        self.coef = None if np.all(coef == 1.0) else coef
+        self.edges = edges[srt]
+        self.flat = flat[srt]
+        unique = bool(np.all(np.diff(self.flat) > 0))
+        if unique and flat.size == size:
+            e = self.edges
+            contiguous = e.size > 0 and np.array_equal(e, np.arange(e[0], e[0] + e.size))
+            self.kind = "slice" if contiguous and self.coef is None else "perm"
+        else:
+            self.kind = "put" if unique else "sum"
+
+    def build(self, g: np.ndarray) -> np.ndarray:
+        if self.kind == "slice":
+            return g[self.edges[0]:self.edges[0] + self.edges.size].reshape(self.shape)
+        vals = g[self.edges]
+        if self.coef is not None:
+            vals *= self.coef
+        if self.kind == "perm":
+            return vals.reshape(self.shape)
+        size = self.shape[0] * self.shape[1]
+        if self.kind == "put":
+            out = np.zeros(size)
+            out[self.flat] = vals
+            return out.reshape(self.shape)
+        return np.bincount(self.flat, weights=vals, minlength=size).reshape(self.shape)
+
+
+class _Plan:
+    """Everything about one circuit that does not change with g, x or beta (built once)."""
+
+    def __init__(self, system: MNASystem):
+        c = self.circuit = system.circuit
+        check_bcd_circuit(c)  # no reference to system: the backend's weak cache is keyed by it
+        nf = self.nf = c.n_free
+        layers, lay = np.unique(c.node_layer, return_inverse=True)
+        self.n_layers = L = len(layers)
+        self.order = np.argsort(lay, kind="stable")  # layer order -> node
+        self.pos = np.empty(nf, np.int64)
+        self.pos[self.order] = np.arange(nf)  # node -> position in layer order
+        counts = np.bincount(lay, minlength=L)
+        off = np.concatenate([[0], np.cumsum(counts)])
+        self.slices = [slice(int(off[k]), int(off[k + 1])) for k in range(L)]
+        local = self.pos - off[lay]  # node -> index inside its layer
+        self.lay = lay
+
+        qa, ma, sa = _ends(c, c.edge_a)
+        qb, mb, sb = _ends(c, c.edge_b)
+        # orient every edge so that end 1 is free; end 2 is free (q2 >= 0), a source (s2 >= 0) or ground
+        swap = qa < 0
+        q1, m1 = np.where(swap, qb, qa), np.where(swap, mb, ma)
+        q2, m2, s2 = np.where(swap, qa, qb), np.where(swap, ma, mb), np.where(swap, sa, sb)
+        self._diagonal(q1, m1, q2, m2, s2)
+        self._free_blocks(q1, m1, q2, m2, counts, local)
+        self._drive_blocks(q1, m1, s2, counts, local)
+        self._pairs()
+        self._bounds()
+        self._schedule()
+        self._g: np.ndarray | None = None
+        self._built = None
+
+    # -- set-up pieces --------------------------------------------------------------------
+    def _diagonal(self, q1, m1, q2, m2, s2) -> None:
+        """How the total conductance of every node (the update's denominator) follows from g."""
+        e = np.arange(len(q1))
+        ground = (q2 < 0) & (s2 < 0)
+        self.ground_q, self.ground_e = self.pos[q1[ground]], e[ground]
+        # without amplifiers every edge counts g at both ends, so the diagonal is the blocks' sums;
+        # a copy A V_j counts g A in the coupling but g A^2 on j's diagonal: add it up edge by edge
+        self.diag_from_sums = self.circuit.n_amps == 0
+        if self.diag_from_sums:
+            return
+        two = q2 >= 0
+        same = q1 == q2  # a node wired to its own amplified copy: g (m1 - m2)^2 on its diagonal
+        self.diag_q = self.pos[np.concatenate([q1, q2[two], q1[same]])]
+        self.diag_e = np.concatenate([e, e[two], e[same]])
+        self.diag_m2 = np.concatenate([m1 ** 2, m2[two] ** 2, -2 * m1[same] * m2[same]])
+
+    def _free_blocks(self, q1, m1, q2, m2, counts, local) -> None:
+        """One dense coupling block per pair of adjacent layers (rows in the lower layer)."""
+        lay, L = self.lay, self.n_layers
+        e = np.arange(len(q1))
+        ff = (q2 >= 0) & (q1 != q2)
+        e, q1, q2, coef = e[ff], q1[ff], q2[ff], (m1 * m2)[ff]
+        l1, l2 = lay[q1], lay[q2]
+        up = l1 <= l2
+        rows, cols = np.where(up, q1, q2), np.where(up, q2, q1)
+        key = np.minimum(l1, l2) * L + np.maximum(l1, l2)
+        self.blocks: dict[tuple[int, int], _Gather] = {}
+        for kk in np.flatnonzero(np.bincount(key, minlength=L * L)):
+            la, lb = divmod(int(kk), L)
+            sel = key == kk
+            self.blocks[(la, lb)] = _Gather((int(counts[la]), int(counts[lb])), local[rows[sel]], local[cols[sel]],
+                                            e[sel], coef[sel])
+
+    def _drive_blocks(self, q1, m1, s2, counts, local) -> None:
+        """Per layer, the source blocks D_l (sources touching the layer, n_l), folded onto features.
+
+        ``V_src = gain * x[feature] + offset``, so ``V_src @ D_l = x @ (F_l @ D_l) + offset @ D_l``
+        with ``F_l`` the sparse (n_features, inputs) map of gains: +x / -x pairs fold into one row
+        and each call multiplies ``(batch, n_features)`` rather than ``(batch, n_sources)``. Input
+        and constant sources get separate blocks: the input block of a fully connected layer is
+        then often a plain slice of the edge vector.
+        """
+        import scipy.sparse as sp
+
+        c = self.circuit
+        e = np.arange(len(q1))
+        is_input = c.source_feature >= 0
+        self.drive: list[list[tuple[_Gather, np.ndarray | None, object]]] = []
+        for k in range(self.n_layers):
+            parts = []
+            for inputs in (True, False):
+                sel = (s2 >= 0) & (self.lay[q1] == k)
+                sel[sel] = is_input[s2[sel]] == inputs
+                if not sel.any():
+                    continue
+                present = np.bincount(s2[sel], minlength=c.n_sources) > 0
+                src = np.flatnonzero(present)
+                row_of = np.cumsum(present) - 1
+                gat = _Gather((src.size, int(counts[k])), row_of[s2[sel]], local[q1[sel]], e[sel], m1[sel])
+                offsets = c.source_offset[src] if np.any(c.source_offset[src]) else None
+                F = (sp.csr_matrix((c.source_gain[src], (c.source_feature[src], np.arange(src.size))),
+                                   shape=(c.n_features, src.size)) if inputs else None)
+                parts.append((gat, offsets, F))
+            self.drive.append(parts)
+
+    def _pairs(self) -> None:
+        """Differential pairs coupled by resistive nudging (positions in layer order)."""
+        c = self.circuit
+        has = c.out_neg >= 0
+        self.pair_p = self.pos[c.out_pos[has]]
+        self.pair_n = self.pos[c.out_neg[has]]
+        self.coupled = c.nudge == "resistive" and bool(has.any())
+        if not self.coupled:
+            return
+        outs = np.concatenate([c.out_pos, c.out_neg[has]])
+        if np.unique(outs).size != outs.size:
+            raise ConfigError("BCD: with resistive nudging of differential outputs every output node must belong "
+                              f"to one output only (each pair is a 2-node block); {_USE_NUMPY}")
+        lay_p, lay_n = self.lay[self.order[self.pair_p]], self.lay[self.order[self.pair_n]]
+        self.pair_links = {(int(min(a, b)), int(max(a, b))) for a, b in zip(lay_p, lay_n) if a != b}
+        # per layer: nodes with a partner (local) and the partner (global); deferred = same-layer negs
+        self.layer_pairs = []
+        for k, sl in enumerate(self.slices):
+            me = np.concatenate([self.pair_p[lay_p == k], self.pair_n[lay_n == k]])
+            partner = np.concatenate([self.pair_n[lay_p == k], self.pair_p[lay_n == k]])
+            same = (lay_p == k) & (lay_n == k)
+            defer, defer_partner = self.pair_n[same] - sl.start, self.pair_p[same] - sl.start
+            self.layer_pairs.append((me - sl.start, partner, defer, defer_partner) if me.size else None)
+
+    def _bounds(self) -> None:
+        """Ideal-diode clamps as bounds; constant (bias rails, ground) ones are fixed here."""
+        c, nf = self.circuit, self.nf
+        free_c = c.terminal_kind(c.diode_cathode) == 0  # rail -> node: a lower bound
+        self.d_node = self.pos[np.where(free_c, c.diode_cathode, c.diode_anode)]
+        rail = np.where(free_c, c.diode_anode, c.diode_cathode)
+        self.d_src = np.where(rail == GROUND, -1, rail - nf)
+        self.d_lower = free_c
+        src = np.maximum(self.d_src, 0)
+        self.bounds_const = not np.any((self.d_src >= 0) & (c.source_feature[src] >= 0))
+        self.has_lo = [bool(np.any(self.d_lower & (self.lay[self.order[self.d_node]] == k)))
+                       for k in range(self.n_layers)]
+        self.has_hi = [bool(np.any(~self.d_lower & (self.lay[self.order[self.d_node]] == k)))
+                       for k in range(self.n_layers)]
+        if self.bounds_const:
+            self.lo, self.hi = self.bounds(c.source_voltages(np.zeros((1, c.n_features))))
+
+    def bounds(self, v_src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper voltage bounds [V], ``(batch or 1, n_free)`` in layer order."""
+        B = v_src.shape[0]
+        v = np.where(self.d_src >= 0, v_src[:, np.maximum(self.d_src, 0)], 0.0)
+        lo = np.full((B, self.nf), -np.inf)
+        hi = np.full((B, self.nf), np.inf)
+        np.maximum.at(lo, (slice(None), self.d_node[self.d_lower]), v[:, self.d_lower])
+        np.minimum.at(hi, (slice(None), self.d_node[~self.d_lower]), v[:, ~self.d_lower])
+        bad = lo > hi
+        if np.any(bad):
+            i = int(self.order[np.argmax(bad.any(axis=0))])
+            raise ConfigError(f"BCD: node {self.circuit.nodes[i]} is clamped from below above its upper clamp; "
+                              f"ideal diodes would short the rails (no operating point)")
+        return lo, hi
+
+    def _schedule(self) -> None:
+        """Coupling blocks seen by every layer, and a sweep order in which no two coupled layers
+        share a colour (so that updating one colour's layers in turn is the same as at once)."""
+        self.neighbours: list[list[tuple[slice, tuple[int, int], bool]]] = [[] for _ in range(self.n_layers)]
+        for la, lb in self.blocks:
+            self.neighbours[la].append((self.slices[lb], (la, lb), True))  # v_lb @ W.T
+            self.neighbours[lb].append((self.slices[la], (la, lb), False))  # v_la @ W
+        links = set(self.blocks) | (self.pair_links if self.coupled else set())
+        adjacent: list[set[int]] = [set() for _ in range(self.n_layers)]
+        for la, lb in links:
+            adjacent[la].add(lb)
+            adjacent[lb].add(la)
+        colour = np.full(self.n_layers, -1)
+        for k in range(self.n_layers):  # greedy: a chain of layers gets even / odd
+            used = {int(colour[n]) for n in adjacent[k]}
+            colour[k] = min(set(range(self.n_layers + 1)) - used)
+        self.sweep = [int(k) for k in np.argsort(colour, kind="stable")]
+
+    # -- per conductance vector ------------------------------------------------------------
+    def built(self, g: np.ndarray):
+        """``(W blocks, drive per layer, diagonal [S] in layer order)`` for conductances ``g`` [S].
+
+        The drive of layer ``l`` is ``(Dx_l or None, d_l)``: Norton currents ``x @ Dx_l + d_l`` [A].
+        The last g is memoised: the free and nudged phases of a training step share it.
+        """
+        old = self._g
+        if old is not None and old.shape == g.shape and np.array_equal(old[::101], g[::101]) \
+                and np.array_equal(old, g):
+            return self._built
+        g = np.array(g, dtype=np.float64)  # our own copy: "slice" blocks are views of it
+        W = {key: gat.build(g) for key, gat in self.blocks.items()}
+        if self.diag_from_sums:
+            diag = np.bincount(self.ground_q, weights=g[self.ground_e], minlength=self.nf).astype(np.float64)
+            for (la, lb), w in W.items():
+                diag[self.slices[la]] += w.sum(axis=1)
+                diag[self.slices[lb]] += w.sum(axis=0)
+        else:
+            diag = np.bincount(self.diag_q, weights=g[self.diag_e] * self.diag_m2, minlength=self.nf)
+        drive = []
+        for sl, parts in zip(self.slices, self.drive):
+            Dx, const = None, np.zeros(sl.stop - sl.start)
+            for gat, offsets, F in parts:
+                D = gat.build(g)
+                if offsets is not None:
+                    const += offsets @ D
+                if F is not None:
+                    Dx = np.ascontiguousarray(F @ D)
+                if self.diag_from_sums:
+                    diag[sl] += D.sum(axis=0)
+            drive.append((Dx, const))
+        self._g, self._built = g, (W, drive, diag)
+        return self._built
+
+
+class BCDBackend:
+    """Exact block coordinate descent on layered ideal-diode networks (see the module docstring).
+
+    Parameters
+    ----------
+    max_iter : int
+        Sweeps (every layer once) before giving up.
+    tol : float
+        Converged when no voltage changes by more than ``tol`` [V] in a sweep.
+    throw : bool
+        Raise :class:`~analog_eqprop.errors.ConvergenceError` if some example did not converge.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analog_eqprop.circuits import drn_circuit
+    >>> from analog_eqprop.models import ResistiveNetwork
+    >>> net = ResistiveNetwork(drn_circuit([3, 4, 2], seed=1), backend="bcd")
+    >>> s0 = net.relax(np.array([[0.2, 0.5, 0.9]])).state
+    >>> net.last_op.backend, bool(net.last_op.residual[0] < 1e-15)
+    ('numpy-bcd', True)
+    """
+
+    name = "bcd"
+
+    def __init__(self, max_iter: int = 1000, tol: float = 1e-12, throw: bool = True):
+        if int(max_iter) < 1:
+            raise ConfigError(f"BCDBackend: max_iter must be >= 1, got {max_iter!r}")
+        if not (np.isfinite(tol) and tol >= 0):
+            raise ConfigError(f"BCDBackend: tol must be a finite number >= 0 (V), got {tol!r}")
+        self.max_iter, self.tol, self.throw = int(max_iter), float(tol), bool(throw)
+        self._plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __repr__(self) -> str:
+        return f"BCDBackend(max_iter={self.max_iter}, tol={self.tol!r}, throw={self.throw})"
+
+    def _plan(self, system: MNASystem) -> _Plan:
+        """The circuit's precomputed index arrays (checks applicability on first use)."""
+        p = self._plans.get(system)
+        if p is None:
+            p = self._plans[system] = _Plan(system)
+        return p
+
+    def operating_point(self, system: MNASystem, g: np.ndarray, x: np.ndarray, *, beta: float = 0.0,
+                        target_v: np.ndarray | None = None, ref: np.ndarray | None = None,
+                        u0: np.ndarray | None = None) -> OperatingPoint:
+        """Operating points of a batch: ``x`` (batch, n_features), ``target_v`` output targets [V].
+
+        ``beta`` [S] nudges as :meth:`MNASystem.nudge_terms` does (``ref``: the free state, for
+        current-mode nudging); ``u0`` (batch, n_free or system.n) warm-starts the sweeps (the
+        free state is a good start for the nudged phase).
+
+        Returns an :class:`~analog_eqprop.solvers.newton.OperatingPoint` whose ``iterations``
+        counts sweeps, ``residual`` is the KKT residual [A] per example and ``extra["max_change"]``
+        the largest voltage change [V] of the last sweep per example.
+        """
+        t0 = time.perf_counter()
+        p = self._plan(system)
+        c, nf = p.circuit, p.nf
+        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+        if x.ndim != 2 or x.shape[1] != c.n_features:
+            raise DataError(f"inputs must have shape (batch, {c.n_features}), got {x.shape}")
+        B = x.shape[0]
+        W, drive, diag = p.built(np.asarray(g, dtype=np.float64))
+        # Norton currents [A] per layer, (batch, n_l) each
+        b = [np.add(x @ Dx, const, out=np.empty((B, const.size))) if Dx is not None
+             else np.broadcast_to(const, (B, const.size)).copy() for Dx, const in drive]
+        coupling = 0.0
+        if beta:
+            if target_v is None:
+                raise ValueError("a nonzero beta needs target voltages")
+            diag, coupling = self._nudge(p, system, beta, np.asarray(target_v, dtype=np.float64), ref, diag, b)
+        v_src = None if p.bounds_const and not system.n_internal else c.source_voltages(x)
+        lo, hi = (p.lo, p.hi) if p.bounds_const else p.bounds(v_src)
+        inv = 1.0 / diag
+        v = np.zeros((B, nf)) if u0 is None else np.array(np.asarray(u0)[:, :nf][:, p.order], dtype=np.float64)
+        v = np.minimum(np.maximum(v, lo), hi)
+
+        # work buffers reused by every sweep: fresh (batch, n_l) temporaries cost page faults
+        work = [(np.empty((B, sl.stop - sl.start)), np.empty((B, sl.stop - sl.start))) for sl in p.slices]
+        delta = np.full(B, np.inf)
+        it = 0
+        for it in range(1, self.max_iter + 1):
+            delta[:] = 0.0
+            for k in p.sweep:
+                sl, (new, tmp) = p.slices[k], work[k]
+                self._update(p, k, v, b, W, inv, lo, hi, coupling, new, tmp)
+                np.abs(np.subtract(new, v[:, sl], out=tmp), out=tmp)
+                np.maximum(delta, tmp.max(axis=1, initial=0.0), out=delta)
+                v[:, sl] = new
+            if delta.max(initial=0.0) <= self.tol:
+                break
+        converged = delta <= self.tol
+        res = self._kkt(p, v, b, W, diag, lo, hi, coupling, work)
+        out = self._result(system, p, v, v_src, res, converged, it, delta, t0)
+        if self.throw and not converged.all():
+            bad = np.flatnonzero(~converged)
+            raise ConvergenceError(f"BCD did not converge for {bad.size} of {B} examples (first: {bad[0]}) in "
+                                   f"{self.max_iter} sweeps; largest change in the last sweep {delta.max():.3g} V")
+        return out
+
+    # -- pieces ---------------------------------------------------------------------------
+    @staticmethod
+    def _nudge(p: _Plan, system: MNASystem, beta: float, target_v, ref, diag, b):
+        """Add the nudge to the layers' currents ``b`` (in place); return the new diagonal and the
+        pair coupling [S]."""
+        c = p.circuit
+        if c.nudge == "current":
+            if ref is None:
+                raise ValueError("current-mode nudging needs the free state as reference (ref)")
+            _, db = system.nudge_terms(beta, target_v, np.asarray(ref, dtype=np.float64))
+            db = db[:, : p.nf][:, p.order]
+            for bk, sl in zip(b, p.slices):
+                bk += db[:, sl]
+            return diag, 0.0
+        # resistive: a conductance beta to the target, between pos and neg for pairs (F = E + beta C);
+        # MNASystem.nudge_terms would build it as a dense (n, n) matrix, which big nets cannot afford
+        has = c.out_neg >= 0
+        pos, neg = p.pos[c.out_pos], p.pos[c.out_neg[has]]
+        diag = diag + np.bincount(np.concatenate([pos, neg]), minlength=p.nf) * beta
+        db = np.zeros((target_v.shape[0], p.nf))
+        np.add.at(db, (slice(None), pos), beta * target_v)
+        np.add.at(db, (slice(None), neg), -beta * target_v[:, has])
+        for bk, sl in zip(b, p.slices):
+            bk += db[:, sl]
+        bad = diag <= 0
+        if p.coupled:
+            bad[p.pair_p] |= diag[p.pair_p] * diag[p.pair_n] <= beta * beta
+        if np.any(bad):
+            raise ConfigError(f"BCD: beta={beta:g} S makes the energy non-convex at output node "
+                              f"{c.nodes[p.order[np.argmax(bad)]]} (a negative nudge conductance larger than the "
+                              f"node's own); use a smaller |beta| or current-mode nudging")
+        return diag, beta if p.coupled else 0.0
+
+    @staticmethod
+    def _field(p: _Plan, k: int, v, b, W, out, tmp) -> np.ndarray:
+        """``sum_j g_kj v_j + I_k`` [A] over all neighbours of layer ``k`` but a pair partner, into ``out``."""
+        for i, (sl, key, transpose) in enumerate(p.neighbours[k]):
+            np.matmul(v[:, sl], W[key].T if transpose else W[key], out=tmp if i else out)
+            if i:
+                out += tmp
+        if p.neighbours[k]:
+            return np.add(out, b[k], out=out)
+        out[...] = b[k]
+        return out
+
+    def _update(self, p: _Plan, k: int, v, b, W, inv, lo, hi, coupling, out, tmp) -> np.ndarray:
+        """The exact minimiser over layer ``k`` given all other layers, into ``out``."""
+        sl = p.slices[k]
+        r = self._field(p, k, v, b, W, out, tmp)
+        pairs = p.layer_pairs[k] if coupling else None
+        if pairs is not None:
+            me, partner, defer, defer_partner = pairs
+            r_defer = r[:, defer]
+            r[:, me] += coupling * v[:, partner]
+        new = self._clip(p, k, np.multiply(r, inv[sl], out=r), lo, hi)
+        if pairs is not None and defer.size:
+            # same-layer negs form a second block: updated after their (new) pos partners
+            d = (r_defer + coupling * new[:, defer_partner]) * inv[sl][defer]
+            new[:, defer] = np.minimum(np.maximum(d, lo[:, sl][:, defer]), hi[:, sl][:, defer])
+        return new
+
+    @staticmethod
+    def _clip(p: _Plan, k: int, new, lo, hi) -> np.ndarray:
+        sl = p.slices[k]
+        if p.has_lo[k]:
+            np.maximum(new, lo[:, sl], out=new)
+        if p.has_hi[k]:
+            np.minimum(new, hi[:, sl], out=new)
+        return new
+
+    def _kkt(self, p: _Plan, v, b, W, diag, lo, hi, coupling, work) -> np.ndarray:
+        """Largest projected gradient [A] per example: the KCL residual where a node is inside its
+        bounds; on a rail only the part its clamp could not supply (a diode conducts one way)."""
+        res = np.zeros(v.shape[0])
+        for k, sl in enumerate(p.slices):
+            r, tmp = work[k]
+            self._field(p, k, v, b, W, r, tmp)
+            pairs = p.layer_pairs[k] if coupling else None
+            if pairs is not None:
+                r[:, pairs[0]] += coupling * v[:, pairs[1]]
+            vk = v[:, sl]
+            grad = np.subtract(np.multiply(vk, diag[sl], out=tmp), r, out=r)
+            if p.has_lo[k]:
+                np.minimum(grad, 0.0, out=grad, where=vk <= lo[:, sl])
+            if p.has_hi[k]:
+                np.maximum(grad, 0.0, out=grad, where=vk >= hi[:, sl])
+            np.maximum(res, np.abs(grad, out=grad).max(axis=1, initial=0.0), out=res)
+        return res
+
+    @staticmethod
+    def _result(system: MNASystem, p: _Plan, v, v_src, res, converged, it, delta, t0) -> OperatingPoint:
+        volts = v[:, p.pos]  # back to the circuit's node order
+        internal = np.zeros((v.shape[0], system.n_internal))
+        if system.n_internal:  # RS ignored: the internal node sits at its anode terminal (RS -> 0)
+            w = system.extended(np.concatenate([volts, internal], axis=1), v_src)
+            internal = w[:, system.d_anode_term[system.has_rs]]
+        return OperatingPoint(voltages=volts, internal=internal, status="converged" if converged.all() else "max_iter",
+                              converged=converged, iterations=it, residual=res, backend="numpy-bcd",
+                              seconds=time.perf_counter() - t0, extra={"max_change": delta.copy()})
