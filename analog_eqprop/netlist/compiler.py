@@ -1,0 +1,594 @@
+r"""Circuit -> SPICE netlist text, one example (``.op``) or many in one ``.dc`` sweep.
+
+:func:`compile_netlist` writes a :class:`~analog_eqprop.circuits.Circuit` with a
+conductance vector and one example's features as a deck that ``ngspice -b`` runs as it
+is; :func:`compile_sweep` writes many examples into one analysis. Both return a
+:class:`Netlist`, which also knows how to read the free-node voltages back from the
+simulator's vectors.
+
+Element stamps (ngspice sign conventions, checked against a dense solve in the tests):
+
+* source ``k``: ``vs<k> node 0 V`` with ``V = gain * x[feature] + offset``;
+* conductance ``k``: ``r<k> a b 1/g`` [ohm], the value printed with ``repr`` precision;
+* diode ``k``: ``d<k> anode cathode MODEL``;
+* amplifier ``k`` on neuron ``n`` with copy ``c``: ``e<k> c_int 0 n 0 A`` (VCVS),
+  ``va<k> c_int c 0`` (ammeter: ``I(va<k>)`` is the current the copy drives into the
+  network) and ``f<k> n 0 va<k> back_gain`` (CCCS: a current ``back_gain * I(va<k>)``
+  flows from ``n`` through the source to ground, i.e. is drawn from the neuron);
+* nudging, ``nudge="current"``: ``iy<k> 0 pos I`` injects ``I = -beta dC/dV(pos)`` into the
+  output node (an ``I`` card's current leaves through its second node), ``iz<k> 0 neg -I``
+  for a differential pair; ``nudge="resistive"``: ``ry<k> pos t 1/beta`` and
+  ``vy<k> t neg|0 target``.
+
+The *Norton form* (``form="norton"``) replaces every input source and its resistors by,
+per free node ``j``, one conductance ``rn<j> j 0 1/sum(g)`` and one current source
+``in<j> 0 j sum(g V)``: exact for ideal sources, and much faster in ngspice because the
+sparse matrix loses all input rows (``docs/PHYSICS.md`` section 4). Bias rails stay.
+
+The sweep form adds an index source ``vidx idx 0 0`` swept by ``.dc vidx 0 B-1 1`` and
+writes every input-dependent value as a behavioural source ``B ... =pwl(v(idx), 0, y0, 1,
+y1, ...)``. ngspice's ``pwl()`` (``PTpwl``) returns ``y_k`` exactly at an interior
+abscissa ``k``, but interpolates at the last one, so the table repeats its last value at
+``B``.
+
+Labels never reach the netlist verbatim (see :mod:`analog_eqprop.netlist.names`).
+
+Examples
+--------
+>>> from analog_eqprop.circuits import layered_circuit
+>>> c = layered_circuit([2, 2, 1], seed=0, clamp=None)
+>>> net = compile_netlist(c, x=[0.5, 1.0], options={"reltol": 1e-6})
+>>> net.free_nodes, net.node_names["y0"]
+(('h1_0', 'h1_1', 'y0'), 'y0')
+>>> [line for line in net.lines if line.startswith(("vs0", "r0 ", ".o"))]
+['vs0 x0p 0 0.5', 'r0 x0p h1_0 148529.8106600345', '.options reltol=1e-06', '.op']
+>>> norton = compile_netlist(c, x=[0.5, 1.0], form="norton")
+>>> sum(line.startswith("r") for line in norton.lines), sum(line.startswith("rn") for line in norton.lines)
+(10, 2)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from analog_eqprop.circuits.description import GROUND, Circuit
+from analog_eqprop.errors import NetlistError, SimulationError
+from analog_eqprop.netlist.names import (
+    NameMap,
+    check_model_name,
+    comment_text,
+    encode_label,
+    format_number,
+    title_text,
+    unique_name,
+)
+
+__all__ = ["Netlist", "compile_netlist", "compile_sweep", "FORMS", "FORMAT_LINE"]
+
+FORMS = ("full", "norton")
+#: Line 2 of every netlist written here; :func:`~analog_eqprop.netlist.parse_netlist` looks for it.
+FORMAT_LINE = "* analog_eqprop netlist, format 1"
+_PER_LINE = 8  # numbers per metadata or pwl line, nodes per .save/.print line
+_OPTION_VALUE = r"[A-Za-z0-9_.+-]+"
+
+
+@dataclass(frozen=True, eq=False)
+class Netlist:
+    """A compiled deck and what is needed to read its results.
+
+    Attributes
+    ----------
+    text : str
+        The deck, newline-terminated, ending with ``.end``.
+    names : NameMap
+        Labels of all terminals (free nodes, sources, amplified copies) <-> node names.
+    free_labels, free_nodes : tuple of str
+        The free nodes' labels and node names, in the circuit's free-node order.
+    form : {"full", "norton"}
+    analysis : {"op", "dc"} or None
+        ``"dc"`` for a sweep.
+    n_points : int
+        Examples in the deck (1 for ``.op``).
+    sweep_source : str or None
+        The swept index source (``"vidx"``) of a sweep.
+    """
+
+    text: str
+    names: NameMap
+    free_labels: tuple[str, ...]
+    free_nodes: tuple[str, ...]
+    form: str
+    analysis: str | None
+    n_points: int = 1
+    sweep_source: str | None = None
+
+    @property
+    def node_names(self) -> dict[str, str]:
+        """Free-node label -> node name."""
+        return dict(zip(self.free_labels, self.free_nodes))
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    @property
+    def n_lines(self) -> int:
+        return self.text.count("\n")
+
+    def free_voltages(self, vectors: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Free-node voltages [V], ``(n_points, n_free)``, from a run's vectors.
+
+        ``vectors`` is :attr:`NgspiceRun.vectors` (keys: lowercase node names, and
+        ``"v-sweep"`` for a sweep, whose values say which example each point is).
+        """
+        try:
+            cols = [np.asarray(vectors[name], dtype=np.float64).reshape(-1) for name in self.free_nodes]
+        except KeyError as exc:
+            raise SimulationError(f"node {exc.args[0]!r} is not among the simulator's vectors "
+                                  f"({len(vectors)} present)") from None
+        v = np.stack(cols, axis=1) if cols else np.zeros((self.n_points, 0))
+        if v.shape[0] != self.n_points:
+            raise SimulationError(f"expected {self.n_points} points, got {v.shape[0]}")
+        if self.sweep_source is not None:
+            order = np.rint(np.asarray(vectors["v-sweep"], dtype=np.float64)).astype(np.int64)
+            if sorted(order.tolist()) != list(range(self.n_points)):
+                raise SimulationError("the sweep points are not the examples 0 .. n_points-1")
+            out = np.empty_like(v)
+            out[order] = v
+            return out
+        return v
+
+    def write(self, path: str | Path) -> Path:
+        """Write :attr:`text` to ``path`` (UTF-8, ``\\n`` line ends); return the path."""
+        p = Path(path)
+        p.write_text(self.text, encoding="utf-8", newline="\n")
+        return p
+
+
+# ------------------------------------------------------------------------------ checks
+def _batch(a, n: int, what: str, batch: int | None = None) -> np.ndarray:
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != n or (batch is not None and arr.shape[0] != batch):
+        want = f"({n},)" if batch in (None, 1) else f"({batch}, {n})"
+        raise NetlistError(f"{what} must have shape {want}, got {np.shape(a)}")
+    if not np.all(np.isfinite(arr)):
+        raise NetlistError(f"{what} has non-finite entries")
+    return arr
+
+
+def _conductances(circuit: Circuit, g) -> np.ndarray:
+    g = np.asarray(circuit.edge_g if g is None else g, dtype=np.float64)
+    if g.shape != (circuit.n_edges,):
+        raise NetlistError(f"g must have shape ({circuit.n_edges},), got {g.shape}")
+    bad = ~np.isfinite(g) | (g <= 0)
+    if np.any(bad):
+        k = int(np.argmax(bad))
+        raise NetlistError(f"conductance {k} is {g[k]!r} S; a resistor needs a finite g > 0")
+    return g
+
+
+def _model_cards(circuit: Circuit) -> list[str]:
+    seen: dict[str, str] = {}
+    lines = []
+    for m in circuit.models:
+        check_model_name(m.name)
+        if m.name.lower() in seen:
+            raise NetlistError(f"diode models {seen[m.name.lower()]!r} and {m.name!r} differ only in case; "
+                               "ngspice would take them for one")
+        seen[m.name.lower()] = m.name
+        for key, value in m.extra:
+            if not (isinstance(key, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key)):
+                raise NetlistError(f"diode model {m.name}: parameter name {key!r} is not letters, digits and '_'")
+            format_number(value, f"diode model {m.name} parameter {key}")
+        card = m.card()
+        if not re.fullmatch(r"\.model [A-Za-z][A-Za-z0-9_]* D\([A-Za-z0-9_=.+\- ]*\)", card):
+            raise NetlistError(f"diode model {m.name}: unexpected card text {card!r}")
+        if m.ideal:
+            lines.append(f"* @model {m.name} ideal=1")
+        lines.append(card)
+    return lines
+
+
+def _options_line(options: Mapping[str, object] | None) -> list[str]:
+    if not options:
+        return []
+    parts = []
+    for key, value in options.items():
+        if not (isinstance(key, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key)):
+            raise NetlistError(f"option name {key!r} is not letters, digits and '_'")
+        key = key.lower()
+        if value is True:
+            parts.append(key)
+        elif value is False or value is None:
+            continue
+        elif isinstance(value, (int, np.integer)):
+            parts.append(f"{key}={int(value)}")
+        elif isinstance(value, (float, np.floating)):
+            parts.append(f"{key}={format_number(value, f'option {key}')}")
+        elif isinstance(value, str) and re.fullmatch(_OPTION_VALUE, value):
+            parts.append(f"{key}={value}")
+        else:
+            raise NetlistError(f"option {key}: value {value!r} must be a number, True, or a word of "
+                               "letters, digits and _.+-")
+    return [".options " + " ".join(parts)] if parts else []
+
+
+def _chunks(items: list[str], n: int = _PER_LINE) -> list[list[str]]:
+    return [items[i:i + n] for i in range(0, len(items), n)]
+
+
+def _numbers(key: str, values: np.ndarray) -> list[str]:
+    vals = [format_number(v, key) for v in np.asarray(values, dtype=np.float64).reshape(-1)]
+    return [f"* @{key} " + " ".join(c) for c in _chunks(vals)] or [f"* @{key}"]
+
+
+# ------------------------------------------------------------------------------ writer
+class _Deck:
+    """Accumulates the lines of one deck; values are (batch, ...) arrays."""
+
+    def __init__(self, circuit: Circuit, g: np.ndarray, form: str, sweep: bool):
+        if form not in FORMS:
+            raise NetlistError(f"form must be one of {FORMS}, got {form!r}")
+        self.c, self.g, self.form, self.sweep = circuit, g, form, sweep
+        c = circuit
+        self.names = NameMap(list(c.nodes) + list(c.sources) + list(c.amp_names))
+        self.term = list(self.names.names) + ["0"]  # index -1 is ground
+        self.taken = set(self.names.names)
+        self.idx = unique_name("idx", self.taken) if sweep else None
+        self.lines: list[str] = []
+
+    def name(self, t: int) -> str:
+        return self.term[int(t)]
+
+    def add(self, *lines: str) -> None:
+        self.lines.extend(lines)
+
+    def section(self, *comments: str) -> None:
+        self.lines.append("*")
+        self.lines.extend(f"* {comment_text(text, 300)}" for text in comments)
+
+    def value(self, name: str, nodes: str, kind: str, values: np.ndarray, what: str) -> None:
+        """An element whose value may differ per example: a number, or a pwl B source."""
+        values = np.asarray(values, dtype=np.float64).reshape(-1)
+        if not self.sweep:
+            self.add(f"{name} {nodes} {format_number(values[0], what)}")
+            return
+        pts = [f"{k}, {format_number(v, what)}" for k, v in enumerate(values)]
+        pts.append(f"{len(values)}, {format_number(values[-1], what)}")  # see the module docstring
+        body = _chunks(pts, 4)
+        self.add(f"b{name} {nodes} {kind}=pwl(v({self.idx}),")
+        self.add(*(f"+ {', '.join(ch)}{')' if i == len(body) - 1 else ','}" for i, ch in enumerate(body)))
+
+
+def _header(d: _Deck, form: str, analysis: str | None, title: str | None, n_points: int,
+            x: np.ndarray | None) -> None:
+    c = d.c
+    roles = {r: c.node_role.count(r) for r in dict.fromkeys(c.node_role)}
+    kinds = {k: c.source_kind.count(k) for k in dict.fromkeys(c.source_kind)}
+    d.add(title_text(title if title is not None else f"analog_eqprop {c.name}"), FORMAT_LINE)
+    what = "one .op" if analysis == "op" else f"a .dc sweep over {n_points} examples" if d.sweep else "no analysis"
+    d.add(
+        "* " + comment_text(f"circuit {c.name}: {c.n_free} free nodes ("
+                            + ", ".join(f"{n} {r}" for r, n in roles.items()) + f"), {c.n_sources} sources ("
+                            + ", ".join(f"{n} {k}" for k, n in kinds.items()) + f"), {c.n_amps} amplifiers,", 300),
+        f"* {c.n_edges} conductances, {c.n_diodes} diodes; {form} form, {what}.",
+        "* Node names are the circuit's labels made safe for SPICE (ngspice lowercases them).",
+        "* Lines starting with '* @' are metadata that analog_eqprop.netlist.parse_netlist reads",
+        "* back (labels percent-encoded): edit element values in place and keep those lines.",
+    )
+    d.add(f"* @circuit name={encode_label(c.name)} form={form} n_features={c.n_features} "
+          f"g_min={format_number(c.g_min)} g_max={format_number(c.g_max)} "
+          f"target_on={format_number(c.target_on)} target_off={format_number(c.target_off)} nudge={c.nudge}")
+    d.add("* @layers " + " ".join(encode_label(s) for s in c.layer_names) if c.layer_names else "* @layers")
+    if d.sweep:
+        d.add(f"* @sweep points={n_points} source=vidx")
+    else:
+        d.add(*(_numbers("x", x) if x is not None else ["* @x none"]))
+
+
+def _free_nodes(d: _Deck) -> None:
+    c = d.c
+    d.section("free nodes: the unknown voltages [V]")
+    layer = None
+    for j, label in enumerate(c.nodes):
+        lay = int(c.node_layer[j])
+        if lay != layer:
+            layer = lay
+            run = [k for k in range(j, c.n_free) if int(c.node_layer[k]) == lay]
+            run = run[: next((i for i, k in enumerate(run) if k != j + i), len(run))]
+            roles = "/".join(dict.fromkeys(c.node_role[k] for k in run))
+            lname = c.layer_names[lay] if 0 <= lay < len(c.layer_names) else f"layer {lay}"
+            d.add("* " + comment_text(f"layer {lay} ({lname}): {len(run)} {roles} nodes"))
+        d.add(f"* @free {d.name(j)} label={encode_label(label)} role={encode_label(c.node_role[j])} layer={lay}")
+    kind = "differential (V(pos) - V(neg))" if c.differential else "single-ended"
+    d.add(f"* outputs: {c.n_outputs} {kind}")
+    for k, (p, n) in enumerate(zip(c.out_pos, c.out_neg)):
+        d.add(f"* @output {k} pos={d.name(p)} neg={d.name(n) if n >= 0 else '-'}")
+
+
+def _sources(d: _Deck, v_src: np.ndarray, folded: np.ndarray) -> None:
+    c = d.c
+    d.section("sources: ideal voltage sources to ground [V]")
+    kind = None
+    for s in range(c.n_sources):
+        if c.source_kind[s] != kind:
+            kind = c.source_kind[s]
+            if kind == "input":
+                note = "folded into the Norton equivalents below, no element" if folded[s] else \
+                    "V = gain * x[feature] + offset"
+                d.add(f"* inputs: {note}")
+            else:
+                d.add("* " + comment_text(f"{kind} rails" if kind == "bias" else f"{kind} sources"))
+        t = c.n_free + s
+        d.add(f"* @source {d.name(t)} label={encode_label(c.sources[s])} kind={encode_label(c.source_kind[s])} "
+              f"feature={int(c.source_feature[s])} gain={format_number(c.source_gain[s])} "
+              f"offset={format_number(c.source_offset[s])}")
+        if not folded[s]:
+            sweep_this = d.sweep and c.source_kind[s] == "input"
+            if sweep_this:
+                d.value(f"s{s}", f"{d.name(t)} 0", "V", v_src[:, s], f"source {s}")
+            else:
+                d.add(f"vs{s} {d.name(t)} 0 {format_number(v_src[0, s], f'source {s}')}")
+
+
+def _amplifiers(d: _Deck) -> None:
+    c = d.c
+    if not c.n_amps:
+        return
+    d.section("amplifiers (Kendall et al. 2020): VCVS e<k> of gain A drives the amplified copy",
+              "through the 0 V ammeter va<k>, and CCCS f<k> draws back_gain times I(va<k>) from the neuron")
+    for k in range(c.n_amps):
+        node, copy = d.name(c.amp_node[k]), d.name(c.n_free + c.n_sources + k)
+        internal = unique_name(f"{copy}_int", d.taken)
+        d.add(f"* @amp {copy} label={encode_label(c.amp_names[k])} node={node}",
+              f"e{k} {internal} 0 {node} 0 {format_number(c.amp_gain[k], f'amplifier {k} gain')}",
+              f"va{k} {internal} {copy} 0",
+              f"f{k} {node} 0 va{k} {format_number(c.amp_back[k], f'amplifier {k} back gain')}")
+
+
+def _conductances_and_norton(d: _Deck, v_src: np.ndarray) -> None:
+    c, g = d.c, d.g
+    kind_a, kind_b = c.terminal_kind(c.edge_a), c.terminal_kind(c.edge_b)
+    is_in = np.array([k == "input" for k in c.source_kind] + [False], dtype=bool)
+
+    def input_end(t, kind):
+        return (kind == 1) & is_in[np.where(kind == 1, t - c.n_free, -1)]
+
+    fold = np.zeros(c.n_edges, dtype=bool)
+    if d.form == "norton":
+        in_a, in_b = input_end(c.edge_a, kind_a), input_end(c.edge_b, kind_b)
+        other = np.where(in_a, kind_b, kind_a)
+        bad = (in_a | in_b) & (other != 0)
+        if np.any(bad):
+            k = int(np.argmax(bad))
+            raise NetlistError(f"the Norton form cannot fold conductance {k} between "
+                               f"{c.terminal_name(c.edge_a[k])!r} and {c.terminal_name(c.edge_b[k])!r}: an input "
+                               "source must connect to free nodes only; use form='full'")
+        fold = in_a | in_b
+    names = c.layer_names
+    for lay in sorted(set(c.edge_layer.tolist())):
+        ks = np.flatnonzero((c.edge_layer == lay) & ~fold)
+        if not ks.size:
+            continue
+        lname = names[lay] if 0 <= lay < len(names) else f"layer {lay}"
+        d.section(f"layer {lay} ({lname}): {ks.size} conductances [ohm = 1 / g]")
+        d.add(f"* @conductances layer={lay}")
+        for k in ks:
+            d.add(f"r{k} {d.name(c.edge_a[k])} {d.name(c.edge_b[k])} {format_number(1.0 / g[k], f'conductance {k}')}")
+    if not fold.any():
+        return
+    ks = np.flatnonzero(fold)
+    in_a = input_end(c.edge_a[ks], kind_a[ks])
+    node = np.where(in_a, c.edge_b[ks], c.edge_a[ks])
+    src = np.where(in_a, c.edge_a[ks], c.edge_b[ks]) - c.n_free
+    G = np.zeros(c.n_free)
+    current = np.zeros((v_src.shape[0], c.n_free))
+    # np.add.at sums in edge order: the same digits on every machine (golden netlists).
+    np.add.at(G, node, g[ks])
+    np.add.at(current, (slice(None), node), g[ks] * v_src[:, src])
+    d.section("Norton equivalents of the input sources: per node, rn<j> = 1 / sum(g) to ground",
+              "and in<j> = sum(g V_input) injected (exact for ideal sources)")
+    for j in np.unique(node):
+        d.add(f"rn{j} {d.name(j)} 0 {format_number(1.0 / G[j], f'Norton conductance of node {j}')}")
+        d.value(f"n{j}" if d.sweep else f"in{j}", f"0 {d.name(j)}", "I", current[:, j], f"Norton current {j}")
+
+
+def _diodes(d: _Deck, folded: np.ndarray) -> None:
+    c = d.c
+    if not c.n_diodes:
+        return
+    d.section("diodes: anode cathode model")
+    for k in range(c.n_diodes):
+        for t in (c.diode_anode[k], c.diode_cathode[k]):
+            if c.terminal_kind(np.array([t]))[0] == 1 and folded[t - c.n_free]:
+                raise NetlistError(f"diode {k} touches input source {c.terminal_name(t)!r}, which the Norton form "
+                                   "folds away; use form='full'")
+        d.add(f"d{k} {d.name(c.diode_anode[k])} {d.name(c.diode_cathode[k])} {c.models[c.diode_model[k]].name}")
+
+
+def _nudge(d: _Deck, beta: float, target, nudge_ref, batch: int) -> None:
+    c = d.c
+    if beta == 0.0:
+        return
+    if target is None:
+        raise NetlistError("beta != 0 needs a target (one-hot or soft, shape (n_outputs,))")
+    t_raw = _batch(target, c.n_outputs, "target", batch if d.sweep else 1)
+    t = c.targets(t_raw)
+    has_neg = c.out_neg >= 0
+    if c.nudge == "current":
+        if nudge_ref is None:
+            raise NetlistError("current-mode nudging needs nudge_ref, the free-phase free-node voltages")
+        ref = _batch(nudge_ref, c.n_free, "nudge_ref", batch if d.sweep else 1)
+        current = -beta * (c.outputs(ref) - t)  # -beta dC/dV(pos); dC/dV(neg) is the opposite
+        d.section(f"nudging (beta = {beta!r}, current mode): I = -beta dC/dV at the free state into",
+                  "each output node, C = 1/2 sum of (out - target) squared")
+    else:
+        d.section(f"nudging (beta = {beta!r}, resistive): 1/beta ohm from each output to its target")
+    d.add(f"* @nudge beta={format_number(beta)} mode={c.nudge}")
+    if not d.sweep:
+        d.add(*_numbers("target", t_raw))
+        if c.nudge == "current":
+            d.add(*_numbers("nudge_ref", ref))
+    for k in range(c.n_outputs):
+        pos = d.name(c.out_pos[k])
+        if c.nudge == "current":
+            d.value(f"y{k}" if d.sweep else f"iy{k}", f"0 {pos}", "I", current[:, k], f"nudge current {k}")
+            if has_neg[k]:
+                neg = d.name(c.out_neg[k])
+                d.value(f"z{k}" if d.sweep else f"iz{k}", f"0 {neg}", "I", -current[:, k], f"nudge current {k}")
+        else:
+            node = unique_name(f"{pos}_target", d.taken)
+            ref_node = d.name(c.out_neg[k]) if has_neg[k] else "0"
+            d.add(f"ry{k} {pos} {node} {format_number(1.0 / beta, 'nudge resistance')}")
+            d.value(f"y{k}" if d.sweep else f"vy{k}", f"{node} {ref_node}", "V", t[:, k], f"target {k}")
+
+
+def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, nudge_ref, form: str,
+             options, analysis: str | None, title: str | None, probes: bool, sweep: bool) -> Netlist:
+    if not isinstance(circuit, Circuit):
+        raise NetlistError(f"expected a Circuit, got {type(circuit).__name__}")
+    if analysis not in ("op", None):
+        raise NetlistError(f"analysis must be 'op' or None, got {analysis!r}")
+    beta = float(beta)
+    if not np.isfinite(beta):
+        raise NetlistError(f"beta must be finite, got {beta!r}")
+    c = circuit
+    d = _Deck(c, _conductances(c, g), form, sweep)
+    batch = 1 if X is None else X.shape[0]
+    v_src = np.broadcast_to(c.source_offset, (batch, c.n_sources)).copy()
+    is_input = np.array([k == "input" for k in c.source_kind], dtype=bool)
+    v_src[:, is_input] = 0.0  # x=None: 0 V inputs
+    if X is not None:
+        v_src = c.source_voltages(X)
+    folded = is_input & (form == "norton")
+    _header(d, form, "dc" if sweep else analysis, title, batch, None if X is None or sweep else X[0])
+    _free_nodes(d)
+    _sources(d, v_src, folded)
+    if sweep:
+        d.section("sweep index: example k is the .dc point where v(idx) = k")
+        d.add(f"vidx {d.idx} 0 0")
+    _amplifiers(d)
+    _conductances_and_norton(d, v_src)
+    _diodes(d, folded)
+    _nudge(d, beta, target, nudge_ref, batch)
+    tail = _model_cards(c) + _options_line(options)
+    if probes:
+        probe = [f"v({n})" for n in d.names.names[: c.n_free]]
+        tail += [".save " + " ".join(ch) for ch in _chunks(probe)]
+        tail += [f".print {'dc' if sweep else 'op'} " + " ".join(ch) for ch in _chunks(probe)]
+    if sweep:
+        tail.append(f".dc vidx 0 {batch - 1} 1")
+    elif analysis == "op":
+        tail.append(".op")
+    d.section("models, options, outputs, analysis")
+    d.add(*tail, ".end")
+    return Netlist(text="\n".join(d.lines) + "\n", names=d.names, free_labels=tuple(c.nodes),
+                   free_nodes=d.names.names[: c.n_free], form=form, analysis="dc" if sweep else analysis,
+                   n_points=batch, sweep_source="vidx" if sweep else None)
+
+
+def compile_netlist(
+    circuit: Circuit,
+    g: np.ndarray | None = None,
+    x: np.ndarray | None = None,
+    *,
+    beta: float = 0.0,
+    target: np.ndarray | None = None,
+    nudge_ref: np.ndarray | None = None,
+    form: Literal["full", "norton"] = "full",
+    options: Mapping[str, object] | None = None,
+    analysis: Literal["op"] | None = "op",
+    title: str | None = None,
+    probes: bool = True,
+) -> Netlist:
+    """Write one example's deck for ``circuit``.
+
+    Parameters
+    ----------
+    circuit : Circuit
+    g : array (n_edges,), optional
+        Conductances [S]; default ``circuit.edge_g``.
+    x : array (n_features,), optional
+        The example's features; ``None`` writes 0 V on every input source.
+    beta : float
+        Nudge strength; 0 writes no nudging elements.
+    target : array (n_outputs,), optional
+        One-hot or soft target (mapped to volts by ``circuit.targets``); needed if beta != 0.
+    nudge_ref : array (n_free,), optional
+        Free-phase free-node voltages [V]; needed for ``circuit.nudge == "current"``.
+    form : {"full", "norton"}
+        ``"norton"`` folds the input sources (see the module docstring).
+    options : mapping, optional
+        ``.options`` entries, e.g. ``{"reltol": 1e-6, "vntol": 1e-9}`` (True: a bare flag).
+    analysis : "op" or None
+        The analysis card; None writes none (for drivers that run ``op`` themselves).
+    title : str, optional
+        Title line (made safe); default ``"analog_eqprop <circuit name>"``.
+    probes : bool
+        Write ``.save`` and ``.print`` lines for the free nodes, so that ``ngspice -b``
+        prints them and the result holds no other vectors.
+
+    Returns
+    -------
+    Netlist
+
+    Raises
+    ------
+    NetlistError
+        For wrong shapes, non-finite values, unsafe model or option text, or a circuit the
+        Norton form cannot fold.
+
+    Examples
+    --------
+    >>> from analog_eqprop.circuits import kendall_circuit
+    >>> c = kendall_circuit(2, 2, 1, seed=0)
+    >>> net = compile_netlist(c, x=[0.5, 0.5], beta=1e-6, target=[1.0], nudge_ref=[0.0] * c.n_free)
+    >>> [line for line in net.lines if line.startswith(("e0", "va0", "f0", "iy0", "iz0"))]
+    ['e0 h1_0_amp_int 0 h1_0 0 4.0', 'va0 h1_0_amp_int h1_0_amp 0', 'f0 h1_0 0 va0 0.25', 'iy0 0 y0p 1e-07', 'iz0 0 y0n -1e-07']
+    """
+    X = None if x is None else _batch(x, circuit.n_features, "x", 1)
+    return _compile(circuit, g, X, beta=beta, target=target, nudge_ref=nudge_ref, form=form, options=options,
+                    analysis=analysis, title=title, probes=probes, sweep=False)
+
+
+def compile_sweep(
+    circuit: Circuit,
+    g: np.ndarray | None,
+    X: np.ndarray,
+    *,
+    beta: float = 0.0,
+    target: np.ndarray | None = None,
+    nudge_ref: np.ndarray | None = None,
+    form: Literal["full", "norton"] = "full",
+    options: Mapping[str, object] | None = None,
+    title: str | None = None,
+    probes: bool = False,
+) -> Netlist:
+    """Write ``B`` examples into one deck: a ``.dc`` sweep of the index source ``vidx``.
+
+    Parameters are those of :func:`compile_netlist`, batched: ``X`` is ``(B, n_features)``,
+    ``target`` ``(B, n_outputs)`` and ``nudge_ref`` ``(B, n_free)``. The result's
+    :meth:`Netlist.free_voltages` returns ``(B, n_free)`` in example order.
+
+    Examples
+    --------
+    >>> from analog_eqprop.circuits import layered_circuit
+    >>> c = layered_circuit([2, 2, 1], seed=0, clamp=None)
+    >>> net = compile_sweep(c, None, [[0.0, 1.0], [1.0, 0.5]], form="norton")
+    >>> [line for line in net.lines if "pwl" in line or line.startswith((".dc", "+"))][:3]
+    ['bn0 0 h1_0 I=pwl(v(idx),', '+ 0, 1.8597101708978342e-06, 1, 6.293748555916254e-06, 2, 6.293748555916254e-06)', 'bn1 0 h1_1 I=pwl(v(idx),']
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[0] < 1:
+        raise NetlistError(f"X must have shape (B, {circuit.n_features}) with B >= 1, got {X.shape}")
+    X = _batch(X, circuit.n_features, "X", X.shape[0])
+    return _compile(circuit, g, X, beta=beta, target=target, nudge_ref=nudge_ref, form=form, options=options,
+                    analysis="op", title=title, probes=probes, sweep=True)
