@@ -107,7 +107,7 @@ def test_title_with_error_word_is_not_an_error():
         (BAD_VALUE, "unknown parameter (abc)"),
         (UNKNOWN_MODEL, "could not find a valid modelname"),
         ("bad\nV1 in 0 1\nX1 in 0 nosub\n.op\n.end", "unknown subckt"),
-        ("bad\nV1 in 0 1\n.include /nonexistent/x.lib\n.op\n.end", "Could not find include file"),
+        ("bad\nV1 in 0 1\n.include /nonexistent/x.lib\n.op\n.end", "reads another file"),
         ("bad\nV1 in 0 1\nR1 in 0 1k\n.foo bar\n.op\n.end", "unimplemented control card"),
     ],
 )
@@ -381,3 +381,16 @@ def test_classifier_on_captured_output(case):
     assert set(report.kinds) == kinds
     assert len(report.errors) == n_errors, report.errors
     assert len(report.errors) + len(report.notes) == len(lines)
+
+
+@pytest.mark.parametrize("line", ["*#shell touch /tmp/analog_eqprop_hash_probe", " *#echo hi",
+                                  ".include /etc/passwd", ".lib /etc/passwd tt", ".INC x.lib"])
+def test_command_comments_and_includes_are_refused(line, tmp_path):
+    """ngspice runs '*#' lines as commands (measured: '*#shell touch F' creates F), and
+    .include/.lib read arbitrary files: the drivers refuse both before ngspice sees them."""
+    from analog_eqprop.solvers.ngspice_batch import check_netlist_text
+
+    deck = f"t\n{line}\nR1 a 0 1k\nV1 a 0 1\n.op\n.end\n"
+    with pytest.raises(NetlistError, match="line 2"):
+        check_netlist_text(deck)
+    assert check_netlist_text("t\n* # a plain comment\nR1 a 0 1k\n.end\n")

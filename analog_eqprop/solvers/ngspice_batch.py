@@ -279,9 +279,11 @@ def normalize_vector_name(name: str) -> str:
 
 
 _CONTROL_BLOCK = re.compile(r"^\s*\.(control|endc)\b", re.IGNORECASE | re.MULTILINE)
+_HASH_COMMAND = re.compile(r"^\s*\*#")
+_INCLUDE = re.compile(r"^\s*\.(include|inc|lib)\b", re.IGNORECASE)
 
 
-def check_netlist_text(netlist_text: str) -> list[str]:
+def check_netlist_text(netlist_text: str, *, allow_includes: bool = False) -> list[str]:
     r"""Validate netlist text for the drivers and split it into lines.
 
     ``.control`` blocks are refused: they run arbitrary commands (``shell``), a
@@ -294,7 +296,8 @@ def check_netlist_text(netlist_text: str) -> list[str]:
     Raises
     ------
     NetlistError
-        For empty text, NUL characters or a ``.control`` block.
+        For empty text, NUL characters, a ``.control`` block, a ``*#`` command line, or
+        (unless ``allow_includes``) an ``.include`` / ``.lib`` line that reads another file.
 
     Examples
     --------
@@ -314,6 +317,14 @@ def check_netlist_text(netlist_text: str) -> list[str]:
             "themselves and refuse control blocks (they can run shell commands)"
         )
     lines = netlist_text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for no, line in enumerate(lines, start=1):
+        # ngspice executes "*#" comment lines as control commands ("*#shell ..." runs a shell)
+        if _HASH_COMMAND.match(line):
+            raise NetlistError(f"netlist line {no}: '*#' lines are ngspice commands (they can run shell "
+                               f"commands) and are refused: {line.strip()[:60]!r}")
+        if not allow_includes and _INCLUDE.match(line):
+            raise NetlistError(f"netlist line {no}: {line.strip()[:60]!r} reads another file; the drivers refuse "
+                               f".include/.lib unless allow_includes=True")
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
