@@ -371,7 +371,15 @@ class NgspiceShared:
             If ngspice printed any error while parsing (its return code is not
             trusted) or asked to exit (the engine is then unusable).
         """
-        lines = check_netlist_text(netlist_text)
+        try:
+            lines = check_netlist_text(netlist_text)
+        except NetlistError:
+            # a refused deck must not leave the previous circuit loaded (a later "run" would
+            # silently simulate it again)
+            with _LOCK:
+                self._check_usable()
+                self._clear()
+            raise
         encoded = [line.encode("utf-8") for line in lines]
         array = (ctypes.c_char_p * (len(encoded) + 1))(*encoded, None)
         start = time.perf_counter()
