@@ -107,6 +107,7 @@ class Netlist:
     analysis: str | None
     n_points: int = 1
     sweep_source: str | None = None
+    repeats: int = 1
 
     @property
     def node_names(self) -> dict[str, str]:
@@ -133,10 +134,13 @@ class Netlist:
             raise SimulationError(f"node {exc.args[0]!r} is not among the simulator's vectors "
                                   f"({len(vectors)} present)") from None
         v = np.stack(cols, axis=1) if cols else np.zeros((self.n_points, 0))
-        if v.shape[0] != self.n_points:
-            raise SimulationError(f"expected {self.n_points} points, got {v.shape[0]}")
+        if v.shape[0] != self.n_points * self.repeats:
+            raise SimulationError(f"expected {self.n_points * self.repeats} points, got {v.shape[0]}")
         if self.sweep_source is not None:
             order = np.rint(np.asarray(vectors["v-sweep"], dtype=np.float64)).astype(np.int64)
+            # each example is solved `repeats` times in a row; the last solve is the answer
+            last = order % self.repeats == self.repeats - 1
+            order, v = order[last] // self.repeats, v[last]
             if sorted(order.tolist()) != list(range(self.n_points)):
                 raise SimulationError("the sweep points are not the examples 0 .. n_points-1")
             out = np.empty_like(v)
@@ -234,6 +238,8 @@ def _numbers(key: str, values: np.ndarray) -> list[str]:
 class _Deck:
     """Accumulates the lines of one deck; values are (batch, ...) arrays."""
 
+    repeats = 1
+
     def __init__(self, circuit: Circuit, g: np.ndarray, form: str, sweep: bool):
         if form not in FORMS:
             raise NetlistError(f"form must be one of {FORMS}, got {form!r}")
@@ -261,8 +267,9 @@ class _Deck:
         if not self.sweep:
             self.add(f"{name} {nodes} {format_number(values[0], what)}")
             return
-        pts = [f"{k}, {format_number(v, what)}" for k, v in enumerate(values)]
-        pts.append(f"{len(values)}, {format_number(values[-1], what)}")  # see the module docstring
+        r = self.repeats
+        pts = [f"{k * r + j}, {format_number(v, what)}" for k, v in enumerate(values) for j in range(r)]
+        pts.append(f"{len(values) * r}, {format_number(values[-1], what)}")  # see the module docstring
         body = _chunks(pts, 4)
         self.add(f"b{name} {nodes} {kind}=pwl(v({self.idx}),")
         self.add(*(f"+ {', '.join(ch)}{')' if i == len(body) - 1 else ','}" for i, ch in enumerate(body)))
@@ -452,7 +459,8 @@ def _nudge(d: _Deck, beta: float, target, nudge_ref, batch: int) -> None:
 
 
 def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, nudge_ref, form: str,
-             options, analysis: str | None, title: str | None, probes: bool, sweep: bool) -> Netlist:
+             options, analysis: str | None, title: str | None, probes: bool, sweep: bool,
+             repeats: int = 1) -> Netlist:
     if not isinstance(circuit, Circuit):
         raise NetlistError(f"expected a Circuit, got {type(circuit).__name__}")
     if analysis not in ("op", None):
@@ -462,6 +470,9 @@ def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, 
         raise NetlistError(f"beta must be finite, got {beta!r}")
     c = circuit
     d = _Deck(c, _conductances(c, g), form, sweep)
+    if repeats < 1:
+        raise NetlistError(f"repeats must be >= 1, got {repeats!r}")
+    d.repeats = int(repeats)
     batch = 1 if X is None else X.shape[0]
     v_src = np.broadcast_to(c.source_offset, (batch, c.n_sources)).copy()
     is_input = np.array([k == "input" for k in c.source_kind], dtype=bool)
@@ -485,14 +496,14 @@ def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, 
         tail += [".save " + " ".join(ch) for ch in _chunks(probe)]
         tail += [f".print {'dc' if sweep else 'op'} " + " ".join(ch) for ch in _chunks(probe)]
     if sweep:
-        tail.append(f".dc vidx 0 {batch - 1} 1")
+        tail.append(f".dc vidx 0 {batch * d.repeats - 1} 1")
     elif analysis == "op":
         tail.append(".op")
     d.section("models, options, outputs, analysis")
     d.add(*tail, ".end")
     return Netlist(text="\n".join(d.lines) + "\n", names=d.names, free_labels=tuple(c.nodes),
                    free_nodes=d.names.names[: c.n_free], form=form, analysis="dc" if sweep else analysis,
-                   n_points=batch, sweep_source="vidx" if sweep else None)
+                   n_points=batch, sweep_source="vidx" if sweep else None, repeats=d.repeats)
 
 
 def compile_netlist(
@@ -571,12 +582,18 @@ def compile_sweep(
     options: Mapping[str, object] | None = None,
     title: str | None = None,
     probes: bool = False,
+    repeats: int = 1,
 ) -> Netlist:
     """Write ``B`` examples into one deck: a ``.dc`` sweep of the index source ``vidx``.
 
     Parameters are those of :func:`compile_netlist`, batched: ``X`` is ``(B, n_features)``,
     ``target`` ``(B, n_outputs)`` and ``nudge_ref`` ``(B, n_free)``. The result's
     :meth:`Netlist.free_voltages` returns ``(B, n_free)`` in example order.
+
+    ``repeats`` solves every example that many times in a row and keeps the last solve:
+    ngspice converges a sweep point only to its tolerances *from the previous point's
+    solution*, which with sharp diodes leaves ~1e-6 V at default options; a second solve of
+    the same point, started from the first, polishes it to the level of a fresh ``.op``.
 
     Examples
     --------
@@ -591,4 +608,4 @@ def compile_sweep(
         raise NetlistError(f"X must have shape (B, {circuit.n_features}) with B >= 1, got {X.shape}")
     X = _batch(X, circuit.n_features, "X", X.shape[0])
     return _compile(circuit, g, X, beta=beta, target=target, nudge_ref=nudge_ref, form=form, options=options,
-                    analysis="op", title=title, probes=probes, sweep=True)
+                    analysis="op", title=title, probes=probes, sweep=True, repeats=repeats)
