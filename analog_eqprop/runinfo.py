@@ -36,7 +36,7 @@ def _git_commit() -> str | None:
 
 def _ngspice_version() -> str | None:
     try:
-        from analog_eqprop.solvers.ngspice_shared import ngspice_version
+        from analog_eqprop.solvers.ngspice_batch import ngspice_version
 
         return ngspice_version()
     except Exception:  # noqa: BLE001 - a missing or broken simulator just means "unknown"

@@ -14,8 +14,14 @@ Compare the EqProp gradient estimate with the exact gradient of J = C(s_0), comp
 implicit differentiation at the free fixed point (and, with --finite-differences, by
 central differences of J). Prints, per beta, the cosine and relative error.
 
+--model circuit checks resistive circuits (conductance updates from voltage drops);
+there beta is in siemens and defaults to (0.1 ... 0.0001) x the mean conductance. Kendall's
+amplifiers (--amplifier-back inverse) make a circuit non-reciprocal, and EqProp is then
+not the gradient: the check shows it.
+
 examples:
   analog-eqprop gradcheck --sizes 5,6,3
+  analog-eqprop gradcheck --model circuit --builder kendall --amplifier-back reciprocal --sizes 4,5,3
   analog-eqprop gradcheck --random 4,6,3,0.5 --mode centered --json
   analog-eqprop gradcheck --graph net.json --betas 1e-2,1e-3
 """
@@ -29,11 +35,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--sizes", help="layer sizes of a generated layered net, e.g. 5,6,3")
     src.add_argument("--random", metavar="NI,NH,NO,P", help="a generated random graph: inputs, hidden, outputs, "
                                                           "edge probability")
+    p.add_argument("--model", choices=("hopfield", "circuit"), default="hopfield", help="what to check")
+    p.add_argument("--builder", choices=("drn", "layered", "kendall", "random"), default="drn",
+                   help="circuit family (--model circuit)")
+    p.add_argument("--nudge", choices=("current", "resistive"), default="current", help="circuit nudging")
+    p.add_argument("--amplifier-back", choices=("inverse", "reciprocal"), default="inverse",
+                   help="CCCS gain of Kendall amplifiers: 1/A (non-reciprocal) or A")
     p.add_argument("--lateral", action="store_true", help="with --sizes: add within-layer (lateral) edges")
     p.add_argument("--skip", action="store_true", help="with --sizes: add skip-layer edges")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights, inputs and targets")
     p.add_argument("--batch", type=int, default=4, help="number of random examples")
-    p.add_argument("--betas", default="0.1,0.01,0.001,0.0001", help="comma-separated nudge strengths")
+    p.add_argument("--betas", default=None, help="comma-separated nudge strengths (default 0.1,0.01,0.001,0.0001; "
+                                               "for circuits times the mean conductance, in S)")
     p.add_argument("--mode", choices=("positive", "centered"), default="positive", help="one-sided or centered")
     p.add_argument("--finite-differences", action="store_true",
                    help="also check the implicit gradient against central differences of J (slow)")
@@ -54,9 +67,37 @@ def _centre(G, seed):
     return G
 
 
+def _circuit_model(args):
+    from analog_eqprop.circuits.config import CircuitConfig, build_circuit
+    from analog_eqprop.models import ResistiveNetwork
+
+    if args.graph:
+        from analog_eqprop.models.factory import make_model
+
+        return make_model("circuit", graph=args.graph, circuit=CircuitConfig(nudge=args.nudge))
+    try:
+        sizes = [int(v) for v in (args.sizes or "4,5,3").split(",")]
+    except ValueError:
+        raise ConfigError(f"--sizes must be comma-separated integers, got {args.sizes!r}") from None
+    builder = "random" if args.random else args.builder
+    if args.random:
+        try:
+            ni, nh, no, p = args.random.split(",")
+            sizes, extra = [int(ni), int(nh), int(no)], {"edge_prob": float(p)}
+        except ValueError:
+            raise ConfigError(f"--random wants NI,NH,NO,P like 4,6,3,0.5, got {args.random!r}") from None
+    else:
+        extra = {}
+    cfg = CircuitConfig.preset(builder, nudge=args.nudge, amplifier_back=args.amplifier_back, **extra)
+    return ResistiveNetwork(build_circuit(sizes, cfg, seed=args.seed))
+
+
 def _model(args):
     from analog_eqprop.graphs import layered_graph, random_graph, read_graph
     from analog_eqprop.models import HopfieldConfig, HopfieldNetwork
+
+    if args.model == "circuit":
+        return _circuit_model(args)
 
     cfg = HopfieldConfig(dtype="float64")
     if args.graph:
@@ -79,15 +120,18 @@ def _model(args):
 def run(args: argparse.Namespace) -> int:
     from analog_eqprop.eqprop import gradcheck
 
+    text = args.betas or "0.1,0.01,0.001,0.0001"
     try:
-        betas = tuple(float(b) for b in args.betas.split(","))
+        betas = tuple(float(b) for b in text.split(","))
     except ValueError:
-        raise ConfigError(f"--betas must be comma-separated numbers, got {args.betas!r}") from None
+        raise ConfigError(f"--betas must be comma-separated numbers, got {text!r}") from None
     if any(not b > 0 for b in betas):
-        raise ConfigError(f"--betas must all be > 0 (EqProp divides by beta), got {args.betas!r}")
+        raise ConfigError(f"--betas must all be > 0 (EqProp divides by beta), got {text!r}")
     if args.batch < 1:
         raise ConfigError(f"--batch must be >= 1, got {args.batch}")
     model = _model(args)
+    if args.model == "circuit" and args.betas is None:
+        betas = tuple(b * float(np.mean(model.g)) for b in betas)
     rng = np.random.default_rng(args.seed)
     x = rng.random((args.batch, model.n_inputs))
     target = np.eye(model.n_outputs)[rng.integers(0, model.n_outputs, args.batch)]

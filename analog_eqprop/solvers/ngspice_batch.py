@@ -655,3 +655,20 @@ def run_batch(
         _raise_for_report(report, f"ngspice -b on {lines[0]!r}")
         raise SimulationError(f"ngspice -b failed on {lines[0]!r}:\n{_format_lines(errors)}")
     return result
+
+
+def ngspice_version(ngspice: str = "ngspice") -> str | None:
+    """The installed ngspice's version, e.g. ``"ngspice-39"`` (None if it is not installed).
+
+    Asks the executable (``ngspice -v``), so the shared engine of this process is never
+    initialised just to learn its version (worker processes must create their own).
+    """
+    import re as _re
+
+    try:
+        exe = _find_executable(ngspice)
+        res = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=20)
+    except (SimulatorUnavailableError, OSError, subprocess.SubprocessError):
+        return None
+    m = _re.search(r"(ngspice-[0-9][0-9.a-z+-]*)", res.stdout + res.stderr)
+    return m.group(1) if m else None
