@@ -1,0 +1,84 @@
+"""Reproduce the seed paper's MNIST settings (Scellier & Bengio 2017, Table 2 / published code).
+
+Net1: 784-500-10, 25 epochs, 20 free / 4 nudged steps, eps 0.5, beta 0.5 with random sign,
+learning rates 0.1 / 0.05, batch 20, persistent particles, the first 50k MNIST training
+images for training and the last 10k for validation, then the 10k test set. The cost is the
+seed code's sum of squares without the 1/2 (cost_scale = 1).
+
+Net2: 784-500-500-10, 100 free / 6 nudged steps, beta 1.0, learning rates 0.4 / 0.1 / 0.01,
+run for as many epochs as fit in --max-minutes.
+
+Prints one line per epoch and a Markdown table; appends JSON lines to OUT/log.jsonl and
+checkpoints every epoch (rerun with --resume to continue an interrupted run).
+
+    python benchmarks/seed_table2.py --net net1
+    python benchmarks/seed_table2.py --net net2 --max-minutes 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from analog_eqprop.data import load_mnist
+from analog_eqprop.models import HopfieldConfig, HopfieldNetwork
+from analog_eqprop.training import TrainConfig, Trainer
+
+NETS = {
+    "net1": dict(sizes=[784, 500, 10], epochs=25, n_free=20, n_nudged=4, beta=0.5, lrs=(0.1, 0.05)),
+    "net2": dict(sizes=[784, 500, 500, 10], epochs=60, n_free=100, n_nudged=6, beta=1.0, lrs=(0.4, 0.1, 0.01)),
+    "net3": dict(sizes=[784, 500, 500, 500, 10], epochs=500, n_free=500, n_nudged=8, beta=1.0,
+                 lrs=(0.128, 0.032, 0.008, 0.002)),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--net", choices=sorted(NETS), default="net1")
+    ap.add_argument("--epochs", type=int, default=None, help="override the seed's epoch count")
+    ap.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that crosses this")
+    ap.add_argument("--data-dir", default=None)
+    ap.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None, help="run directory (default runs/seed-<net>)")
+    ap.add_argument("--resume", action="store_true")
+    args = ap.parse_args()
+
+    spec = NETS[args.net]
+    epochs = args.epochs or spec["epochs"]
+    out = Path(args.out or f"runs/seed-{args.net}")
+    out.mkdir(parents=True, exist_ok=True)
+    data = load_mnist(args.data_dir)
+    hop = HopfieldConfig(eps=0.5, n_free=spec["n_free"], n_nudged=spec["n_nudged"], cost_scale=1.0, dtype=args.dtype)
+    net = HopfieldNetwork.layered(spec["sizes"], seed=args.seed, config=hop)
+    cfg = TrainConfig(epochs=epochs, batch_size=20, learning_rates=spec["lrs"], beta=spec["beta"],
+                      beta_mode="random_sign", persistent=True, shuffle=False, n_valid=10_000, seed=args.seed)
+    tr = Trainer(net, cfg, checkpoint_path=out / "checkpoint.npz", log_path=out / "log.jsonl", progress=False)
+    if args.resume and (out / "checkpoint.npz").exists():
+        tr.load_checkpoint(out / "checkpoint.npz")
+    print(f"# {args.net} {spec['sizes']} on {platform.node()} ({platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs), dtype {args.dtype}, {time.strftime('%Y-%m-%d')}", flush=True)
+    t_start = time.perf_counter()
+
+    def report(rec):
+        print(json.dumps({k: (round(v, 5) if isinstance(v, float) else v) for k, v in rec.items()}), flush=True)
+        if args.max_minutes and time.perf_counter() - t_start > 60 * args.max_minutes:
+            raise StopIteration
+
+    try:
+        tr.fit(data, callback=report)
+    except StopIteration:
+        print(f"# stopped after {tr.epoch} epochs (--max-minutes {args.max_minutes})")
+    print("\n| epoch | train error % | valid error % | test error % | s/epoch (train) | s/epoch (total) |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for r in tr.history:
+        print(f"| {r['epoch']} | {100 * r['train_error']:.2f} | {100 * r['valid_error']:.2f} | "
+              f"{100 * r['test_error']:.2f} | {r['seconds_train']:.1f} | {r['seconds']:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
