@@ -164,6 +164,16 @@ def structure_from_graph(
     # Consecutive-layer blocks first, then skips, then laterals: a stable, readable order.
     keys = sorted(entries, key=lambda ab: (ab[0] == ab[1], ab[1] - ab[0], ab[0]))
     blocks, masks, params = [], [], {}
+    itemsize = np.dtype(dtype).itemsize
+    budget = _memory_budget()
+    for a, b in keys:
+        need = sizes[a] * sizes[b] * (itemsize + 1)
+        if need > budget:
+            raise GraphError(
+                f"the couplings between groups {groups[a].key!r} ({sizes[a]} nodes) and {groups[b].key!r} "
+                f"({sizes[b]} nodes) are stored as one dense {sizes[a]} x {sizes[b]} block, which would need "
+                f"{need / 2**30:.1f} GiB (only {len(entries[(a, b)])} edges exist); give the nodes 'layer' "
+                f"attributes that split them into smaller groups, or use a smaller network")
     for k, (a, b) in enumerate(keys):
         rows, cols, vals = (np.array(t) for t in zip(*entries[(a, b)]))
         rows, cols = rows.astype(np.intp), cols.astype(np.intp)
@@ -189,6 +199,16 @@ def structure_from_graph(
         node_names=tuple(tuple(g.nodes) for g in groups),
     )
     return st, params
+
+
+def _memory_budget() -> float:
+    """Bytes one dense block may take: half the machine's memory (or 8 GiB if unknown)."""
+    import os
+
+    try:
+        return 0.5 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 * 2**30
 
 
 def params_to_graph(st: BlockStructure, params: dict[str, np.ndarray], G: nx.Graph | None = None, *,

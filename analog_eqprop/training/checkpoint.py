@@ -59,7 +59,8 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        # open the file ourselves: np.load leaks its handle when the zip is corrupt
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise CheckpointError(f"{path}: not a readable checkpoint ({exc})") from None
