@@ -122,3 +122,49 @@ def test_langevin_noise_is_seeded():
     assert not np.array_equal(a, c)
     with pytest.raises(ConfigError, match="needs an rng"):
         net.relax(x, net.init_state(8))
+
+
+def test_same_seed_same_weights():
+    data = _digits_small()
+    runs = []
+    for _ in range(2):
+        tr = Trainer(_net(7, sigma=0.02), TrainConfig(epochs=2, shuffle=True, seed=9, beta_mode="random_sign"),
+                     progress=False)
+        tr.fit(data)
+        runs.append(tr.model.params)
+    for k in runs[0]:
+        np.testing.assert_array_equal(runs[0][k], runs[1][k])
+    other = Trainer(_net(7, sigma=0.02), TrainConfig(epochs=2, shuffle=True, seed=10), progress=False)
+    other.fit(data)
+    assert any(not np.array_equal(runs[0][k], other.model.params[k]) for k in runs[0])
+
+
+def test_mid_epoch_checkpoint_resumes_exactly(tmp_path):
+    data = _digits_small()
+    cfg = TrainConfig(epochs=2, shuffle=True, seed=4, checkpoint_every=3)
+    full = Trainer(_net(2), cfg, progress=False)
+    full.fit(data)
+    ck = tmp_path / "ck.npz"
+    part = Trainer(_net(2), cfg, checkpoint_path=ck, progress=False)
+
+    class Stop(Exception):
+        pass
+
+    calls = {"n": 0}
+    orig = part.save_checkpoint
+
+    def save_then_maybe_stop(path):
+        orig(path)
+        calls["n"] += 1
+        if calls["n"] == 4:  # the 4th save happens mid-epoch 1
+            raise Stop
+
+    part.save_checkpoint = save_then_maybe_stop
+    with pytest.raises(Stop):
+        part.fit(data)
+    resumed = Trainer(_net(2), cfg, checkpoint_path=ck, progress=False)
+    resumed.load_checkpoint(ck)
+    assert resumed.epoch == 0 and resumed._in_epoch is not None
+    resumed.fit(data)
+    for k in full.model.params:
+        np.testing.assert_array_equal(full.model.params[k], resumed.model.params[k])

@@ -57,6 +57,8 @@ class TrainConfig:
     n_valid: int = option(0, "hold out the last n training examples as a validation set")
     eval_batch_size: int = option(1000, "batch size for evaluation (does not change results)")
     seed: int = option(0, "seed of the run's random generator (shuffling, beta signs, noise)")
+    checkpoint_every: int = option(0, "also checkpoint every N minibatches inside an epoch (0: only at epoch "
+                                      "ends); a killed run then loses at most N batches")
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -76,6 +78,8 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig.optimizer must be one of {tuple(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.n_valid < 0:
             raise ConfigError(f"TrainConfig.n_valid must be >= 0, got {self.n_valid}")
+        if self.checkpoint_every < 0:
+            raise ConfigError(f"TrainConfig.checkpoint_every must be >= 0, got {self.checkpoint_every}")
 
 
 def one_hot_targets(labels: np.ndarray, n_outputs: int, dtype: Any = np.float64) -> np.ndarray:
@@ -134,6 +138,7 @@ class Trainer:
         self.particles: dict[str, np.ndarray] = {}
         self.history: list[dict[str, Any]] = []
         self.epoch = 0
+        self._in_epoch: dict[str, Any] | None = None  # progress of an interrupted epoch
 
     # -- data ---------------------------------------------------------------------------
     def _check_data(self, data: Any) -> None:
@@ -172,11 +177,17 @@ class Trainer:
         targets = one_hot_targets(y, model.n_outputs, model.dtype)
         n = x.shape[0]
         parts = self._particles("train", n)
-        order = self.rng.permutation(n) if cfg.shuffle else np.arange(n)
-        n_err, cost_sum = 0, 0.0
-        starts = range(0, n, cfg.batch_size)
-        bar = tqdm(starts, desc=f"epoch {self.epoch + 1}", unit="batch", leave=False, disable=not self.progress)
-        for i, start in enumerate(bar):
+        resume, self._in_epoch = self._in_epoch, None
+        if resume is not None:  # continue an epoch a checkpoint interrupted
+            order, first = resume["order"], int(resume["batch"])
+            n_err, cost_sum = int(resume["n_err"]), float(resume["cost_sum"])
+        else:
+            order = self.rng.permutation(n) if cfg.shuffle else np.arange(n)
+            first, n_err, cost_sum = 0, 0, 0.0
+        starts = range(first * cfg.batch_size, n, cfg.batch_size)
+        bar = tqdm(starts, desc=f"epoch {self.epoch + 1}", unit="batch", leave=False, disable=not self.progress,
+                   initial=first, total=-(-n // cfg.batch_size))
+        for i, start in enumerate(bar, start=first):
             idx = order[start:start + cfg.batch_size]
             xb, tb = x[idx], targets[idx]
             s = parts[idx] if parts is not None else model.init_state(len(idx))
@@ -191,6 +202,11 @@ class Trainer:
             model.project()
             if self.progress and i % 50 == 0:
                 bar.set_postfix(err=f"{n_err / min(n, start + len(idx)):.3f}")
+            if (cfg.checkpoint_every and self.checkpoint_path and (i + 1) % cfg.checkpoint_every == 0
+                    and start + cfg.batch_size < n):
+                self._in_epoch = {"batch": i + 1, "n_err": n_err, "cost_sum": cost_sum, "order": order}
+                self.save_checkpoint(self.checkpoint_path)
+                self._in_epoch = None
         return {"train_error": n_err / n, "train_cost": cost_sum / n}
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, split: str | None = None) -> dict[str, float]:
@@ -230,6 +246,7 @@ class Trainer:
         epochs = self.config.epochs if epochs is None else epochs
         data = self._splits(data)
         self._check_data(data)
+        self._sync_log()
         while self.epoch < epochs:
             t0 = time.perf_counter()
             rec: dict[str, Any] = {"epoch": self.epoch + 1}
@@ -244,15 +261,31 @@ class Trainer:
             rec["seconds"] = time.perf_counter() - t0
             self.epoch += 1
             self.history.append(rec)
-            if self.log_path:
-                self.log_path.parent.mkdir(parents=True, exist_ok=True)
-                with open(self.log_path, "a", encoding="utf-8") as fh:
-                    fh.write(json.dumps(rec) + "\n")
+            # checkpoint before logging: a kill in between leaves the log short, and
+            # _sync_log fills it from the checkpoint's history on resume (never a duplicate)
             if self.checkpoint_path:
                 self.save_checkpoint(self.checkpoint_path)
+            self._sync_log()
             if callback:
                 callback(rec)
         return self.history
+
+    def _sync_log(self) -> None:
+        """Append the history records the JSON log lacks (one line per finished epoch)."""
+        if not self.log_path:
+            return
+        done = set()
+        if self.log_path.exists():
+            for line in self.log_path.read_text(encoding="utf-8").splitlines():
+                try:
+                    done.add(int(json.loads(line)["epoch"]))
+                except (ValueError, KeyError, TypeError):
+                    continue  # a torn last line from a killed run, or foreign content
+        missing = [r for r in self.history if r["epoch"] not in done]
+        if missing:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "a", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(r) + "\n" for r in missing)
 
     # -- checkpoints --------------------------------------------------------------------
     def save_checkpoint(self, path: str | Path) -> None:
@@ -260,10 +293,15 @@ class Trainer:
         arrays = {f"params/{k}": v for k, v in self.model.params.items()}
         arrays.update({f"particles/{k}": v for k, v in self.particles.items()})
         arrays.update({f"optim/{k}": v for k, v in self.optimizer.state_dict().items()})
+        in_epoch = None
+        if self._in_epoch is not None:
+            arrays["epoch/order"] = np.asarray(self._in_epoch["order"])
+            in_epoch = {k: v for k, v in self._in_epoch.items() if k != "order"}
         meta = {
             "epoch": self.epoch,
+            "in_epoch": in_epoch,
             "history": self.history,
-            "train_config": to_dict(replace(self.config, epochs=0)),
+            "train_config": to_dict(self._comparable_config()),
             "model": _signature(self.model),
             "rng": self.rng.bit_generator.state,
             "run_info": self.run_info,
@@ -276,7 +314,7 @@ class Trainer:
         if meta.get("model") != _signature(self.model):
             raise CheckpointError(f"{path}: made for a different network ({meta.get('model')}), "
                                   f"this one is {_signature(self.model)}")
-        mine = to_dict(replace(self.config, epochs=0))
+        mine = to_dict(self._comparable_config())
         theirs = meta.get("train_config", {})
         diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
         if diff:
@@ -289,3 +327,9 @@ class Trainer:
         self.rng.bit_generator.state = meta["rng"]
         self.history = list(meta["history"])
         self.epoch = int(meta["epoch"])
+        partial = meta.get("in_epoch")
+        self._in_epoch = None if partial is None else {**partial, "order": arrays["epoch/order"]}
+
+    def _comparable_config(self) -> TrainConfig:
+        """The settings a resumed run must share (epochs and checkpoint cadence may change)."""
+        return replace(self.config, epochs=0, checkpoint_every=0)
