@@ -11,8 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-QUICK = ["hopfield_digits.py", "custom_graph.py", "gradient_check.py"]
-SLOW = ["seed_mnist.py"]
+QUICK = ["hopfield_digits.py", "custom_graph.py", "gradient_check.py", "compile_and_simulate.py", "xor_ngspice.py",
+         "digits_demo.py", "digital_vs_analog.py"]
+SLOW = ["seed_mnist.py", "kendall_mnist.py"]
 
 
 def _run(name: str, tmp_path: Path, *args: str, timeout: int = 300) -> str:
