@@ -16,7 +16,17 @@ __all__ = ["add_dataclass_flags", "collect_settings", "split_settings", "print_j
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Show defaults and keep the description's line breaks."""
+    """Show defaults and keep the description's line breaks.
+
+    A default is appended only where the help text does not state one already and there is
+    one to show (flags that fall back to a config file have ``None`` here).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "(default" in text or action.default in (None, argparse.SUPPRESS) or action.default is False:
+            return text
+        return super()._get_help_string(action)
 
 
 def _flag_type(hint: Any) -> tuple[Any, dict]:

@@ -45,6 +45,7 @@ def save_checkpoint(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **payload)
             fh.flush()
+            os.fchmod(fh.fileno(), _umask_mode())
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -73,13 +74,21 @@ def load_checkpoint(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dic
     return arrays, meta
 
 
+def _umask_mode() -> int:
+    """The mode a plainly created file gets (0o666 minus the umask); mkstemp uses 0o600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a text file atomically (temp file + rename)."""
+    """Write a text file atomically (temp file + rename), with the usual permissions."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
         fh.flush()
+        os.fchmod(fh.fileno(), _umask_mode())
         os.fsync(fh.fileno())
     os.replace(tmp, path)
