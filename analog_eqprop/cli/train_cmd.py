@@ -16,7 +16,8 @@ from analog_eqprop.models.factory import MODEL_TRAIN_DEFAULTS, make_model
 from analog_eqprop.models.hopfield import HopfieldConfig
 from analog_eqprop.training.trainer import TrainConfig
 
-RUN_KEYS = {"model", "sizes", "graph", "dataset", "data_dir", "out", "n_train", "n_test", "init_seed"}
+RUN_KEYS = {"model", "sizes", "graph", "dataset", "data_dir", "out", "n_train", "n_test", "init_seed", "workers",
+            "executor", "per_analysis"}
 
 DESCRIPTION = """\
 Train with Equilibrium Propagation: a continuous Hopfield network (--model hopfield, the seed
@@ -61,6 +62,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--overwrite", action="store_true", help="start afresh even if OUT holds a checkpoint")
     o.add_argument("--json", default=None, metavar="PATH", help="append one JSON object per epoch to PATH")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--workers", default=None, type=int,
+                   help="--backend ngspice: worker processes, each with its own engine (default: in this process)")
+    o.add_argument("--executor", default=None, choices=("process", "dask"),
+                   help="--backend ngspice: a process pool or a local Dask cluster (default: process with --workers)")
+    o.add_argument("--per-analysis", dest="per_analysis", default=None, type=int,
+                   help="--backend ngspice: most examples per .dc sweep (default: 50)")
     p.set_defaults(func=run)
 
 
@@ -138,6 +145,29 @@ def _fmt(rec: dict[str, Any]) -> str:
     return "  ".join(parts)
 
 
+def _ngspice_workers(run_cfg: dict[str, Any], model: Any, model_cfg: Any):
+    """Give an ngspice model its sweep size and worker pool for the ``with`` block."""
+    import contextlib
+
+    keys = [k for k in ("workers", "executor", "per_analysis") if run_cfg.get(k) is not None]
+    if not keys:
+        return contextlib.nullcontext()
+    if getattr(model_cfg, "backend", None) != "ngspice":
+        raise ConfigError(f"--{keys[0].replace('_', '-')} applies to --backend ngspice only")
+
+    @contextlib.contextmanager
+    def pool():
+        from analog_eqprop.parallel import make_executor
+        from analog_eqprop.solvers.ngspice_backend import NgspiceBackend
+
+        kind = run_cfg.get("executor") or ("process" if run_cfg.get("workers") else None)
+        with make_executor(kind, workers=run_cfg.get("workers")) as ex:
+            model.backend = NgspiceBackend(per_analysis=run_cfg.get("per_analysis") or 50, executor=ex)
+            yield
+
+    return pool()
+
+
 def run(args: argparse.Namespace) -> int:
     from analog_eqprop.graphs import write_graph
     from analog_eqprop.runinfo import run_metadata
@@ -167,7 +197,8 @@ def run(args: argparse.Namespace) -> int:
     atomic_write_text(out / "run.json", json.dumps(info, indent=2) + "\n")
     print(f"{data.name}: {len(data.y_train)} train / {len(data.y_test)} test; {kind} {tag} "
           f"({model.n_inputs} inputs, {model.n_free} free units); run dir {out}", flush=True)
-    trainer.fit(data, callback=lambda rec: print(_fmt(rec), flush=True))
+    with _ngspice_workers(run_cfg, model, model_cfg):
+        trainer.fit(data, callback=lambda rec: print(_fmt(rec), flush=True))
     saved = ""
     if hasattr(model, "to_graph"):
         write_graph(model.to_graph(), out / "model.json")

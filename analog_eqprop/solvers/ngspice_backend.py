@@ -2,14 +2,22 @@
 
 Each batch is compiled by :mod:`analog_eqprop.netlist` and run through libngspice (one
 engine per process, :mod:`.ngspice_shared`) or ``ngspice -b`` (:mod:`.ngspice_batch`). What
-makes it fast (PHYSICS.md §4):
+makes it fast (PHYSICS.md §4, measured in ``benchmarks/ngspice_speed.py``):
 
 * **Norton-folded inputs** (``form="norton"``, exact for ideal sources): the sparse matrix
-  loses every input row, which is where ngspice spends most of an ``.op``;
+  loses every input row, which is where ngspice spends most of an ``.op``. The fold is done
+  here, once per batch, as one matrix product (:class:`NortonPlan`): each free node ``j``
+  fed by inputs gets one source ``V_j = sum_i g_ij V_i / G_j`` behind ``G_j = sum_i g_ij``,
+  which the compiler then writes as its Norton pair ``rn<j>``, ``in<j>`` -- the same deck
+  as folding the 156,800 input resistors of a 784-100-10 net edge by edge (to rounding,
+  ``G_j (I_j / G_j)`` vs ``I_j``), for a fraction of the Python work, and what travels to
+  the workers is a few hundred numbers per example instead of the 784 pixels' circuit;
 * **many examples per analysis** (``per_analysis``): one ``.dc`` sweep of an index source
   over ``pwl()`` tables instead of one ``.op`` per example;
 * **workers**: chunks of a batch go to any :class:`concurrent.futures.Executor` (a process
-  pool, or a Dask client's executor); each worker process owns its ngspice engine.
+  pool or a Dask client's executor, see :mod:`analog_eqprop.parallel`); each worker process
+  owns its ngspice engine, created lazily there. A batch is split into at least as many
+  chunks as there are workers.
 
 ``per_analysis=1, form="full"`` is the naive path (one ``.op`` of the full netlist per
 example and phase), kept for comparison.
@@ -33,16 +41,17 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Executor
-from typing import Any, Literal, Mapping
+from dataclasses import replace
+from typing import Any, Literal, Mapping, NamedTuple
 
 import numpy as np
 
-from analog_eqprop.circuits.description import Circuit
+from analog_eqprop.circuits.description import GROUND, Circuit
 from analog_eqprop.errors import ConfigError
 from analog_eqprop.solvers.mna import MNASystem
-from analog_eqprop.solvers.newton import OperatingPoint
+from analog_eqprop.solvers.newton import OperatingPoint, single_thread_blas
 
-__all__ = ["NgspiceBackend", "solve_chunk", "TIGHT_OPTIONS", "DEFAULT_OPTIONS"]
+__all__ = ["NgspiceBackend", "NortonPlan", "ChunkResult", "solve_chunk", "TIGHT_OPTIONS", "DEFAULT_OPTIONS"]
 
 #: Options for comparisons at the 1e-9 V level (PHYSICS.md §4).
 TIGHT_OPTIONS = {"reltol": 1e-6, "vntol": 1e-9}
@@ -52,13 +61,25 @@ TIGHT_OPTIONS = {"reltol": 1e-6, "vntol": 1e-9}
 DEFAULT_OPTIONS = {"reltol": 1e-4}
 
 
+class ChunkResult(NamedTuple):
+    """What one chunk of a batch returns from wherever it ran."""
+
+    voltages: np.ndarray  #: free-node voltages [V], (chunk, n_free)
+    ngspice_seconds: float  #: wall seconds inside ngspice (load and analysis)
+    analyses: int  #: analyses run (1: one sweep or one .op)
+    seconds: float  #: wall seconds of the whole chunk, compiling included
+    cpu_seconds: float  #: CPU seconds of the process that ran it (ngspice's included in shared mode)
+
+
 def solve_chunk(circuit: Circuit, g: np.ndarray, X: np.ndarray, beta: float, target: np.ndarray | None,
                 ref: np.ndarray | None, form: str, options: Mapping[str, Any] | None, mode: str,
-                timeout_s: float | None, repeats: int = 3) -> tuple[np.ndarray, float, int]:
-    """Simulate one chunk of examples; returns free-node voltages (chunk, n_free), seconds
-    spent in ngspice, and the number of analyses. Top-level so process pools can pickle it."""
+                timeout_s: float | None, repeats: int = 3) -> ChunkResult:
+    """Compile and simulate one chunk of examples (one ``.dc`` sweep, or one ``.op`` for a
+    single example). Top-level so process pools can pickle it; the engine is created on
+    first use in whichever process runs it."""
     from analog_eqprop.netlist import compile_netlist, compile_sweep
 
+    t0, c0 = time.perf_counter(), time.process_time()
     B = X.shape[0]
     kw = dict(beta=beta, form=form, options=options)
     if B == 1:
@@ -74,7 +95,122 @@ def solve_chunk(circuit: Circuit, g: np.ndarray, X: np.ndarray, beta: float, tar
         from analog_eqprop.solvers.ngspice_shared import run_netlist
 
         run = run_netlist(net.text)
-    return net.free_voltages(run.vectors), float(run.seconds), 1
+    return ChunkResult(net.free_voltages(run.vectors), float(run.seconds), 1, time.perf_counter() - t0,
+                       time.process_time() - c0)
+
+
+class NortonPlan:
+    """A circuit's input sources folded into one equivalent source per free node.
+
+    Every conductance between an input source ``i`` and a free node ``j`` is replaced by one
+    source ``V_j = sum_i g_ij V_i / G_j`` (feature ``j`` of the *reduced* circuit, gain 1)
+    behind one conductance ``G_j = sum_i g_ij``: exact for ideal sources (Thevenin/Norton),
+    and what the compiler's Norton form writes as ``rn<j>``/``in<j>``. Bias rails, amplifiers,
+    diodes and outputs are kept as they are.
+
+    Parameters
+    ----------
+    circuit : Circuit
+        Its input sources may connect to free nodes only (else :class:`ConfigError`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analog_eqprop.circuits import kendall_circuit
+    >>> c = kendall_circuit(4, 3, 2, seed=0)
+    >>> plan = NortonPlan(c)
+    >>> plan.reduced.n_sources, c.n_sources, plan.reduced.n_edges, c.n_edges
+    (7, 12, 29, 50)
+    >>> g_red, x_eff = plan.fold(c.edge_g, np.array([[0.1, 0.5, 0.9, 0.0]]))
+    >>> g_red.shape, x_eff.shape
+    ((29,), (1, 3))
+    """
+
+    def __init__(self, circuit: Circuit):
+        c = circuit
+        nf, ns = c.n_free, c.n_sources
+        is_input = np.array([k == "input" for k in c.source_kind], dtype=bool)
+        kind_a, kind_b = c.terminal_kind(c.edge_a), c.terminal_kind(c.edge_b)
+        src_a = np.where(kind_a == 1, c.edge_a - nf, 0)
+        src_b = np.where(kind_b == 1, c.edge_b - nf, 0)
+        in_a, in_b = (kind_a == 1) & is_input[src_a], (kind_b == 1) & is_input[src_b]
+        other = np.where(in_a, kind_b, kind_a)
+        if np.any((in_a | in_b) & (other != 0)):
+            k = int(np.argmax((in_a | in_b) & (other != 0)))
+            raise ConfigError(f"cannot fold conductance {k}: input source {c.terminal_name(c.edge_a[k])!r} or "
+                              f"{c.terminal_name(c.edge_b[k])!r} connects to something other than a free node; "
+                              "use form='full'")
+        for t in np.concatenate([c.diode_anode, c.diode_cathode]):
+            if c.terminal_kind(np.array([t]))[0] == 1 and is_input[t - nf]:
+                raise ConfigError(f"a diode touches input source {c.terminal_name(t)!r}; use form='full'")
+        self.circuit = c
+        fold = in_a | in_b
+        self.keep = np.flatnonzero(~fold)
+        f = np.flatnonzero(fold)
+        node = np.where(in_a[f], c.edge_b[f], c.edge_a[f])
+        src = np.where(in_a[f], src_a[f], src_b[f])
+        self.nodes = np.unique(node)  # free nodes fed by inputs, in node order
+        m = self.nodes.size
+        slot = np.searchsorted(self.nodes, node)
+        self.fold_edges, self.fold_slot = f, slot
+        self.inputs = np.flatnonzero(is_input)
+        pos = np.full(ns, -1)
+        pos[self.inputs] = np.arange(self.inputs.size)
+        self.fold_cell = pos[src] * m + slot  # flat index into the (n_inputs, m) fold matrix
+        # the reduced circuit: bias rails keep their order, then one source per folded node
+        bias = np.flatnonzero(~is_input)
+        new_src = np.full(ns, -1)
+        new_src[bias] = np.arange(bias.size)
+        ns_red = bias.size + m
+
+        def term(t: np.ndarray) -> np.ndarray:
+            t = np.asarray(t)
+            kind = c.terminal_kind(t)
+            return np.select([kind == 1, kind == 2], [nf + new_src[np.clip(t - nf, 0, ns - 1)], t - ns + ns_red],
+                             default=t)
+
+        taken = set(c.nodes) | set(c.amp_names) | {c.sources[s] for s in bias}
+        names = []
+        for j in self.nodes:
+            name, k = f"{c.nodes[j]}_norton", 1
+            while name in taken:
+                name, k = f"{c.nodes[j]}_norton{k}", k + 1
+            taken.add(name)
+            names.append(name)
+        lay = np.zeros(m, np.int64)
+        lay[slot] = c.edge_layer[f]
+        self.reduced = replace(
+            c, name=c.name, sources=tuple(c.sources[s] for s in bias) + tuple(names),
+            source_kind=tuple(c.source_kind[s] for s in bias) + ("input",) * m,
+            source_feature=np.concatenate([np.full(bias.size, -1), np.arange(m)]),
+            source_gain=np.concatenate([c.source_gain[bias], np.ones(m)]),
+            source_offset=np.concatenate([c.source_offset[bias], np.zeros(m)]), n_features=m,
+            edge_a=np.concatenate([term(c.edge_a[self.keep]), self.nodes]),
+            edge_b=np.concatenate([term(c.edge_b[self.keep]), nf + bias.size + np.arange(m)]),
+            edge_g=np.concatenate([c.edge_g[self.keep], np.ones(m)]),
+            edge_layer=np.concatenate([c.edge_layer[self.keep], lay]),
+            diode_anode=np.where(c.diode_anode == GROUND, GROUND, term(c.diode_anode)),
+            diode_cathode=np.where(c.diode_cathode == GROUND, GROUND, term(c.diode_cathode)))
+
+    def fold(self, g: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Conductances [S] and features [V] of the reduced circuit for ``g`` and ``x`` (batch, n_features)."""
+        c = self.circuit
+        g_red, W, G = self._matrices(np.asarray(g, dtype=np.float64))
+        v_in = c.source_voltages(np.atleast_2d(x))[:, self.inputs]
+        with single_thread_blas():  # a small product: threads only add overhead (see newton)
+            return g_red, (v_in @ W) / G
+
+    def _matrices(self, g: np.ndarray):
+        # the free and nudged phases of a batch share g: rebuild only when it changed
+        last = getattr(self, "_last", None)
+        if last is not None and np.array_equal(last[0], g):
+            return last[1:]
+        m = self.nodes.size
+        gf = g[self.fold_edges]
+        G = np.bincount(self.fold_slot, weights=gf, minlength=m)
+        W = np.bincount(self.fold_cell, weights=gf, minlength=self.inputs.size * m).reshape(-1, m)
+        self._last = (g.copy(), np.concatenate([g[self.keep], G]), W, G)
+        return self._last[1:]
 
 
 class NgspiceBackend:
@@ -87,14 +223,13 @@ class NgspiceBackend:
     form : {"norton", "full"}
         Netlist form; Norton folding is exact for ideal input sources and much faster.
     per_analysis : int
-        Examples per analysis (a ``.dc`` sweep); 1 runs one ``.op`` per example. Past ~50
-        the ``pwl()`` tables start to dominate (PHYSICS.md §4).
+        Most examples per analysis (a ``.dc`` sweep); 1 runs one ``.op`` per example.
     options : mapping, optional
         ``.options`` of every deck (default :data:`DEFAULT_OPTIONS`; ``{}`` for ngspice's
         own defaults, :data:`TIGHT_OPTIONS` for 1e-9 V comparisons).
     executor : concurrent.futures.Executor, optional
-        Where chunks run (a process pool or ``dask.distributed.Client.get_executor()``);
-        default: in this process, one chunk after the other.
+        Where chunks run (see :func:`analog_eqprop.parallel.make_executor`); default: in
+        this process, one chunk after the other.
     timeout_s : float, optional
         Per-chunk limit in batch mode.
     repeats : int
@@ -103,13 +238,16 @@ class NgspiceBackend:
         2e-6 V, 2 solves 5e-6 V (ngspice's bypass reuses the stale junction linearisation),
         3 solves 1e-13 V -- as exact as a fresh ``.op`` -- for little extra time, since the
         repeated points converge in one or two Newton steps.
+    workers : int, optional
+        Split every batch into at least this many chunks (default: the executor's worker
+        count, 1 without an executor), so that a small batch still keeps all workers busy.
     """
 
     name = "ngspice"
 
     def __init__(self, *, mode: Literal["shared", "batch"] = "shared", form: Literal["norton", "full"] = "norton",
                  per_analysis: int = 50, options: Mapping[str, Any] | None = None, executor: Executor | None = None,
-                 timeout_s: float | None = None, repeats: int = 3):
+                 timeout_s: float | None = None, repeats: int = 3, workers: int | None = None):
         if mode not in ("shared", "batch"):
             raise ConfigError(f"ngspice mode must be 'shared' or 'batch', got {mode!r}")
         if form not in ("norton", "full"):
@@ -123,12 +261,39 @@ class NgspiceBackend:
         if repeats < 1:
             raise ConfigError(f"repeats must be >= 1, got {repeats}")
         self.repeats = int(repeats)
-        self.stats = {"analyses": 0, "examples": 0, "ngspice_seconds": 0.0, "wall_seconds": 0.0}
+        if workers is None:
+            from analog_eqprop.parallel import executor_workers
+
+            workers = executor_workers(executor) if executor is not None else 1
+        if workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {workers}")
+        self.workers = int(workers)
+        self._plans: dict[int, tuple[Circuit, NortonPlan]] = {}
+        self.stats = {"analyses": 0, "examples": 0, "ngspice_seconds": 0.0, "chunk_seconds": 0.0,
+                      "chunk_cpu_seconds": 0.0, "wall_seconds": 0.0}
+
+    def __getstate__(self) -> dict:
+        # an executor does not pickle (and a copy of the model must not share a pool by accident)
+        return {**self.__dict__, "executor": None, "_plans": {}}
+
+    def _plan(self, circuit: Circuit) -> NortonPlan:
+        hit = self._plans.get(id(circuit))
+        if hit is None or hit[0] is not circuit:
+            hit = self._plans[id(circuit)] = (circuit, NortonPlan(circuit))
+        return hit[1]
+
+    def chunks(self, batch: int) -> list[slice]:
+        """How a batch is cut: at most ``per_analysis`` examples per chunk, and at least
+        ``workers`` chunks (when the batch has that many examples), of near-equal sizes."""
+        n = max(-(-batch // self.per_analysis), min(self.workers, batch))
+        edges = np.linspace(0, batch, n + 1).round().astype(int)
+        return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 
     def operating_point(self, system: MNASystem, g: np.ndarray, x: np.ndarray, *, beta: float = 0.0,
                         target_v: np.ndarray | None = None, ref: np.ndarray | None = None,
                         u0: np.ndarray | None = None) -> OperatingPoint:
-        """Operating points of a batch (``u0`` is ignored: ngspice starts from its own guess)."""
+        """Operating points of a batch (``u0`` is ignored: in a ``.dc`` sweep ngspice starts
+        each point from the previous one's solution, whatever ``.nodeset`` says)."""
         t0 = time.perf_counter()
         c = system.circuit
         X = np.atleast_2d(np.asarray(x, dtype=np.float64))
@@ -140,24 +305,28 @@ class NgspiceBackend:
             target = (np.asarray(target_v) - c.target_off) / (c.target_on - c.target_off)
         ref_free = None if ref is None else np.asarray(ref)[:, : c.n_free]
         g = np.asarray(g, dtype=np.float64)
-        starts = list(range(0, B, self.per_analysis))
-        jobs = [(c, g, X[s:s + self.per_analysis], float(beta),
-                 None if target is None else target[s:s + self.per_analysis],
-                 None if ref_free is None else ref_free[s:s + self.per_analysis],
-                 self.form, self.options, self.mode, self.timeout_s, self.repeats) for s in starts]
+        circuit, form = c, self.form
+        if form == "norton":
+            plan = self._plan(c)
+            circuit, (g, X) = plan.reduced, plan.fold(g, X)
+        jobs = [(circuit, g, X[s], float(beta), None if target is None else target[s],
+                 None if ref_free is None else ref_free[s], form, self.options, self.mode, self.timeout_s,
+                 self.repeats) for s in self.chunks(B)]
         if self.executor is None or len(jobs) == 1:
             results = [solve_chunk(*job) for job in jobs]
         else:
             results = [f.result() for f in [self.executor.submit(solve_chunk, *job) for job in jobs]]
-        v = np.concatenate([r[0] for r in results], axis=0)
-        self.stats["analyses"] += sum(r[2] for r in results)
+        v = np.concatenate([r.voltages for r in results], axis=0)
+        self.stats["analyses"] += sum(r.analyses for r in results)
         self.stats["examples"] += B
-        self.stats["ngspice_seconds"] += sum(r[1] for r in results)
+        self.stats["ngspice_seconds"] += sum(r.ngspice_seconds for r in results)
+        self.stats["chunk_seconds"] += sum(r.seconds for r in results)
+        self.stats["chunk_cpu_seconds"] += sum(r.cpu_seconds for r in results)
         internal = np.zeros((B, system.n_internal))
         if system.n_internal:
             # ngspice's internal diode nodes are not read back; start them at their anode
             # (they only seed warm starts of the NumPy solvers, never an EqProp update).
-            w = system.extended(np.concatenate([v, internal], axis=1), c.source_voltages(X))
+            w = system.extended(np.concatenate([v, internal], axis=1), c.source_voltages(np.atleast_2d(x)))
             internal = w[:, system.d_anode_term[system.has_rs]]
         seconds = time.perf_counter() - t0
         self.stats["wall_seconds"] += seconds
