@@ -11,6 +11,22 @@ operating points through a backend (``numpy``, ``bcd`` or ``ngspice``) and imple
 same interface as :class:`~analog_eqprop.models.HopfieldNetwork`, so the same trainer and
 gradient checks work on both.
 
+Speed (layered circuits have a million conductances per pair of wide layers):
+
+* the per-layer parameter arrays are *views* of one conductance vector in edge order when a
+  layer's edges are contiguous there, so handing ``g`` to a backend copies nothing;
+  otherwise long runs are copied as slices;
+* :meth:`energy_grad_diff` never forms the ``(batch, n_edges)`` voltage drops: for a dense
+  block of edges between terminal sets ``a`` and ``b``, with ``D = s1 - s2``, ``S = s1 + s2``,
+  ``sum_batch 1/2 ((a_i - b_j)_1^2 - (a_i - b_j)_2^2) = 1/2 (r_i + c_j - (Da^T Sb)_ij - (Sa^T Db)_ij)``
+  (``r = sum Da Sa``, ``c = sum Db Sb``) is one matrix product written straight into the
+  layer's gradient (for clamped sources ``Da = 0``: ``c_j / 2 - (x^T Db)_ij``). Sparse blocks
+  keep the per-edge formula (:meth:`energy_grad_diff_edges`, the reference).
+
+Optional trainable *bias currents* (``bias_currents=True``, BCD backend): a current source
+``I`` [A] into every free node, parameters ``i0, i1, ...`` per free layer (energy ``-I V``, so
+``dE/dI = -V``), as in Scellier 2024's deep resistive networks.
+
 Examples
 --------
 >>> import numpy as np
@@ -28,12 +44,183 @@ from typing import Any
 import numpy as np
 
 from analog_eqprop.circuits.description import Circuit
-from analog_eqprop.errors import DataError
+from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.models.hopfield import RelaxResult
 from analog_eqprop.solvers.backends import get_backend
 from analog_eqprop.solvers.mna import MNASystem
 
 __all__ = ["ResistiveNetwork"]
+
+_MIN_RUN = 64  # shorter runs of consecutive edges are copied by fancy indexing
+_MIN_DENSITY = 0.5  # edge blocks sparser than this keep the per-edge gradient formula
+
+
+def _as_slice(idx: np.ndarray) -> slice | np.ndarray:
+    """``idx`` as a slice when it is a run of consecutive integers (a view, not a copy)."""
+    if idx.size and idx[-1] - idx[0] == idx.size - 1 and np.all(np.diff(idx) == 1):
+        return slice(int(idx[0]), int(idx[-1]) + 1)
+    return idx
+
+
+class _Scatter:
+    """Copy a layer's parameter vector into the edge-order vector at sorted positions ``idx``:
+    long runs of consecutive edges as slices (memcpy), the rest by fancy indexing."""
+
+    def __init__(self, idx: np.ndarray):
+        brk = np.flatnonzero(np.diff(idx) != 1) + 1
+        starts, ends = np.concatenate([[0], brk]), np.concatenate([brk, [idx.size]])
+        long = ends - starts >= _MIN_RUN
+        self.runs = [(int(a), int(b), int(idx[a])) for a, b in zip(starts[long], ends[long])]
+        short = [np.arange(a, b) for a, b in zip(starts[~long], ends[~long])]
+        self.src = np.concatenate(short) if short else np.zeros(0, np.int64)
+        self.dst = idx[self.src]
+
+    def __call__(self, dst: np.ndarray, src: np.ndarray) -> None:
+        for a, b, d in self.runs:
+            dst[d:d + b - a] = src[a:b]
+        if self.src.size:
+            dst[self.dst] = src[self.src]
+
+
+class _GradPlan:
+    """How :meth:`ResistiveNetwork.energy_grad_diff` maps onto dense blocks (built once).
+
+    Every terminal belongs to a *set*: the free nodes of one layer, the amplified copies of one
+    layer's nodes, the input sources, the bias rails, or ground. The edges between two sets form a block; a block
+    dense enough is computed by one matrix product, the rest edge by edge.
+    """
+
+    def __init__(self, c: Circuit, layer_idx: list[np.ndarray]):
+        nf, ns = c.n_free, c.n_sources
+        lay = np.asarray(c.node_layer)
+        L = int(lay.max()) + 1 if nf else 0
+        # per terminal (index t + 1): set id, node or source column, multiplier of the node voltage
+        tset = np.empty(c.n_terminals + 1, np.int64)
+        col = np.zeros(c.n_terminals + 1, np.int64)
+        mult = np.ones(c.n_terminals + 1)
+        tset[0] = -3  # ground
+        tset[1:nf + 1] = lay
+        col[1:nf + 1] = np.arange(nf)
+        tset[nf + 1:nf + ns + 1] = np.where(c.source_feature >= 0, -1, -2)  # inputs, bias rails
+        col[nf + 1:nf + ns + 1] = np.arange(ns)
+        if c.n_amps:
+            tset[nf + ns + 1:] = L + lay[c.amp_node]
+            col[nf + ns + 1:] = c.amp_node
+            mult[nf + ns + 1:] = c.amp_gain
+        sa, sb = tset[c.edge_a + 1], tset[c.edge_b + 1]
+        swap = sa > sb  # constants (ground -3, rails -2, inputs -1) first, then the lower layer
+        ta = np.where(swap, c.edge_b, c.edge_a) + 1
+        tb = np.where(swap, c.edge_a, c.edge_b) + 1
+        sa, sb = tset[ta], tset[tb]
+        # each edge's layer and its position in that layer's parameter vector
+        self.n_layers = len(layer_idx)
+        e_layer = np.empty(c.n_edges, np.int64)
+        e_pos = np.empty(c.n_edges, np.int64)
+        for lay_k, idx in enumerate(layer_idx):
+            e_layer[idx] = lay_k
+            e_pos[idx] = np.arange(idx.size)
+        self.blocks: list[dict] = []
+        rest = []
+        key = (sa + 3) * (2 * L + 4) + (sb + 3)
+        for k in np.unique(key):
+            e = np.flatnonzero(key == k)
+            layers = np.unique(e_layer[e])
+            ra, rb = col[ta[e]], col[tb[e]]
+            rows, ri = np.unique(ra, return_inverse=True)
+            cols, ci = np.unique(rb, return_inverse=True)
+            const_a = sa[e[0]] < 0
+            if layers.size != 1 or sb[e[0]] < 0 or e.size < _MIN_DENSITY * rows.size * cols.size:
+                rest.append(e)
+                continue
+            ma = None if const_a or np.all(mult[ta[e]] == 1.0) else np.zeros(rows.size)
+            mb = None if np.all(mult[tb[e]] == 1.0) else np.zeros(cols.size)
+            if ma is not None:
+                ma[ri] = mult[ta[e]]
+            if mb is not None:
+                mb[ci] = mult[tb[e]]
+            if (ma is not None and np.any(ma[ri] != mult[ta[e]])) or (mb is not None and np.any(mb[ci] != mult[tb[e]])):
+                rest.append(e)  # one node behind two amplifiers of different gains
+                continue
+            flat = ri * cols.size + ci
+            pos = e_pos[e]
+            o = np.argsort(flat, kind="stable")
+            full = flat.size == rows.size * cols.size and np.array_equal(flat[o], np.arange(flat.size))
+            dense_slice = full and np.array_equal(pos[o], pos[o][0] + np.arange(flat.size))
+            self.blocks.append(dict(
+                layer=int(layers[0]),
+                ground=bool(sa[e[0]] == -3),
+                const=bool(const_a),
+                rows=_as_slice(rows), cols=_as_slice(cols), ma=ma, mb=mb,
+                shape=(rows.size, cols.size),
+                out=slice(int(pos[o][0]), int(pos[o][0]) + flat.size) if dense_slice else None,
+                flat=None if dense_slice else flat, pos=None if dense_slice else pos,
+            ))
+        self.rest = np.sort(np.concatenate(rest)) if rest else np.zeros(0, np.int64)
+        self.rest_layer, self.rest_pos = e_layer[self.rest], e_pos[self.rest]
+        self.sizes = [idx.size for idx in layer_idx]
+        # a block over the whole of its layer, written in place, needs no zero-fill
+        self.covered = np.zeros(len(layer_idx), bool)
+        for b in self.blocks:
+            if b["out"] is not None and b["out"].stop - b["out"].start == self.sizes[b["layer"]]:
+                self.covered[b["layer"]] = True
+
+    @staticmethod
+    def _side(s: np.ndarray, cols, m) -> np.ndarray:
+        v = s[:, cols]
+        return v if m is None else v * m
+
+    def diff(self, network: "ResistiveNetwork", v_src: np.ndarray, s1: np.ndarray, s2: np.ndarray,
+             dtype=np.float64) -> list[np.ndarray]:
+        """``1/2 mean_batch (dV1^2 - dV2^2)`` per layer, in each layer's parameter order."""
+        B = s1.shape[0]
+        out = [np.empty(n, dtype) if cov else np.zeros(n, dtype) for n, cov in zip(self.sizes, self.covered)]
+        h = 0.5 / B
+        for b in self.blocks:
+            m, n = b["shape"]
+            b1, b2 = self._side(s1, b["cols"], b["mb"]), self._side(s2, b["cols"], b["mb"])
+            Db, Sb = b1 - b2, b1 + b2
+            c = np.einsum("ij,ij->j", Db, Sb)
+            if b["ground"]:  # 1/2 (v1^2 - v2^2)
+                res = np.broadcast_to(h * c, (m, n))
+            else:
+                # one product with the row and column terms folded into two extra ranks
+                if b["const"]:
+                    a = v_src[:, b["rows"]]
+                    left = np.concatenate([a, np.ones((1, m))])
+                    right = np.concatenate([Db * (-2 * h), (h * c)[None, :]])
+                else:
+                    a1, a2 = self._side(s1, b["rows"], b["ma"]), self._side(s2, b["rows"], b["ma"])
+                    Da, Sa = a1 - a2, a1 + a2
+                    r = np.einsum("ij,ij->j", Da, Sa)
+                    left = np.concatenate([Da, Sa, (h * r)[None, :], np.ones((1, m))])
+                    right = np.concatenate([Sb * -h, Db * -h, np.ones((1, n)), (h * c)[None, :]])
+                left, right = left.astype(dtype, copy=False), right.astype(dtype, copy=False)
+                if b["out"] is not None:
+                    np.matmul(left.T, right, out=out[b["layer"]][b["out"]].reshape(m, n))
+                    continue
+                res = left.T @ right
+            if b["out"] is not None:
+                out[b["layer"]][b["out"]].reshape(m, n)[...] = res
+            else:
+                out[b["layer"]][b["pos"]] = res.reshape(-1)[b["flat"]]
+        if self.rest.size:
+            d = network._edge_diff(v_src, s1, s2, self.rest).astype(dtype, copy=False)
+            for k in range(self.n_layers):
+                sel = self.rest_layer == k
+                if sel.any():
+                    out[k][self.rest_pos[sel]] = d[sel]
+        return out
+
+
+
+
+class _Prepared:
+    """What :meth:`ResistiveNetwork.prepare` returns (see there)."""
+
+    __slots__ = ("solved",)
+
+    def __init__(self):
+        self.solved = False
 
 
 class ResistiveNetwork:
@@ -47,31 +234,92 @@ class ResistiveNetwork:
         ``"numpy"`` (default), ``"bcd"`` or ``"ngspice"``.
     g : ndarray, optional
         Initial conductances [S] (default: ``circuit.edge_g``).
+    bias_currents : bool or ndarray
+        Add a trainable current source [A] into every free node (parameters ``i0, i1, ...``
+        per free layer, starting at 0 A, or at the given ``(n_free,)`` currents in node order).
+        Needs a backend whose ``operating_point`` takes ``i_ext`` (``"bcd"``).
+    dtype : {"float64", "float32"}
+        Precision of the parameters, states and gradients. float32 halves the memory traffic of
+        wide layers (the BCD backend then sweeps in float32 too); float64 is the reference.
     """
 
-    def __init__(self, circuit: Circuit, backend: Any = "numpy", g: np.ndarray | None = None, **backend_options):
+    def __init__(self, circuit: Circuit, backend: Any = "numpy", g: np.ndarray | None = None, *,
+                 bias_currents: bool | np.ndarray = False, dtype: Any = "float64", **backend_options):
         self.circuit = circuit
         self.system = MNASystem(circuit)
         self.backend = get_backend(backend, **backend_options)
-        g = np.array(circuit.edge_g if g is None else g, dtype=np.float64)
+        self._dtype = np.dtype(dtype)
+        if self._dtype not in (np.float32, np.float64):
+            raise ConfigError(f"ResistiveNetwork: dtype must be float32 or float64, got {dtype!r}")
+        g = np.array(circuit.edge_g if g is None else g, dtype=self._dtype)
         if g.shape != (circuit.n_edges,):
             raise DataError(f"conductances must have shape ({circuit.n_edges},), got {g.shape}")
         self._layer_idx = [np.flatnonzero(circuit.edge_layer == lay) for lay in range(circuit.n_layers)]
-        self.params = {f"g{lay}": g[idx].copy() for lay, idx in enumerate(self._layer_idx)}
+        # one conductance vector in edge order; a layer whose edges are contiguous there gets a
+        # view of it as its parameter array, so the backends read the trained values in place
+        self._gbuf = g
+        self._views: dict[str, np.ndarray | None] = {}
+        self._scatter: dict[str, _Scatter] = {}
+        self.params = {}
+        for lay, idx in enumerate(self._layer_idx):
+            name, sl = f"g{lay}", _as_slice(idx)
+            if isinstance(sl, slice):
+                self.params[name] = self._views[name] = g[sl]
+            else:
+                self.params[name] = g[idx].copy()
+                self._views[name] = None
+                self._scatter[name] = _Scatter(idx)
+        self._grad_plan: _GradPlan | None = None
+        self._node_layer = np.asarray(circuit.node_layer)
+        self._bias_idx: list[np.ndarray] = []
+        if bias_currents is not False:
+            if not getattr(self.backend, "supports_i_ext", False):
+                raise ConfigError(f"bias currents need a backend that takes current sources (backend='bcd'), "
+                                  f"not {getattr(self.backend, 'name', self.backend)!r}")
+            i0 = np.zeros(circuit.n_free) if bias_currents is True else np.asarray(bias_currents, np.float64)
+            i0 = i0.astype(self._dtype)
+            if i0.shape != (circuit.n_free,):
+                raise DataError(f"bias currents must have shape ({circuit.n_free},), got {i0.shape}")
+            layers = np.unique(self._node_layer)
+            self._bias_idx = [np.flatnonzero(self._node_layer == lay) for lay in layers]
+            for k, idx in enumerate(self._bias_idx):
+                self.params[f"i{k}"] = i0[idx].copy()
         self.last_op = None
 
     # -- parameters ---------------------------------------------------------------------
+    def _edge_g(self) -> np.ndarray:
+        """The conductance vector in edge order [S], up to date with :attr:`params` (no copy
+        for layers whose parameter array is a view of it)."""
+        for lay, idx in enumerate(self._layer_idx):
+            name = f"g{lay}"
+            p = self.params[name]
+            view = self._views[name]
+            if view is not None and p is view:
+                continue
+            if view is not None:  # the array was rebound: copy it in
+                self._gbuf[_as_slice(idx)] = p
+            else:
+                self._scatter[name](self._gbuf, p)
+        return self._gbuf
+
     @property
     def g(self) -> np.ndarray:
-        """All conductances [S] in the circuit's edge order."""
-        g = np.empty(self.circuit.n_edges)
-        for lay, idx in enumerate(self._layer_idx):
-            g[idx] = self.params[f"g{lay}"]
-        return g
+        """All conductances [S] in the circuit's edge order (a copy)."""
+        return self._edge_g().copy()
 
     def set_conductances(self, g: np.ndarray) -> None:
         for lay, idx in enumerate(self._layer_idx):
             self.params[f"g{lay}"][...] = g[idx]
+
+    @property
+    def bias_currents(self) -> np.ndarray | None:
+        """The bias currents [A] in node order (``None`` without them)."""
+        if not self._bias_idx:
+            return None
+        out = np.empty(self.circuit.n_free, self._dtype)
+        for k, idx in enumerate(self._bias_idx):
+            out[idx] = self.params[f"i{k}"]
+        return out
 
     def param_layer(self, name: str) -> int:
         return int(name[1:])
@@ -81,9 +329,10 @@ class ResistiveNetwork:
         return len(self._layer_idx)
 
     def project(self) -> None:
-        """Clip every conductance to the device range [g_min, g_max]."""
-        for v in self.params.values():
-            np.clip(v, self.circuit.g_min, self.circuit.g_max, out=v)
+        """Clip every conductance to the device range [g_min, g_max] (bias currents are free)."""
+        for name, v in self.params.items():
+            if name[0] == "g":
+                np.clip(v, self.circuit.g_min, self.circuit.g_max, out=v)
 
     def symmetric_params(self) -> tuple[str, ...]:
         return ()
@@ -106,7 +355,7 @@ class ResistiveNetwork:
 
     @property
     def dtype(self) -> np.dtype:
-        return np.dtype(np.float64)
+        return self._dtype
 
     def check_inputs(self, x: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
@@ -120,10 +369,13 @@ class ResistiveNetwork:
     def init_state(self, batch_size: int) -> np.ndarray:
         """All node voltages at 0 V (only a starting guess: the operating point is unique
         for reciprocal circuits)."""
-        return np.zeros((batch_size, self.system.n))
+        return np.zeros((batch_size, self.system.n), self._dtype)
 
-    def prepare(self, x: np.ndarray) -> None:
-        return None
+    def prepare(self, x: np.ndarray) -> "_Prepared":
+        """A per-batch token: relaxations given it as ``static`` promise that the parameters have
+        not changed since the first of them (as the Hopfield model's cached input drive does), so
+        the backend skips re-checking a million conductances in the nudged phases."""
+        return _Prepared()
 
     def relax(self, x, state=None, *, beta: float = 0.0, target=None, n_iter=None, rng=None, tol=None,
               static=None) -> RelaxResult:
@@ -135,8 +387,14 @@ class ResistiveNetwork:
             if target is None:
                 raise DataError("a nudged phase (beta != 0) needs targets")
             target_v = self.circuit.targets(target)
-        op = self.backend.operating_point(self.system, self.g, x, beta=beta, target_v=target_v,
-                                          ref=state if beta else None, u0=state)
+        kw = {"i_ext": self.bias_currents} if self._bias_idx else {}
+        reuse = isinstance(static, _Prepared) and static.solved
+        if reuse and getattr(self.backend, "supports_same_g", False):
+            kw["same_g"] = True
+        op = self.backend.operating_point(self.system, self._gbuf if reuse else self._edge_g(), x, beta=beta,
+                                          target_v=target_v, ref=state if beta else None, u0=state, **kw)
+        if isinstance(static, _Prepared):
+            static.solved = True
         self.last_op = op
         return RelaxResult(op.state, op.iterations, float(np.max(op.residual, initial=0.0)),
                            converged=bool(np.all(op.converged)))
@@ -154,12 +412,42 @@ class ResistiveNetwork:
         return self.system.edge_drops(state, self.circuit.source_voltages(x))
 
     def energy_grad_diff(self, x, s1, s2) -> dict[str, np.ndarray]:
-        """``dE/dg(s1) - dE/dg(s2) = 1/2 (dV1^2 - dV2^2)``, batch mean, per layer."""
+        """``dE/dg(s1) - dE/dg(s2) = 1/2 (dV1^2 - dV2^2)``, batch mean, per layer (and
+        ``dE/dI = -V`` for bias currents). Dense edge blocks are matrix products (module docstring)."""
+        dt = self._dtype
+        v_src = self.circuit.source_voltages(x).astype(dt, copy=False)
+        s1 = np.asarray(s1, dtype=dt)
+        s2 = np.asarray(s2, dtype=dt)
+        if self._grad_plan is None:
+            self._grad_plan = _GradPlan(self.circuit, self._layer_idx)
+        out = {f"g{lay}": d for lay, d in enumerate(self._grad_plan.diff(self, v_src, s1, s2, dt))}
+        out.update(self._bias_grad(s1, s2))
+        return out
+
+    def energy_grad_diff_edges(self, x, s1, s2) -> dict[str, np.ndarray]:
+        """The same as :meth:`energy_grad_diff`, edge by edge from the ``(batch, n_edges)``
+        voltage drops (the reference the block formula is tested against)."""
         v_src = self.circuit.source_voltages(x)
-        d1 = self.system.edge_drops(s1, v_src)
-        d2 = self.system.edge_drops(s2, v_src)
-        diff = 0.5 * np.mean((d1 - d2) * (d1 + d2), axis=0)
-        return {f"g{lay}": diff[idx] for lay, idx in enumerate(self._layer_idx)}
+        diff = self._edge_diff(v_src, s1, s2, None)
+        out = {f"g{lay}": diff[idx] for lay, idx in enumerate(self._layer_idx)}
+        out.update(self._bias_grad(s1, s2))
+        return out
+
+    def _edge_diff(self, v_src, s1, s2, edges) -> np.ndarray:
+        """``1/2 mean (d1^2 - d2^2)`` for the edges ``edges`` (all when None)."""
+        c = self.circuit
+        w1 = c.terminal_voltages(np.asarray(s1)[:, : c.n_free], v_src)
+        w2 = c.terminal_voltages(np.asarray(s2)[:, : c.n_free], v_src)
+        a, b = (c.edge_a, c.edge_b) if edges is None else (c.edge_a[edges], c.edge_b[edges])
+        d1 = w1[:, a] - w1[:, b]
+        d2 = w2[:, a] - w2[:, b]
+        return 0.5 * np.mean((d1 - d2) * (d1 + d2), axis=0)
+
+    def _bias_grad(self, s1, s2) -> dict[str, np.ndarray]:
+        if not self._bias_idx:
+            return {}
+        dv = np.mean(np.asarray(s1)[:, : self.circuit.n_free] - np.asarray(s2)[:, : self.circuit.n_free], axis=0)
+        return {f"i{k}": -dv[idx] for k, idx in enumerate(self._bias_idx)}
 
     def power(self, x: np.ndarray, state: np.ndarray) -> np.ndarray:
         """Power dissipated in the conductances [W] per example."""
@@ -170,6 +458,7 @@ class ResistiveNetwork:
         """Exact dJ/dg of ``J = mean C`` at the operating point (adjoint of the KCL Jacobian).
 
         Independent of the EqProp path: ``lam = J^-T dC/du``, ``dJ/dg_e = -dV_e (r_a lam_pa - r_b lam_pb)``.
+        Conductances only (bias currents, if any, are held).
         """
         from analog_eqprop.solvers.newton import NewtonSolver
 
@@ -179,6 +468,8 @@ class ResistiveNetwork:
         u = np.asarray(state0, dtype=np.float64)
         G = sysm.conductance_matrix(self.g)
         b = sysm.source_drive(self.g, v_src)
+        if self._bias_idx:  # current sources into the free nodes add to the Norton currents
+            b[:, : c.n_free] += self.bias_currents
         _, J, _ = NewtonSolver()._residual(sysm, G, b, u, v_src)
         out = self.output(u)
         t = c.targets(target)
@@ -194,4 +485,6 @@ class ResistiveNetwork:
         return {f"g{lay}": grad[idx] for lay, idx in enumerate(self._layer_idx)}
 
     def copy(self) -> "ResistiveNetwork":
-        return ResistiveNetwork(self.circuit, self.backend, self.g)
+        i0 = self.bias_currents
+        return ResistiveNetwork(self.circuit, self.backend, self.g, bias_currents=False if i0 is None else i0,
+                                dtype=self._dtype)

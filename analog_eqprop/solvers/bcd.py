@@ -69,6 +69,7 @@ from analog_eqprop.solvers.newton import OperatingPoint
 __all__ = ["BCDBackend", "check_bcd_circuit"]
 
 _USE_NUMPY = "use backend='numpy'"
+FOLD_BATCH = 32  # batches at least this large fold +x / -x source pairs onto the features first
 
 
 def _ends(c: Circuit, t: np.ndarray):
@@ -216,6 +217,7 @@ class _Plan:
         self._schedule()
         self._g: np.ndarray | None = None
         self._built = None
+        self._norton: tuple | None = None
 
     # -- set-up pieces --------------------------------------------------------------------
     def _diagonal(self, q1, m1, q2, m2, s2) -> None:
@@ -265,7 +267,9 @@ class _Plan:
         c = self.circuit
         e = np.arange(len(q1))
         is_input = c.source_feature >= 0
-        self.drive: list[list[tuple[_Gather, np.ndarray | None, object]]] = []
+        # per layer: (gather of the block, offsets of its sources or None, None for constant sources
+        # or (F (n_features, n_src) sparse map of gains, each source's feature, each source's gain))
+        self.drive: list[list[tuple[_Gather, np.ndarray | None, tuple | None]]] = []
         for k in range(self.n_layers):
             parts = []
             for inputs in (True, False):
@@ -278,8 +282,9 @@ class _Plan:
                 row_of = np.cumsum(present) - 1
                 gat = _Gather((src.size, int(counts[k])), row_of[s2[sel]], local[q1[sel]], e[sel], m1[sel])
                 offsets = c.source_offset[src] if np.any(c.source_offset[src]) else None
-                F = (sp.csr_matrix((c.source_gain[src], (c.source_feature[src], np.arange(src.size))),
-                                   shape=(c.n_features, src.size)) if inputs else None)
+                F = ((sp.csr_matrix((c.source_gain[src], (c.source_feature[src], np.arange(src.size))),
+                                    shape=(c.n_features, src.size)), c.source_feature[src], c.source_gain[src])
+                     if inputs else None)
                 parts.append((gat, offsets, F))
             self.drive.append(parts)
 
@@ -358,39 +363,120 @@ class _Plan:
         self.sweep = [int(k) for k in np.argsort(colour, kind="stable")]
 
     # -- per conductance vector ------------------------------------------------------------
-    def built(self, g: np.ndarray):
-        """``(W blocks, drive per layer, diagonal [S] in layer order)`` for conductances ``g`` [S].
+    def built(self, g: np.ndarray, dtype=np.float64, same_g: bool = False):
+        """``(W blocks, drive per layer, diagonal [S] in layer order)`` for conductances ``g`` [S],
+        computed in ``dtype``.
 
-        The drive of layer ``l`` is ``(Dx_l or None, d_l)``: Norton currents ``x @ Dx_l + d_l`` [A].
+        The drive of layer ``l`` is ``(parts, d_l)``: Norton currents ``sum V_src @ D + d_l`` [A]
+        over the input parts ``(D, source features, source gains)``.
         The last g is memoised: the free and nudged phases of a training step share it.
+        ``same_g`` is the caller's promise that ``g`` has not changed since the last call, which
+        skips the comparison.
         """
+        dtype = np.dtype(dtype)
         old = self._g
-        if old is not None and old.shape == g.shape and np.array_equal(old[::101], g[::101]) \
-                and np.array_equal(old, g):
+        if same_g and old is not None and old.dtype == dtype and old.shape == g.shape:
             return self._built
-        g = np.array(g, dtype=np.float64)  # our own copy: "slice" blocks are views of it
+        if old is not None and old.dtype == dtype and old.shape == g.shape \
+                and np.array_equal(old[::101], g[::101]) and np.array_equal(old, g):
+            return self._built
+        g = np.array(g, dtype=dtype)  # our own copy: "slice" blocks are views of it
         W = {key: gat.build(g) for key, gat in self.blocks.items()}
         if self.diag_from_sums:
-            diag = np.bincount(self.ground_q, weights=g[self.ground_e], minlength=self.nf).astype(np.float64)
+            diag = np.bincount(self.ground_q, weights=g[self.ground_e], minlength=self.nf).astype(dtype)
             for (la, lb), w in W.items():
                 diag[self.slices[la]] += w.sum(axis=1)
                 diag[self.slices[lb]] += w.sum(axis=0)
         else:
-            diag = np.bincount(self.diag_q, weights=g[self.diag_e] * self.diag_m2, minlength=self.nf)
+            diag = np.bincount(self.diag_q, weights=g[self.diag_e] * self.diag_m2, minlength=self.nf).astype(dtype)
         drive = []
         for sl, parts in zip(self.slices, self.drive):
-            Dx, const = None, np.zeros(sl.stop - sl.start)
+            inputs, const = [], np.zeros(sl.stop - sl.start, dtype)
             for gat, offsets, F in parts:
                 D = gat.build(g)
                 if offsets is not None:
-                    const += offsets @ D
+                    const += (offsets @ D).astype(dtype, copy=False)
                 if F is not None:
-                    Dx = np.ascontiguousarray(F @ D)
+                    inputs.append((D, F))
                 if self.diag_from_sums:
                     diag[sl] += D.sum(axis=0)
-            drive.append((Dx, const))
+            drive.append((inputs, const))
         self._g, self._built = g, (W, drive, diag)
+        self._norton = None
+        self._folded: dict[tuple[int, int], np.ndarray] = {}
         return self._built
+
+    def norton(self, x: np.ndarray) -> list[np.ndarray]:
+        """Norton currents [A] per layer, ``(batch, n_l)`` each, for the last built ``g``: fresh
+        arrays (callers add the nudge in place). Memoised for the last ``x``: the free and nudged
+        phases of a training step share the clamped inputs' drive.
+
+        Small batches multiply the source voltages by the source blocks (``(batch, n_sources)``
+        by ``(n_sources, n_l)``); from ``FOLD_BATCH`` examples on, +x / -x pairs are first folded
+        onto the features (``Dx = F @ D``, once per g), which halves the product.
+        """
+        memo = self._norton
+        if memo is not None and memo[0].shape == x.shape and np.array_equal(memo[0], x):
+            return [bk.copy() for bk in memo[1]]
+        B = x.shape[0]
+        dtype = self._g.dtype
+        xd = x.astype(dtype, copy=False)
+        b = []
+        for k, (inputs, const) in enumerate(self._built[1]):
+            bk = np.empty((B, const.size), dtype)
+            bk[...] = const
+            for j, (D, F) in enumerate(inputs):
+                if B >= FOLD_BATCH:
+                    Dx = self._folded.get((k, j))
+                    if Dx is None:
+                        Dx = self._folded[(k, j)] = np.ascontiguousarray((F[0] @ D).astype(dtype, copy=False))
+                    bk += xd @ Dx
+                else:
+                    bk += (xd[:, F[1]] * F[2].astype(dtype, copy=False)) @ D
+            b.append(bk)
+        self._norton = (x.copy(), b)
+        return [bk.copy() for bk in b]
+
+    def bounds_as(self, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """The constant bounds in ``dtype`` (cached)."""
+        key = np.dtype(dtype)
+        cache = self.__dict__.setdefault("_bounds_cache", {})
+        if key not in cache:
+            cache[key] = (self.lo.astype(key), self.hi.astype(key))
+        return cache[key]
+
+
+class _Namespace:
+    """The few array operations :meth:`BCDBackend._sweeps_xp` needs, for an array-API module
+    or torch (whose reductions take ``dim`` and return pairs)."""
+
+    def __init__(self, name: str, device: str | None = None):
+        import importlib
+
+        try:
+            self.mod = importlib.import_module(name)
+        except ImportError as exc:
+            raise ConfigError(f"BCD: xp={name!r} needs the {name} package ({exc}); for torch: pip install "
+                              f"'analog_eqprop[torch]'") from None
+        self.torch = name == "torch"
+        self.device = device or ("cpu" if self.torch else None)
+        self.matmul, self.maximum, self.minimum, self.abs = (self.mod.matmul, self.mod.maximum, self.mod.minimum,
+                                                             self.mod.abs)
+
+    def asarray(self, a: np.ndarray):
+        a = np.ascontiguousarray(a)
+        if self.torch:
+            return self.mod.as_tensor(a, device=self.device)
+        return self.mod.asarray(a) if self.device is None else self.mod.asarray(a, device=self.device)
+
+    def max1(self, a):
+        return self.mod.amax(a, dim=1) if self.torch else self.mod.max(a, axis=1)
+
+    def to_numpy(self, a) -> np.ndarray:
+        if self.torch:
+            return a.detach().cpu().numpy()
+        get = getattr(a, "get", None)  # CuPy
+        return np.asarray(get() if get is not None else a)
 
 
 class BCDBackend:
@@ -404,6 +490,18 @@ class BCDBackend:
         Converged when no voltage changes by more than ``tol`` [V] in a sweep.
     throw : bool
         Raise :class:`~analog_eqprop.errors.ConvergenceError` if some example did not converge.
+    kkt : bool
+        Compute the KKT residual of the answer (one more field evaluation per layer); without
+        it ``residual`` is NaN. A fixed sweep count (``max_iter=4, tol=0, throw=False``, as
+        Scellier 2024 trains) has no use for it.
+    xp, device : str, optional
+        Run the sweeps with another array library's operations (``"torch"``, ``"cupy"``, or
+        any module with the array API's ``asarray``, ``matmul``, ``maximum``, ``minimum``,
+        ``abs`` and ``max``), e.g. ``xp="torch", device="cuda"``. Set-up, nudging and results
+        stay NumPy; blocks move once per g, currents once per call.
+    dtype : {None, "float32", "float64"}
+        Precision of the sweeps; ``None`` follows the conductances (float32 ``g``, as a
+        ``ResistiveNetwork(dtype="float32")`` passes, runs in float32, anything else in float64).
 
     Examples
     --------
@@ -417,17 +515,33 @@ class BCDBackend:
     """
 
     name = "bcd"
+    supports_i_ext = True
+    supports_same_g = True
 
-    def __init__(self, max_iter: int = 1000, tol: float = 1e-12, throw: bool = True):
+    def __init__(self, max_iter: int = 1000, tol: float = 1e-12, throw: bool = True, kkt: bool = True,
+                 dtype: str | None = None, xp: str | None = None, device: str | None = None):
         if int(max_iter) < 1:
             raise ConfigError(f"BCDBackend: max_iter must be >= 1, got {max_iter!r}")
         if not (np.isfinite(tol) and tol >= 0):
             raise ConfigError(f"BCDBackend: tol must be a finite number >= 0 (V), got {tol!r}")
-        self.max_iter, self.tol, self.throw = int(max_iter), float(tol), bool(throw)
+        if dtype is not None and np.dtype(dtype) not in (np.float32, np.float64):
+            raise ConfigError(f"BCDBackend: dtype must be float32, float64 or None, got {dtype!r}")
+        self.max_iter, self.tol, self.throw, self.kkt = int(max_iter), float(tol), bool(throw), bool(kkt)
+        self.dtype = None if dtype is None else np.dtype(dtype)
+        self.xp, self.device = xp, device
+        self._ns = None if xp is None else _Namespace(xp, device)
         self._plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
-        return f"BCDBackend(max_iter={self.max_iter}, tol={self.tol!r}, throw={self.throw})"
+        dt = None if self.dtype is None else self.dtype.name
+        xp = "" if self.xp is None else f", xp={self.xp!r}, device={self.device!r}"
+        return (f"BCDBackend(max_iter={self.max_iter}, tol={self.tol!r}, throw={self.throw}, kkt={self.kkt}, "
+                f"dtype={dt!r}{xp})")
+
+    def _dtype(self, g: np.ndarray) -> np.dtype:
+        if self.dtype is not None:
+            return self.dtype
+        return np.dtype(np.float32) if g.dtype == np.float32 else np.dtype(np.float64)
 
     def _plan(self, system: MNASystem) -> _Plan:
         """The circuit's precomputed index arrays (checks applicability on first use)."""
@@ -438,12 +552,16 @@ class BCDBackend:
 
     def operating_point(self, system: MNASystem, g: np.ndarray, x: np.ndarray, *, beta: float = 0.0,
                         target_v: np.ndarray | None = None, ref: np.ndarray | None = None,
-                        u0: np.ndarray | None = None) -> OperatingPoint:
+                        u0: np.ndarray | None = None, i_ext: np.ndarray | None = None,
+                        same_g: bool = False) -> OperatingPoint:
         """Operating points of a batch: ``x`` (batch, n_features), ``target_v`` output targets [V].
 
         ``beta`` [S] nudges as :meth:`MNASystem.nudge_terms` does (``ref``: the free state, for
         current-mode nudging); ``u0`` (batch, n_free or system.n) warm-starts the sweeps (the
-        free state is a good start for the nudged phase).
+        free state is a good start for the nudged phase); ``i_ext`` (n_free,) are currents [A]
+        injected into the free nodes (node order) by ideal current sources; ``same_g=True``
+        promises that ``g`` equals the previous call's (the nudged phases of a training step),
+        which skips comparing a million conductances.
 
         Returns an :class:`~analog_eqprop.solvers.newton.OperatingPoint` whose ``iterations``
         counts sweeps, ``residual`` is the KKT residual [A] per example and ``extra["max_change"]``
@@ -456,24 +574,39 @@ class BCDBackend:
         if x.ndim != 2 or x.shape[1] != c.n_features:
             raise DataError(f"inputs must have shape (batch, {c.n_features}), got {x.shape}")
         B = x.shape[0]
-        W, drive, diag = p.built(np.asarray(g, dtype=np.float64))
-        # Norton currents [A] per layer, (batch, n_l) each
-        b = [np.add(x @ Dx, const, out=np.empty((B, const.size))) if Dx is not None
-             else np.broadcast_to(const, (B, const.size)).copy() for Dx, const in drive]
+        g = np.asarray(g)
+        dt = self._dtype(g)
+        W, drive, diag = p.built(g, dt, same_g)
+        b = p.norton(x)
+        if i_ext is not None:  # current sources into the nodes
+            i_ext = np.asarray(i_ext, dtype=dt)[p.order]
+            for bk, sl in zip(b, p.slices):
+                bk += i_ext[sl]
         coupling = 0.0
         if beta:
             if target_v is None:
                 raise ValueError("a nonzero beta needs target voltages")
             diag, coupling = self._nudge(p, system, beta, np.asarray(target_v, dtype=np.float64), ref, diag, b)
+            diag = diag.astype(dt, copy=False)
         v_src = None if p.bounds_const and not system.n_internal else c.source_voltages(x)
-        lo, hi = (p.lo, p.hi) if p.bounds_const else p.bounds(v_src)
+        lo, hi = p.bounds_as(dt) if p.bounds_const else (a.astype(dt, copy=False) for a in p.bounds(v_src))
         inv = 1.0 / diag
-        v = np.zeros((B, nf)) if u0 is None else np.array(np.asarray(u0)[:, :nf][:, p.order], dtype=np.float64)
+        v = np.zeros((B, nf), dt) if u0 is None else np.array(np.asarray(u0)[:, :nf][:, p.order], dtype=dt)
         v = np.minimum(np.maximum(v, lo), hi)
 
+        if self.xp is not None:
+            if coupling:
+                raise ConfigError("BCD: the array-namespace sweeps (xp=...) do not handle resistive nudging of "
+                                  "differential pairs; use xp=None")
+            v, delta, it = self._sweeps_xp(p, v, b, W, inv, lo, hi)
+            converged = delta <= self.tol
+            res = self._kkt(p, v, b, W, diag, lo, hi, coupling, [(np.empty((B, sl.stop - sl.start), dt),
+                            np.empty((B, sl.stop - sl.start), dt)) for sl in p.slices]) if self.kkt \
+                else np.full(B, np.nan)
+            return self._finish(system, p, v, v_src, res, converged, it, delta, t0)
         # work buffers reused by every sweep: fresh (batch, n_l) temporaries cost page faults
-        work = [(np.empty((B, sl.stop - sl.start)), np.empty((B, sl.stop - sl.start))) for sl in p.slices]
-        delta = np.full(B, np.inf)
+        work = [(np.empty((B, sl.stop - sl.start), dt), np.empty((B, sl.stop - sl.start), dt)) for sl in p.slices]
+        delta = np.full(B, np.inf, dt)
         it = 0
         for it in range(1, self.max_iter + 1):
             delta[:] = 0.0
@@ -486,13 +619,54 @@ class BCDBackend:
             if delta.max(initial=0.0) <= self.tol:
                 break
         converged = delta <= self.tol
-        res = self._kkt(p, v, b, W, diag, lo, hi, coupling, work)
+        res = self._kkt(p, v, b, W, diag, lo, hi, coupling, work) if self.kkt else np.full(B, np.nan)
+        return self._finish(system, p, v, v_src, res, converged, it, delta, t0)
+
+    def _finish(self, system, p, v, v_src, res, converged, it, delta, t0) -> OperatingPoint:
         out = self._result(system, p, v, v_src, res, converged, it, delta, t0)
         if self.throw and not converged.all():
             bad = np.flatnonzero(~converged)
-            raise ConvergenceError(f"BCD did not converge for {bad.size} of {B} examples (first: {bad[0]}) in "
-                                   f"{self.max_iter} sweeps; largest change in the last sweep {delta.max():.3g} V")
+            raise ConvergenceError(f"BCD did not converge for {bad.size} of {len(converged)} examples (first: "
+                                   f"{bad[0]}) in {self.max_iter} sweeps; largest change in the last sweep "
+                                   f"{delta.max():.3g} V")
         return out
+
+    def _sweeps_xp(self, p: _Plan, v, b, W, inv, lo, hi):
+        """The same sweeps with array-API operations only (torch, CuPy...): blocks, currents and
+        bounds are moved once per call (the blocks once per g), voltages come back as NumPy."""
+        X = self._ns
+        memo = p.__dict__.get("_xp_blocks")
+        if memo is None or memo[0] is not p._built or memo[1] is not X:
+            memo = p._xp_blocks = (p._built, X, {key: X.asarray(w) for key, w in W.items()})
+        Wx = memo[2]
+        layer_of = {sl.start: k for k, sl in enumerate(p.slices)}
+        vs = [X.asarray(v[:, sl]) for sl in p.slices]
+        bx = [X.asarray(bk) for bk in b]
+        invx = [X.asarray(inv[sl]) for sl in p.slices]
+        lox = [X.asarray(lo[:, sl]) for sl in p.slices]
+        hix = [X.asarray(hi[:, sl]) for sl in p.slices]
+        delta = np.full(v.shape[0], np.inf)
+        it = 0
+        for it in range(1, self.max_iter + 1):
+            change = None
+            for k in p.sweep:
+                r = bx[k]
+                for sl, key, transpose in p.neighbours[k]:
+                    w = Wx[key]
+                    r = r + X.matmul(vs[layer_of[sl.start]], w.T if transpose else w)
+                new = r * invx[k]
+                if p.has_lo[k]:
+                    new = X.maximum(new, lox[k])
+                if p.has_hi[k]:
+                    new = X.minimum(new, hix[k])
+                ck = X.max1(X.abs(new - vs[k])) if new.shape[1] else None
+                change = ck if change is None else (change if ck is None else X.maximum(change, ck))
+                vs[k] = new
+            delta = X.to_numpy(change) if change is not None else np.zeros(v.shape[0])
+            if delta.max(initial=0.0) <= self.tol:
+                break
+        v = np.concatenate([X.to_numpy(a) for a in vs], axis=1)
+        return v, delta, it
 
     # -- pieces ---------------------------------------------------------------------------
     @staticmethod
@@ -586,7 +760,7 @@ class BCDBackend:
     @staticmethod
     def _result(system: MNASystem, p: _Plan, v, v_src, res, converged, it, delta, t0) -> OperatingPoint:
         volts = v[:, p.pos]  # back to the circuit's node order
-        internal = np.zeros((v.shape[0], system.n_internal))
+        internal = np.zeros((v.shape[0], system.n_internal), v.dtype)
         if system.n_internal:  # RS ignored: the internal node sits at its anode terminal (RS -> 0)
             w = system.extended(np.concatenate([volts, internal], axis=1), v_src)
             internal = w[:, system.d_anode_term[system.has_rs]]
