@@ -33,6 +33,13 @@ abscissa ``k``, but interpolates at the last one, so the table repeats its last 
 
 Labels never reach the netlist verbatim (see :mod:`analog_eqprop.netlist.names`).
 
+A *transient* deck (``compile_netlist(..., transient=Transient(...))``, one example) adds a
+capacitor ``cn<j> node 0 C`` to every free node with a capacitance, ``.ic`` lines holding the
+free nodes at their starting voltages, and ``.tran t_step t_stop 0 t_step uic`` instead of
+``.op``: the sources (and the nudge) are on from ``t = 0`` while the nodes start where
+``.ic`` puts them, so the run is the step response of that phase. Decks without it are
+unchanged, byte for byte.
+
 Examples
 --------
 >>> from analog_eqprop.circuits import layered_circuit
@@ -69,13 +76,35 @@ from analog_eqprop.netlist.names import (
     unique_name,
 )
 
-__all__ = ["Netlist", "compile_netlist", "compile_sweep", "FORMS", "FORMAT_LINE"]
+__all__ = ["Netlist", "compile_netlist", "compile_sweep", "FORMS", "FORMAT_LINE", "Transient"]
 
 FORMS = ("full", "norton")
 #: Line 2 of every netlist written here; :func:`~analog_eqprop.netlist.parse_netlist` looks for it.
 FORMAT_LINE = "* analog_eqprop netlist, format 1"
 _PER_LINE = 8  # numbers per metadata or pwl line, nodes per .save/.print line
 _OPTION_VALUE = r"[A-Za-z0-9_.+-]+"
+
+
+@dataclass(frozen=True, eq=False)
+class Transient:
+    """What a transient deck adds (see the module docstring).
+
+    Attributes
+    ----------
+    t_stop : float
+        End of the simulated time [s].
+    t_step : float
+        Print step and largest internal time step [s].
+    capacitance : array (n_free,)
+        Capacitance from every free node to ground [F]; 0 writes no capacitor.
+    v0 : array (n_free,), optional
+        Starting free-node voltages [V] (the ``.ic`` values); default 0 V everywhere.
+    """
+
+    t_stop: float
+    t_step: float
+    capacitance: tuple[float, ...] | np.ndarray
+    v0: tuple[float, ...] | np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,7 +155,8 @@ class Netlist:
         """Free-node voltages [V], ``(n_points, n_free)``, from a run's vectors.
 
         ``vectors`` is :attr:`NgspiceRun.vectors` (keys: lowercase node names, and
-        ``"v-sweep"`` for a sweep, whose values say which example each point is).
+        ``"v-sweep"`` for a sweep, whose values say which example each point is). For a
+        transient deck the rows are the time points (``vectors["time"]``).
         """
         try:
             cols = [np.asarray(vectors[name], dtype=np.float64).reshape(-1) for name in self.free_nodes]
@@ -134,6 +164,8 @@ class Netlist:
             raise SimulationError(f"node {exc.args[0]!r} is not among the simulator's vectors "
                                   f"({len(vectors)} present)") from None
         v = np.stack(cols, axis=1) if cols else np.zeros((self.n_points, 0))
+        if self.analysis == "tran":
+            return v
         if v.shape[0] != self.n_points * self.repeats:
             raise SimulationError(f"expected {self.n_points * self.repeats} points, got {v.shape[0]}")
         if self.sweep_source is not None:
@@ -281,7 +313,8 @@ def _header(d: _Deck, form: str, analysis: str | None, title: str | None, n_poin
     roles = {r: c.node_role.count(r) for r in dict.fromkeys(c.node_role)}
     kinds = {k: c.source_kind.count(k) for k in dict.fromkeys(c.source_kind)}
     d.add(title_text(title if title is not None else f"analog_eqprop {c.name}"), FORMAT_LINE)
-    what = "one .op" if analysis == "op" else f"a .dc sweep over {n_points} examples" if d.sweep else "no analysis"
+    what = "one .op" if analysis == "op" else f"a .dc sweep over {n_points} examples" if d.sweep else \
+        "a .tran step response" if analysis == "tran" else "no analysis"
     d.add(
         "* " + comment_text(f"circuit {c.name}: {c.n_free} free nodes ("
                             + ", ".join(f"{n} {r}" for r, n in roles.items()) + f"), {c.n_sources} sources ("
@@ -458,9 +491,26 @@ def _nudge(d: _Deck, beta: float, target, nudge_ref, batch: int) -> None:
             d.value(f"y{k}" if d.sweep else f"vy{k}", f"{node} {ref_node}", "V", t[:, k], f"target {k}")
 
 
+def _transient(d: _Deck, tr: Transient) -> list[str]:
+    """Write the node capacitors; return the ``.ic`` lines and the ``.tran`` card."""
+    c = d.c
+    cap = _batch(tr.capacitance, c.n_free, "transient capacitance")[0]
+    v0 = np.zeros(c.n_free) if tr.v0 is None else _batch(tr.v0, c.n_free, "transient v0")[0]
+    if np.any(cap < 0):
+        raise NetlistError("transient capacitances must be >= 0 F")
+    t_stop, t_step = (format_number(float(v), name) for v, name in ((tr.t_stop, "t_stop"), (tr.t_step, "t_step")))
+    if not 0 < float(tr.t_step) <= float(tr.t_stop):
+        raise NetlistError(f"transient needs 0 < t_step <= t_stop, got {tr.t_step!r}, {tr.t_stop!r} s")
+    d.section("node capacitances to ground [F] (transient run)")
+    for j in np.flatnonzero(cap > 0):
+        d.add(f"cn{j} {d.name(j)} 0 {format_number(cap[j], f'capacitance {j}')}")
+    ic = [f"v({d.name(j)})={format_number(v0[j], f'initial voltage {j}')}" for j in range(c.n_free)]
+    return [".ic " + " ".join(ch) for ch in _chunks(ic)] + [f".tran {t_step} {t_stop} 0 {t_step}"]
+
+
 def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, nudge_ref, form: str,
              options, analysis: str | None, title: str | None, probes: bool, sweep: bool,
-             repeats: int = 1) -> Netlist:
+             repeats: int = 1, transient: Transient | None = None) -> Netlist:
     if not isinstance(circuit, Circuit):
         raise NetlistError(f"expected a Circuit, got {type(circuit).__name__}")
     if analysis not in ("op", None):
@@ -480,7 +530,8 @@ def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, 
     if X is not None:
         v_src = c.source_voltages(X)
     folded = is_input & (form == "norton")
-    _header(d, form, "dc" if sweep else analysis, title, batch, None if X is None or sweep else X[0])
+    _header(d, form, "tran" if transient is not None else "dc" if sweep else analysis, title, batch,
+            None if X is None or sweep else X[0])
     _free_nodes(d)
     _sources(d, v_src, folded)
     if sweep:
@@ -490,19 +541,24 @@ def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, 
     _conductances_and_norton(d, v_src)
     _diodes(d, folded)
     _nudge(d, beta, target, nudge_ref, batch)
+    tran = _transient(d, transient) if transient is not None else []
     tail = _model_cards(c) + _options_line(options)
     if probes:
         probe = [f"v({n})" for n in d.names.names[: c.n_free]]
         tail += [".save " + " ".join(ch) for ch in _chunks(probe)]
-        tail += [f".print {'dc' if sweep else 'op'} " + " ".join(ch) for ch in _chunks(probe)]
-    if sweep:
+        kind = "tran" if tran else "dc" if sweep else "op"
+        tail += [f".print {kind} " + " ".join(ch) for ch in _chunks(probe)]
+    if tran:
+        tail += tran
+    elif sweep:
         tail.append(f".dc vidx 0 {batch * d.repeats - 1} 1")
     elif analysis == "op":
         tail.append(".op")
     d.section("models, options, outputs, analysis")
     d.add(*tail, ".end")
     return Netlist(text="\n".join(d.lines) + "\n", names=d.names, free_labels=tuple(c.nodes),
-                   free_nodes=d.names.names[: c.n_free], form=form, analysis="dc" if sweep else analysis,
+                   free_nodes=d.names.names[: c.n_free], form=form,
+                   analysis="tran" if tran else "dc" if sweep else analysis,
                    n_points=batch, sweep_source="vidx" if sweep else None, repeats=d.repeats)
 
 
@@ -519,6 +575,7 @@ def compile_netlist(
     analysis: Literal["op"] | None = "op",
     title: str | None = None,
     probes: bool = True,
+    transient: Transient | None = None,
 ) -> Netlist:
     """Write one example's deck for ``circuit``.
 
@@ -546,6 +603,9 @@ def compile_netlist(
     probes : bool
         Write ``.save`` and ``.print`` lines for the free nodes, so that ``ngspice -b``
         prints them and the result holds no other vectors.
+    transient : Transient, optional
+        Write a transient run (node capacitors, ``.ic``, ``.tran ... uic``) instead of the
+        ``.op`` (``analysis`` must then be ``"op"``, its default).
 
     Returns
     -------
@@ -566,8 +626,10 @@ def compile_netlist(
     ['e0 h1_0_amp_int 0 h1_0 0 4.0', 'va0 h1_0_amp_int h1_0_amp 0', 'f0 h1_0 0 va0 0.25', 'iy0 0 y0p 1e-07', 'iz0 0 y0n -1e-07']
     """
     X = None if x is None else _batch(x, circuit.n_features, "x", 1)
+    if transient is not None and analysis != "op":
+        raise NetlistError(f"a transient deck replaces the .op: leave analysis='op', got {analysis!r}")
     return _compile(circuit, g, X, beta=beta, target=target, nudge_ref=nudge_ref, form=form, options=options,
-                    analysis=analysis, title=title, probes=probes, sweep=False)
+                    analysis=analysis, title=title, probes=probes, sweep=False, transient=transient)
 
 
 def compile_sweep(
