@@ -12,7 +12,7 @@ __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from analog_eqprop.cli import compare_cmd, gradcheck_cmd, netlist_cmd, simulate_cmd, train_cmd
+    from analog_eqprop.cli import compare_cmd, gradcheck_cmd, netlist_cmd, report_cmd, simulate_cmd, train_cmd
 
     parser = argparse.ArgumentParser(
         prog="analog-eqprop",
@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"analog-eqprop {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for mod in (train_cmd, gradcheck_cmd, netlist_cmd, simulate_cmd, compare_cmd):
+    for mod in (train_cmd, gradcheck_cmd, netlist_cmd, simulate_cmd, compare_cmd, report_cmd):
         mod.add_parser(sub)
     return parser
 

@@ -17,7 +17,7 @@ from analog_eqprop.models.hopfield import HopfieldConfig
 from analog_eqprop.training.trainer import TrainConfig
 
 RUN_KEYS = {"model", "sizes", "graph", "dataset", "data_dir", "out", "n_train", "n_test", "init_seed", "workers",
-            "executor", "per_analysis"}
+            "executor", "per_analysis", "hardware", "hardware_set"}
 
 DESCRIPTION = """\
 Train with Equilibrium Propagation: a continuous Hopfield network (--model hopfield, the seed
@@ -51,6 +51,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="directory of the IDX files (else $ANALOG_EQPROP_MNIST_DIR, then ../shared/data/mnist)")
     g.add_argument("--n-train", dest="n_train", default=None, type=int, help="use only the first N training examples")
     g.add_argument("--n-test", dest="n_test", default=None, type=int, help="use only the first N test examples")
+    g.add_argument("--hardware", default=None, help="--model circuit: build it of devices, a preset (ideal, rram, "
+                   "pcm, ecram; hardware_models/) or a .toml file (default: none, the plain circuit)")
+    g.add_argument("--hardware-set", dest="hardware_set", action="append", default=None, metavar="KEY=VALUE",
+                   help="change one hardware setting, e.g. read_noise=0.02 (repeatable)")
     add_dataclass_flags(p, TrainConfig, "training")
     add_dataclass_flags(p, HopfieldConfig, "relaxation (--model hopfield)")
     add_dataclass_flags(p, CircuitConfig, "circuit (--model circuit; defaults depend on --builder)")
@@ -119,11 +123,15 @@ def build_model(run_cfg: dict[str, Any], model_cfg: Any, seed: int):
     seed = seed if init_seed is None else int(init_seed)
     cfg = {"hopfield": model_cfg} if kind == "hopfield" else {"circuit": model_cfg}
     if run_cfg.get("graph"):
-        return make_model(kind, graph=run_cfg["graph"], seed=seed, **cfg), Path(run_cfg["graph"]).stem
-    default = "64,64,10" if kind == "hopfield" else "64,32,10"
-    sizes = _parse_sizes(run_cfg.get("sizes", default))
-    tag = "-".join(map(str, sizes)) if kind == "hopfield" else f"{model_cfg.builder}-" + "-".join(map(str, sizes))
-    return make_model(kind, sizes=sizes, seed=seed, **cfg), tag
+        model, tag = make_model(kind, graph=run_cfg["graph"], seed=seed, **cfg), Path(run_cfg["graph"]).stem
+    else:
+        default = "64,64,10" if kind == "hopfield" else "64,32,10"
+        sizes = _parse_sizes(run_cfg.get("sizes", default))
+        tag = "-".join(map(str, sizes)) if kind == "hopfield" else f"{model_cfg.builder}-" + "-".join(map(str, sizes))
+        model = make_model(kind, sizes=sizes, seed=seed, **cfg)
+    from analog_eqprop.hardware import wrap_model  # a circuit built of devices (--hardware), same seed
+
+    return wrap_model(model, run_cfg.get("hardware"), run_cfg.get("hardware_set"), seed=seed), tag
 
 
 def load_data(run_cfg: dict[str, Any]):
