@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 QUICK = ["hopfield_digits.py", "custom_graph.py", "gradient_check.py", "compile_and_simulate.py", "xor_ngspice.py",
-         "digits_demo.py", "digital_vs_analog.py"]
+         "digits_demo.py", "digital_vs_analog.py", "hardware_sweep.py"]
 SLOW = ["seed_mnist.py", "kendall_mnist.py"]
 
 
