@@ -127,11 +127,52 @@ def test_prepared_batch_and_memo_match_fresh_solves():
         np.testing.assert_allclose(a.params[k], b.params[k], rtol=1e-12, err_msg=k)
 
 
+def test_set_conductances_voids_a_prepared_batch():
+    c = drn_circuit([4, 5, 2], seed=0)
+    net = ResistiveNetwork(c, backend="bcd")
+    x = np.random.default_rng(0).random((3, 4))
+    tok = net.prepare(x)
+    net.relax(x, static=tok)
+    g = net.g * 2.0
+    net.set_conductances(g)
+    ref = ResistiveNetwork(c, backend="bcd", g=g).relax(x).state
+    np.testing.assert_allclose(net.relax(x, static=tok).state, ref, rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("nudge", ["resistive", "current"])
+def test_centered_pairs_match_separate_phases(nudge):
+    """+beta and -beta relaxed as one stacked batch train exactly as phase by phase."""
+    c = drn_circuit([4, 5, 3, 2], seed=0, nudge=nudge)
+    kw = dict(max_iter=5, tol=0.0, throw=False)
+    a = _train(ResistiveNetwork(c, backend=BCDBackend(**kw), centered_pairs=True))
+    b = _train(ResistiveNetwork(c, backend=BCDBackend(**kw)))
+    assert a.centered_pairs and not b.centered_pairs
+    for k in a.params:
+        np.testing.assert_allclose(a.params[k], b.params[k], rtol=1e-12, err_msg=k)
+
+
+def test_per_example_beta_matches_scalar():
+    c = drn_circuit([4, 5, 2], seed=1, nudge="resistive")
+    net = ResistiveNetwork(c, backend="bcd")
+    x = np.random.default_rng(0).random((3, 4))
+    t = c.targets(np.eye(2)[[0, 1, 0]])
+    s0 = net.relax(x).state
+    be = BCDBackend()
+    both = be.operating_point(net.system, c.edge_g, np.concatenate([x, x]), beta=np.r_[[1e-6] * 3, [-1e-6] * 3],
+                              target_v=np.concatenate([t, t]), ref=np.concatenate([s0, s0]),
+                              u0=np.concatenate([s0, s0])).voltages
+    for half, beta in ((both[:3], 1e-6), (both[3:], -1e-6)):
+        one = be.operating_point(net.system, c.edge_g, x, beta=beta, target_v=t, ref=s0, u0=s0).voltages
+        np.testing.assert_allclose(half, one, rtol=0, atol=1e-14)
+
+
 def test_folded_drive_matches_unfolded():
     c = drn_circuit([6, 5, 3], seed=0)
     net = ResistiveNetwork(c, backend="bcd")
     x = np.random.default_rng(1).random((bcd_mod.FOLD_BATCH + 3, 6))
+    net.relax(x[::-1])  # a second batch for the same g: the fold pays, and is used
     big = net.relax(x).state
+    assert net.backend._plan(net.system)._folded
     small = np.concatenate([net.relax(x[i:i + 4]).state for i in range(0, len(x), 4)])
     np.testing.assert_allclose(big, small, rtol=0, atol=1e-13)
 

@@ -217,10 +217,11 @@ class _GradPlan:
 class _Prepared:
     """What :meth:`ResistiveNetwork.prepare` returns (see there)."""
 
-    __slots__ = ("solved",)
+    __slots__ = ("solved", "partner")
 
     def __init__(self):
-        self.solved = False
+        self.solved = None  # the model's parameter version at the first relaxation
+        self.partner = None  # (key, RelaxResult) of a -beta phase relaxed with its +beta twin
 
 
 class ResistiveNetwork:
@@ -241,10 +242,16 @@ class ResistiveNetwork:
     dtype : {"float64", "float32"}
         Precision of the parameters, states and gradients. float32 halves the memory traffic of
         wide layers (the BCD backend then sweeps in float32 too); float64 is the reference.
+    centered_pairs : bool
+        For training with ``beta_mode="centered"``: a nudged phase of a :meth:`prepare`-d batch
+        is relaxed together with its ``-beta`` twin as one stacked batch (one read of every
+        weight block serves both), and the twin's result answers the next call. Needs a backend
+        that takes one beta per example (``"bcd"``); wasted work in the other beta modes.
     """
 
     def __init__(self, circuit: Circuit, backend: Any = "numpy", g: np.ndarray | None = None, *,
-                 bias_currents: bool | np.ndarray = False, dtype: Any = "float64", **backend_options):
+                 bias_currents: bool | np.ndarray = False, dtype: Any = "float64", centered_pairs: bool = False,
+                 **backend_options):
         self.circuit = circuit
         self.system = MNASystem(circuit)
         self.backend = get_backend(backend, **backend_options)
@@ -269,7 +276,9 @@ class ResistiveNetwork:
                 self.params[name] = g[idx].copy()
                 self._views[name] = None
                 self._scatter[name] = _Scatter(idx)
+        self.centered_pairs = bool(centered_pairs) and getattr(self.backend, "supports_beta_array", False)
         self._grad_plan: _GradPlan | None = None
+        self._version = 0  # bumped by set_conductances and project (see prepare)
         self._node_layer = np.asarray(circuit.node_layer)
         self._bias_idx: list[np.ndarray] = []
         if bias_currents is not False:
@@ -308,6 +317,7 @@ class ResistiveNetwork:
         return self._edge_g().copy()
 
     def set_conductances(self, g: np.ndarray) -> None:
+        self._version += 1  # outstanding prepare() tokens no longer vouch for g
         for lay, idx in enumerate(self._layer_idx):
             self.params[f"g{lay}"][...] = g[idx]
 
@@ -330,6 +340,7 @@ class ResistiveNetwork:
 
     def project(self) -> None:
         """Clip every conductance to the device range [g_min, g_max] (bias currents are free)."""
+        self._version += 1
         for name, v in self.params.items():
             if name[0] == "g":
                 np.clip(v, self.circuit.g_min, self.circuit.g_max, out=v)
@@ -373,14 +384,16 @@ class ResistiveNetwork:
 
     def prepare(self, x: np.ndarray) -> "_Prepared":
         """A per-batch token: relaxations given it as ``static`` promise that the parameters have
-        not changed since the first of them (as the Hopfield model's cached input drive does), so
-        the backend skips re-checking a million conductances in the nudged phases."""
+        not changed in place since the first of them (as the Hopfield model's cached input drive
+        assumes), so the backend skips re-checking a million conductances in the nudged phases.
+        :meth:`set_conductances` and :meth:`project` void the promise."""
         return _Prepared()
 
     def relax(self, x, state=None, *, beta: float = 0.0, target=None, n_iter=None, rng=None, tol=None,
               static=None) -> RelaxResult:
         """The operating point (free phase) or the nudged one (``beta != 0``, from the free
         state ``state``, which also sets current-mode nudging currents)."""
+        x_id = id(x)
         x = self.check_inputs(x)
         target_v = None
         if beta:
@@ -388,16 +401,41 @@ class ResistiveNetwork:
                 raise DataError("a nudged phase (beta != 0) needs targets")
             target_v = self.circuit.targets(target)
         kw = {"i_ext": self.bias_currents} if self._bias_idx else {}
-        reuse = isinstance(static, _Prepared) and static.solved
+        reuse = isinstance(static, _Prepared) and static.solved == self._version
         if reuse and getattr(self.backend, "supports_same_g", False):
             kw["same_g"] = True
-        op = self.backend.operating_point(self.system, self._gbuf if reuse else self._edge_g(), x, beta=beta,
+        g = self._gbuf if reuse else self._edge_g()
+        if beta and reuse and self.centered_pairs:
+            return self._paired(x, x_id, state, beta, target, target_v, static, g, kw)
+        op = self.backend.operating_point(self.system, g, x, beta=beta,
                                           target_v=target_v, ref=state if beta else None, u0=state, **kw)
         if isinstance(static, _Prepared):
-            static.solved = True
+            static.solved = self._version
         self.last_op = op
         return RelaxResult(op.state, op.iterations, float(np.max(op.residual, initial=0.0)),
                            converged=bool(np.all(op.converged)))
+
+    def _paired(self, x, x_id, state, beta, target, target_v, static, g, kw) -> RelaxResult:
+        """The +beta / -beta phases from one state as one stacked batch (``centered_pairs``)."""
+        key = (float(beta), x_id, id(state), id(target))
+        if static.partner is not None and static.partner[0] == key:
+            res = static.partner[1]
+            static.partner = None
+            return res
+        B = x.shape[0]
+        state = np.asarray(state)
+        two = lambda a: np.concatenate([a, a])  # noqa: E731
+        betas = np.concatenate([np.full(B, beta), np.full(B, -beta)])
+        op = self.backend.operating_point(self.system, g, two(x), beta=betas, target_v=two(target_v),
+                                          ref=two(state), u0=two(state), **kw)
+        self.last_op = op
+        full = op.state
+        res = float(np.max(op.residual, initial=0.0))
+        conv = op.converged
+        mine = RelaxResult(full[:B], op.iterations, res, converged=bool(np.all(conv[:B])))
+        twin = RelaxResult(full[B:], op.iterations, res, converged=bool(np.all(conv[B:])))
+        static.partner = ((float(-beta), key[1], key[2], key[3]), twin)
+        return mine
 
     def output(self, state: np.ndarray) -> np.ndarray:
         """Output voltages [V] (differences for differential pairs)."""
@@ -487,4 +525,4 @@ class ResistiveNetwork:
     def copy(self) -> "ResistiveNetwork":
         i0 = self.bias_currents
         return ResistiveNetwork(self.circuit, self.backend, self.g, bias_currents=False if i0 is None else i0,
-                                dtype=self._dtype)
+                                dtype=self._dtype, centered_pairs=self.centered_pairs)

@@ -69,7 +69,12 @@ from analog_eqprop.solvers.newton import OperatingPoint
 __all__ = ["BCDBackend", "check_bcd_circuit"]
 
 _USE_NUMPY = "use backend='numpy'"
-FOLD_BATCH = 32  # batches at least this large fold +x / -x source pairs onto the features first
+# +x / -x source pairs are folded onto the features (Dx = F @ D, one pass over the input block)
+# only for a g that serves a second input batch (evaluation, not a training step's three
+# phases, which share one drive) of at least FOLD_BATCH examples; benchmarks/scaling.py
+# measured folding slower within a training step at every batch size up to 128
+FOLD_BATCH = 16
+FOLD_REUSE = 2
 
 
 def _ends(c: Circuit, t: np.ndarray):
@@ -404,6 +409,7 @@ class _Plan:
         self._g, self._built = g, (W, drive, diag)
         self._norton = None
         self._folded: dict[tuple[int, int], np.ndarray] = {}
+        self._n_inputs_seen = 0
         return self._built
 
     def norton(self, x: np.ndarray) -> list[np.ndarray]:
@@ -411,22 +417,30 @@ class _Plan:
         arrays (callers add the nudge in place). Memoised for the last ``x``: the free and nudged
         phases of a training step share the clamped inputs' drive.
 
-        Small batches multiply the source voltages by the source blocks (``(batch, n_sources)``
-        by ``(n_sources, n_l)``); from ``FOLD_BATCH`` examples on, +x / -x pairs are first folded
-        onto the features (``Dx = F @ D``, once per g), which halves the product.
+        The source voltages multiply the source blocks (``(batch, n_sources)`` by
+        ``(n_sources, n_l)``); once a g serves its ``FOLD_REUSE``-th input batch and the batch has
+        ``FOLD_BATCH`` examples or more, +x / -x pairs are first folded onto the features
+        (``Dx = F @ D``, once per g), which halves the product of every later batch.
         """
         memo = self._norton
         if memo is not None and memo[0].shape == x.shape and np.array_equal(memo[0], x):
             return [bk.copy() for bk in memo[1]]
+        if memo is not None and memo[0].shape[0] and x.shape[0] % memo[0].shape[0] == 0 \
+                and x.shape[1:] == memo[0].shape[1:]:
+            reps = x.shape[0] // memo[0].shape[0]  # the memoised batch stacked (paired phases)
+            if np.array_equal(x, np.tile(memo[0], (reps, 1))):
+                return [np.tile(bk, (reps, 1)) for bk in memo[1]]
+        self._n_inputs_seen += 1
         B = x.shape[0]
         dtype = self._g.dtype
         xd = x.astype(dtype, copy=False)
+        fold = B >= FOLD_BATCH and self._n_inputs_seen >= FOLD_REUSE
         b = []
         for k, (inputs, const) in enumerate(self._built[1]):
             bk = np.empty((B, const.size), dtype)
             bk[...] = const
             for j, (D, F) in enumerate(inputs):
-                if B >= FOLD_BATCH:
+                if fold:
                     Dx = self._folded.get((k, j))
                     if Dx is None:
                         Dx = self._folded[(k, j)] = np.ascontiguousarray((F[0] @ D).astype(dtype, copy=False))
@@ -517,6 +531,7 @@ class BCDBackend:
     name = "bcd"
     supports_i_ext = True
     supports_same_g = True
+    supports_beta_array = True
 
     def __init__(self, max_iter: int = 1000, tol: float = 1e-12, throw: bool = True, kkt: bool = True,
                  dtype: str | None = None, xp: str | None = None, device: str | None = None):
@@ -557,7 +572,8 @@ class BCDBackend:
         """Operating points of a batch: ``x`` (batch, n_features), ``target_v`` output targets [V].
 
         ``beta`` [S] nudges as :meth:`MNASystem.nudge_terms` does (``ref``: the free state, for
-        current-mode nudging); ``u0`` (batch, n_free or system.n) warm-starts the sweeps (the
+        current-mode nudging), or one beta per example (``(batch,)``: e.g. +beta and -beta phases
+        stacked into one batch, which reads every weight block once for both); ``u0`` (batch, n_free or system.n) warm-starts the sweeps (the
         free state is a good start for the nudged phase); ``i_ext`` (n_free,) are currents [A]
         injected into the free nodes (node order) by ideal current sources; ``same_g=True``
         promises that ``g`` equals the previous call's (the nudged phases of a training step),
@@ -583,7 +599,11 @@ class BCDBackend:
             for bk, sl in zip(b, p.slices):
                 bk += i_ext[sl]
         coupling = 0.0
-        if beta:
+        if np.ndim(beta):
+            beta = np.asarray(beta, dtype=np.float64)
+            if beta.shape != (B,):
+                raise DataError(f"beta must be a number or one per example ({B},), got shape {beta.shape}")
+        if np.any(beta):
             if target_v is None:
                 raise ValueError("a nonzero beta needs target voltages")
             diag, coupling = self._nudge(p, system, beta, np.asarray(target_v, dtype=np.float64), ref, diag, b)
@@ -642,7 +662,7 @@ class BCDBackend:
         layer_of = {sl.start: k for k, sl in enumerate(p.slices)}
         vs = [X.asarray(v[:, sl]) for sl in p.slices]
         bx = [X.asarray(bk) for bk in b]
-        invx = [X.asarray(inv[sl]) for sl in p.slices]
+        invx = [X.asarray(inv[..., sl]) for sl in p.slices]
         lox = [X.asarray(lo[:, sl]) for sl in p.slices]
         hix = [X.asarray(hi[:, sl]) for sl in p.slices]
         delta = np.full(v.shape[0], np.inf)
@@ -674,32 +694,40 @@ class BCDBackend:
         """Add the nudge to the layers' currents ``b`` (in place); return the new diagonal and the
         pair coupling [S]."""
         c = p.circuit
+        per_example = np.ndim(beta) == 1  # one beta per example: diagonal (batch, n_free)
         if c.nudge == "current":
             if ref is None:
                 raise ValueError("current-mode nudging needs the free state as reference (ref)")
-            _, db = system.nudge_terms(beta, target_v, np.asarray(ref, dtype=np.float64))
+            _, db = system.nudge_terms(1.0 if per_example else beta, target_v, np.asarray(ref, dtype=np.float64))
             db = db[:, : p.nf][:, p.order]
+            if per_example:
+                db = db * beta[:, None]  # the injected current is linear in beta
             for bk, sl in zip(b, p.slices):
                 bk += db[:, sl]
             return diag, 0.0
         # resistive: a conductance beta to the target, between pos and neg for pairs (F = E + beta C);
         # MNASystem.nudge_terms would build it as a dense (n, n) matrix, which big nets cannot afford
+        if per_example and p.coupled:
+            raise ConfigError("BCD: one beta per example is not supported with resistive nudging of "
+                              "differential pairs; relax the phases one by one")
         has = c.out_neg >= 0
         pos, neg = p.pos[c.out_pos], p.pos[c.out_neg[has]]
-        diag = diag + np.bincount(np.concatenate([pos, neg]), minlength=p.nf) * beta
+        bcol = beta[:, None] if per_example else beta
+        diag = diag + np.bincount(np.concatenate([pos, neg]), minlength=p.nf) * bcol
         db = np.zeros((target_v.shape[0], p.nf))
-        np.add.at(db, (slice(None), pos), beta * target_v)
-        np.add.at(db, (slice(None), neg), -beta * target_v[:, has])
+        np.add.at(db, (slice(None), pos), bcol * target_v)
+        np.add.at(db, (slice(None), neg), -bcol * target_v[:, has])
         for bk, sl in zip(b, p.slices):
             bk += db[:, sl]
         bad = diag <= 0
         if p.coupled:
             bad[p.pair_p] |= diag[p.pair_p] * diag[p.pair_n] <= beta * beta
         if np.any(bad):
-            raise ConfigError(f"BCD: beta={beta:g} S makes the energy non-convex at output node "
-                              f"{c.nodes[p.order[np.argmax(bad)]]} (a negative nudge conductance larger than the "
+            node = int(np.argmax(bad)) % p.nf
+            raise ConfigError(f"BCD: beta={np.max(np.abs(beta)):g} S makes the energy non-convex at output node "
+                              f"{c.nodes[p.order[node]]} (a negative nudge conductance larger than the "
                               f"node's own); use a smaller |beta| or current-mode nudging")
-        return diag, beta if p.coupled else 0.0
+        return diag, 0.0 if per_example or not p.coupled else beta
 
     @staticmethod
     def _field(p: _Plan, k: int, v, b, W, out, tmp) -> np.ndarray:
@@ -722,7 +750,7 @@ class BCDBackend:
             me, partner, defer, defer_partner = pairs
             r_defer = r[:, defer]
             r[:, me] += coupling * v[:, partner]
-        new = self._clip(p, k, np.multiply(r, inv[sl], out=r), lo, hi)
+        new = self._clip(p, k, np.multiply(r, inv[..., sl], out=r), lo, hi)
         if pairs is not None and defer.size:
             # same-layer negs form a second block: updated after their (new) pos partners
             d = (r_defer + coupling * new[:, defer_partner]) * inv[sl][defer]
@@ -749,7 +777,7 @@ class BCDBackend:
             if pairs is not None:
                 r[:, pairs[0]] += coupling * v[:, pairs[1]]
             vk = v[:, sl]
-            grad = np.subtract(np.multiply(vk, diag[sl], out=tmp), r, out=r)
+            grad = np.subtract(np.multiply(vk, diag[..., sl], out=tmp), r, out=r)
             if p.has_lo[k]:
                 np.minimum(grad, 0.0, out=grad, where=vk <= lo[:, sl])
             if p.has_hi[k]:
