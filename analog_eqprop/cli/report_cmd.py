@@ -125,7 +125,7 @@ def _si(v: float, unit: str) -> str:
 def _print(rep: dict[str, Any]) -> None:
     print(f"hardware {rep['hardware']}: {rep['devices']} devices, {rep['free_nodes']} free nodes, "
           f"{_si(rep['total_capacitance_F'], 'F')} node capacitance; {rep['examples']} examples, "
-          f"beta {rep['beta_S']:.3g} S")
+          f"beta {rep['beta_S']:.3g} S; error {100 * rep['error']:.1f} % on them")
     parts = ("devices", "wires", "diodes", "nudge_resistors", "sources", "amplifiers", "nudge_sources")
     print(f"{'power per example':<22}{'free phase':>14}{'nudged phase':>14}")
     for k in parts + ("dissipated", "balance"):

@@ -6,11 +6,15 @@ is reached. :func:`settling_time` writes the phase's transient deck (the netlist
 ``transient`` option: a capacitor per free node, ``.ic`` starting voltages, ``.tran ... uic``),
 runs it in ngspice and returns the time after which *every* free node stays within
 
-    ``tol = rel_tol * max_j |V_j(final) - V_j(start)| + abs_tol``
+    ``tol_j = rel_tol * max(|V_j(end) - V_j(start)|, floor * max_k |V_k(end) - V_k(start)|) + abs_tol``
 
-of its DC value. The simulated span starts at 12 slowest RC time constants of the linear
-network (``G`` restricted to capacitive nodes, the others eliminated) and doubles until the
-response has settled.
+of its final value: each node within ``rel_tol`` of its *own* change (a node that barely
+moves counts as moving ``floor`` = 0.1 % of the largest change, so integration noise on it
+cannot hold the clock). The final value is the transient's own end point (ngspice's
+integration tolerances would otherwise show up as a bias against the DC solve; the gap is
+returned as ``dc_gap``), and the response must stay settled over at least the second half of
+the simulated span, which starts at 12 slowest RC time constants of the linear network
+(``G`` restricted to capacitive nodes, the others eliminated) and doubles until it does.
 
 :func:`energy_report` puts it together for a model: power per example of each phase
 (:mod:`~analog_eqprop.hardware.power`), settling times, and
@@ -119,9 +123,11 @@ class Settling:
         Settling time [s] (``inf`` if it never settled within the simulated span).
     options : dict
         The ngspice options the run used (see :data:`TRANSIENT_OPTIONS`).
+    dc_gap : float
+        ``max_j |V_j(end) - V_j(DC)|`` [V]: how far the transient's end lies from the DC solve.
     settled : bool
-    tol : float
-        The tolerance [V] used.
+    tol : ndarray (n_free,)
+        Each node's tolerance [V].
     t : ndarray
         Time points [s] of the transient.
     v : ndarray (n_times, n_free)
@@ -130,27 +136,30 @@ class Settling:
 
     time: float
     settled: bool
-    tol: float
+    tol: np.ndarray = field(repr=False)
     t: np.ndarray = field(repr=False)
     v: np.ndarray = field(repr=False)
     options: dict = field(default_factory=dict)
+    dc_gap: float = 0.0
 
 
-def _crossing(t: np.ndarray, err: np.ndarray, tol: float) -> float:
-    out = np.flatnonzero(err > tol)
+def _crossing(t: np.ndarray, err: np.ndarray) -> float:
+    """When ``err`` (error over tolerance, worst node) last falls to 1; inf if it never stays below."""
+    out = np.flatnonzero(err > 1.0)
     if not out.size:
         return 0.0
     k = int(out[-1])
     if k + 1 >= t.size:
         return float("inf")
     e0, e1 = err[k], err[k + 1]  # linear interpolation of the last crossing
-    return float(t[k] + (t[k + 1] - t[k]) * (e0 - tol) / (e0 - e1)) if e0 > e1 else float(t[k + 1])
+    return float(t[k] + (t[k + 1] - t[k]) * (e0 - 1.0) / (e0 - e1)) if e0 > e1 else float(t[k + 1])
 
 
 def settling_time(circuit: Circuit, g: np.ndarray, x: np.ndarray, v_final: np.ndarray, *,
                   capacitance: np.ndarray, v_start: np.ndarray | None = None, beta: float = 0.0,
                   target: np.ndarray | None = None, nudge_ref: np.ndarray | None = None, rel_tol: float = 0.01,
-                  abs_tol: float = 1e-9, options: Mapping[str, Any] | None = None, form: str = "norton",
+                  floor: float = 1e-3, abs_tol: float = 1e-12, options: Mapping[str, Any] | None = None,
+                  form: str = "norton",
                   max_doublings: int = 6, points: int = 2000) -> Settling:
     """Settling time of one example's phase, from an ngspice transient (module docstring).
 
@@ -159,15 +168,16 @@ def settling_time(circuit: Circuit, g: np.ndarray, x: np.ndarray, v_final: np.nd
     circuit, g, x
         The circuit, its conductances [S] and the example's features ``(n_features,)``.
     v_final : ndarray (n_free,)
-        The phase's DC free-node voltages [V] (from either backend).
+        The phase's DC free-node voltages [V] (from either backend); the result's ``dc_gap``
+        says how far the transient ends from them.
     capacitance : ndarray (n_free,)
         Node capacitances to ground [F].
     v_start : ndarray (n_free,), optional
         Voltages at ``t = 0`` [V]: 0 V (default) for a free phase, the free state for a nudged one.
     beta, target, nudge_ref
         The nudge (``target`` one-hot ``(n_outputs,)``, ``nudge_ref`` the free state for current nudging).
-    rel_tol, abs_tol : float
-        Tolerance: ``rel_tol`` of the largest node change plus ``abs_tol`` [V].
+    rel_tol, floor, abs_tol : float
+        Tolerance of each node (module docstring); ``abs_tol`` in volts.
     options : mapping or sequence of mappings, optional
         ngspice options, or several to try in turn (default :data:`TRANSIENT_OPTIONS`).
     """
@@ -180,10 +190,9 @@ def settling_time(circuit: Circuit, g: np.ndarray, x: np.ndarray, v_final: np.nd
     cap = np.asarray(capacitance, dtype=np.float64)
     if v_final.shape != (n,) or v0.shape != (n,) or cap.shape != (n,):
         raise DataError(f"settling_time: v_final, v_start and capacitance need {n} entries each")
-    tol = rel_tol * float(np.max(np.abs(v_final - v0), initial=0.0)) + abs_tol
     tau = slowest_time_constant(circuit, g, cap)
     if tau == 0.0:
-        return Settling(0.0, True, tol, np.zeros(1), v_final[None, :])
+        return Settling(0.0, True, np.full(n, abs_tol), np.zeros(1), v_final[None, :])
     t_stop = 12.0 * tau
     tries = TRANSIENT_OPTIONS if options is None else (options,) if isinstance(options, Mapping) else options
 
@@ -204,17 +213,19 @@ def settling_time(circuit: Circuit, g: np.ndarray, x: np.ndarray, v_final: np.nd
 
     for _ in range(max_doublings + 1):
         t, v, used = run(t_stop)
-        err = np.max(np.abs(v - v_final), axis=1)
-        time = _crossing(t, err, tol)
-        if np.isfinite(time):
-            return Settling(time, True, tol, t, v, used)
+        change = np.abs(v[-1] - v0)
+        tol = rel_tol * np.maximum(change, floor * change.max(initial=0.0)) + abs_tol
+        time = _crossing(t, np.max(np.abs(v - v[-1]) / tol, axis=1))
+        gap = float(np.max(np.abs(v[-1] - v_final)))
+        if time <= 0.5 * t[-1]:
+            return Settling(time, True, tol, t, v, used, gap)
         t_stop *= 2.0
-    return Settling(float("inf"), False, tol, t, v, used)
+    return Settling(float("inf"), False, tol, t, v, used, gap)
 
 
-def _phase_settling(model, x, v_final, v_start, g, beta, target, ref, n, rel_tol) -> np.ndarray:
+def _phase_settling(model, x, v_final, v_start, g, beta, target, ref, n, rel_tol) -> tuple[np.ndarray, float]:
     cap = model.node_capacitances()
-    out, tries = [], TRANSIENT_OPTIONS
+    out, tries, gap = [], TRANSIENT_OPTIONS, 0.0
     for k in range(min(n, x.shape[0])):
         s = settling_time(model.physical, g, x[k], v_final[k], capacitance=cap,
                           v_start=None if v_start is None else v_start[k], beta=beta,
@@ -223,7 +234,18 @@ def _phase_settling(model, x, v_final, v_start, g, beta, target, ref, n, rel_tol
                           options=tries)
         tries = TRANSIENT_OPTIONS[TRANSIENT_OPTIONS.index(s.options):]  # the same circuit fails the same way
         out.append(s.time)
-    return np.asarray(out)
+        gap = max(gap, s.dc_gap)
+    return np.asarray(out), gap
+
+
+def _source_capacitance(model) -> np.ndarray:
+    """Line capacitance [F] on each source terminal: ``c_cell`` per device attached to it."""
+    c = model.physical
+    count = np.zeros(c.n_sources)
+    for ends in (c.edge_a[: model.n_devices], c.edge_b[: model.n_devices]):
+        src = ends[(ends >= c.n_free) & (ends < c.n_free + c.n_sources)] - c.n_free
+        np.add.at(count, src, 1.0)
+    return model.hardware.wire.c_cell * count
 
 
 def energy_report(model, x: np.ndarray, labels: np.ndarray, *, beta: float = 1e-6, n_settle: int = 3,
@@ -247,7 +269,8 @@ def energy_report(model, x: np.ndarray, labels: np.ndarray, *, beta: float = 1e-
     Returns
     -------
     dict
-        JSON-friendly: ``power_free`` / ``power_nudged`` (mean W per part), ``settling_free_s``
+        JSON-friendly: ``error`` (misclassified fraction of ``x``), ``power_free`` /
+        ``power_nudged`` (mean W per part), ``settling_free_s``
         / ``settling_nudged_s`` (per simulated example), ``energy_inference_J``,
         ``energy_training_example_J``, ``charge_energy_*_J``, ``amplifier_supply_W``,
         ``neglected`` and the sizes.
@@ -264,7 +287,11 @@ def energy_report(model, x: np.ndarray, labels: np.ndarray, *, beta: float = 1e-
     p_nud = model.power(x, s_nud, g=g_nud, beta=beta, target=target, ref=s_free)
     cap = model.node_capacitances()
     nf = model.physical.n_free
-    charge_free = np.sum(cap * s_free[:, :nf] ** 2, axis=1)
+    # devices sitting right on a source (no line resistance) put their line capacitance there:
+    # the source charges it at once, which costs C V^2 but no settling time
+    c_src = _source_capacitance(model)
+    v_src = model.physical.source_voltages(x)
+    charge_free = np.sum(cap * s_free[:, :nf] ** 2, axis=1) + np.sum(c_src * v_src ** 2, axis=1)
     charge_nud = np.sum(cap * (s_nud[:, :nf] - s_free[:, :nf]) ** 2, axis=1)
     out: dict[str, Any] = {
         "hardware": model.hardware.name,
@@ -272,25 +299,27 @@ def energy_report(model, x: np.ndarray, labels: np.ndarray, *, beta: float = 1e-
         "free_nodes": int(nf),
         "devices": int(model.n_devices),
         "beta_S": float(beta),
+        "error": float(np.mean(np.argmax(model.output(s_free), axis=1) != np.asarray(labels))),
         "power_free": p_free.mean(),
         "power_nudged": p_nud.mean(),
         "amplifier_supply_W": model.amplifier_supply_power(),
         "charge_energy_free_J": float(np.mean(charge_free)),
         "charge_energy_nudged_J": float(np.mean(charge_nud)),
-        "total_capacitance_F": float(np.sum(cap)),
+        "total_capacitance_F": float(np.sum(cap) + np.sum(c_src)),
         "neglected": list(NEGLECTED),
     }
     if not transient:
         return out
     m = min(n_settle, x.shape[0])
-    t_free = _phase_settling(model, x, s_free, None, g_free, 0.0, None, None, m, rel_tol)
-    t_nud = _phase_settling(model, x, s_nud, s_free, g_nud, beta, target, s_free, m, rel_tol)
+    t_free, gap_free = _phase_settling(model, x, s_free, None, g_free, 0.0, None, None, m, rel_tol)
+    t_nud, gap_nud = _phase_settling(model, x, s_nud, s_free, g_nud, beta, target, s_free, m, rel_tol)
     e_inf = p_free.dissipated[:m] * t_free
     e_nud = p_nud.dissipated[:m] * t_nud
     out.update({
         "settle_rel_tol": rel_tol,
         "settling_free_s": t_free.tolist(),
         "settling_nudged_s": t_nud.tolist(),
+        "transient_dc_gap_V": max(gap_free, gap_nud),
         "energy_inference_J": float(np.mean(e_inf)),
         "energy_training_example_J": float(np.mean(e_inf + e_nud)),
         "amplifier_supply_energy_training_example_J": float(model.amplifier_supply_power()

@@ -44,6 +44,10 @@ def sweep_hardware(circuit: Circuit, data: Any, settings: Mapping[str, Iterable[
                    log: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
     """Train once per (setting, value, seed); one row each (final train / test error, seconds).
 
+    Settings that give the same hardware as an earlier run (the zero point of every sweep)
+    reuse that run's row (marked ``"reused": True``). A setting ``"field@tag"`` sweeps
+    ``field`` with the overrides ``extra["field@tag"]`` (e.g. another read-noise refresh).
+
     Parameters
     ----------
     circuit : Circuit
@@ -69,18 +73,23 @@ def sweep_hardware(circuit: Circuit, data: Any, settings: Mapping[str, Iterable[
         base_cfg = load_hardware(base)
     else:
         base_cfg = load_hardware("ideal", list(base))
-    rows = []
+    rows, done = [], {}
     for setting, values in settings.items():
         for value in values:
             for seed in seeds:
                 over = [f"{setting.split('@')[0]}={value}"] + list((extra or {}).get(setting, []))
+                cfg = load_hardware(base_cfg, over)
+                if (cfg, seed) in done:  # the same hardware (e.g. every sweep's zero point): reuse the run
+                    rows.append({**done[(cfg, seed)], "setting": setting, "value": value, "reused": True})
+                    continue
                 t0 = time.perf_counter()
-                net = HardwareNetwork(circuit, base_cfg, backend, seed=seed, overrides=over)
+                net = HardwareNetwork(circuit, cfg, backend, seed=seed)
                 tr = Trainer(net, replace(train, seed=seed), progress=False)
                 hist = tr.fit(data)
                 row = {"setting": setting, "value": value, "seed": seed,
                        "train_error": hist[-1]["train_error"], "test_error": hist[-1]["test_error"],
                        "epochs": hist[-1]["epoch"], "seconds": time.perf_counter() - t0}
+                done[(cfg, seed)] = row
                 rows.append(row)
                 if log:
                     log(row)
@@ -121,6 +130,7 @@ def plot_sweep(table: list[dict[str, Any]], path: str, *, title: str = "", label
         ax.set_xticks(xs, [str(r["value"]) for r in rs], rotation=45)
         ax.set_xlabel((labels or {}).get(s, s))
         ax.set_ylabel("test error %")
+        ax.set_ylim(0, max(10.0, 1.15 * float(np.max(y + hi))))  # from 0: small ranges must look small
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title)
