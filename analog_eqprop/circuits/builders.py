@@ -16,6 +16,15 @@ A *circuit graph* is a networkx graph whose nodes carry a ``role`` (``input``, `
                    later layers (VCVS forward, CCCS backward)
 ``output_index``   output nodes: the class this node reads out (default: output order)
 ``polarity``       output nodes: +1, or -1 for the negative node of a differential pair
+``amplifier_back`` hidden nodes: CCCS gain of this node's amplifier (overrides the builder's)
+=================  ===========================================================================
+
+Optional edge attributes (absent everywhere: one trainable parameter per conductance, as before):
+
+=================  ===========================================================================
+``trainable``      ``False`` for a fixed conductance (e.g. average pooling): never updated
+``tie``            a key shared by conductances that one parameter drives (shared convolution
+                   weights); tied edges must lie in one layer and start at the same weight
 =================  ===========================================================================
 
 Examples
@@ -74,6 +83,8 @@ def circuit_from_graph(
     weight: str = "weight",
     role: str = "role",
     layer: str = "layer",
+    trainable: str = "trainable",
+    tie: str = "tie",
 ) -> Circuit:
     """Compile a circuit graph into a :class:`Circuit`.
 
@@ -94,6 +105,8 @@ def circuit_from_graph(
     nudge : {"current", "resistive"}
     target_on, target_off : float
         Output target voltages [V] for the correct and the other classes.
+    weight, role, layer, trainable, tie : str
+        Attribute names (see the module docstring).
     """
     from analog_eqprop.graphs import CIRCUIT_ROLES, validate_graph
 
@@ -150,7 +163,8 @@ def circuit_from_graph(
         A = float(A)
         if not (np.isfinite(A) and A > 0):
             raise GraphError(f"node {n!r}: amplifier gain must be > 0, got {A!r}")
-        back = 1.0 / A if amplifier_back == "inverse" else A if amplifier_back == "reciprocal" else float(amplifier_back)
+        mode = nd[n].get("amplifier_back", amplifier_back)
+        back = 1.0 / A if mode == "inverse" else A if mode == "reciprocal" else float(mode)
         amp_node.append(free_idx[n])
         amp_gain.append(A)
         amp_back.append(back)
@@ -207,13 +221,15 @@ def circuit_from_graph(
             return amp_of[n]
         return free_idx[n]
 
-    e_a, e_b, e_g, e_l = [], [], [], []
-    for u, v, w in G.edges(data=weight):
+    e_a, e_b, e_g, e_l, e_key = [], [], [], [], []
+    for u, v, d in G.edges(data=True):
         ta, tb = terminal(u, v), terminal(v, u)
         upper = max((key(x) for x in (u, v) if nd[x][role] in ("hidden", "output")), default=None)
         if upper is None:
             raise GraphError(f"edge ({u!r}, {v!r}) joins two fixed-voltage nodes; it cannot affect the network")
-        e_a.append(ta); e_b.append(tb); e_g.append(float(w)); e_l.append(layer_rank[upper])  # noqa: E702
+        e_a.append(ta); e_b.append(tb); e_g.append(float(d[weight])); e_l.append(layer_rank[upper])  # noqa: E702
+        e_key.append(_param_key(d, (u, v), trainable, tie))
+    edge_param = _edge_params(e_key, e_l, e_g, list(G.edges()))
 
     outs = [n for n in free if nd[n][role] == "output"]
     by_class: dict[int, dict[int, int]] = {}
@@ -251,8 +267,46 @@ def circuit_from_graph(
         amp_node=amp_node, amp_gain=amp_gain, amp_back=amp_back, amp_names=tuple(amp_names),
         diode_anode=d_an, diode_cathode=d_ca, diode_model=d_mod, models=tuple(model_list),
         out_pos=out_pos, out_neg=out_neg, target_on=target_on, target_off=target_off, nudge=nudge,
-        layer_names=tuple(f"layer{lay}" for lay in layers_free),
+        layer_names=tuple(f"layer{lay}" for lay in layers_free), edge_param=edge_param,
     )
+
+
+def _param_key(d: dict, edge: tuple, trainable: str, tie: str):
+    """``None`` for a fixed conductance, ``("tie", key)`` for a tied one, else ``()`` (its own)."""
+    fixed = d.get(trainable, True)
+    if not isinstance(fixed, (bool, np.bool_)):
+        raise GraphError(f"edge {edge!r}: {trainable!r} must be True or False, got {fixed!r}")
+    if not fixed:
+        if d.get(tie) is not None:
+            raise GraphError(f"edge {edge!r} is both fixed ({trainable}=False) and tied ({tie}={d[tie]!r})")
+        return None
+    return ("tie", d[tie]) if d.get(tie) is not None else ()
+
+
+def _edge_params(keys: list, layers: list[int], weights: list[float], edges: list) -> np.ndarray:
+    """``Circuit.edge_param`` from per-edge keys: empty when every edge is its own parameter;
+    otherwise parameters numbered layer by layer (so each layer's are contiguous), -1 for fixed."""
+    if all(k == () for k in keys):
+        return np.zeros(0, np.int64)
+    first: dict = {}
+    for e, k in enumerate(keys):
+        if k is None:
+            continue
+        name = ("edge", e) if k == () else k
+        if name in first:
+            f = first[name]
+            if layers[f] != layers[e]:
+                raise GraphError(f"edges {edges[f]!r} and {edges[e]!r} share tie {k[1]!r} but lie in different "
+                                 "layers; a tied parameter belongs to one layer")
+            if weights[f] != weights[e]:
+                raise GraphError(f"edges {edges[f]!r} and {edges[e]!r} share tie {k[1]!r} but have different "
+                                 f"weights ({weights[f]!r}, {weights[e]!r} S); tied conductances start equal")
+        else:
+            first[name] = e
+    order = sorted(first, key=lambda name: (layers[first[name]], first[name]))
+    index = {name: i for i, name in enumerate(order)}
+    return np.array([-1 if k is None else index[("edge", e) if k == () else k] for e, k in enumerate(keys)],
+                    dtype=np.int64)
 
 
 def init_conductances(G: nx.Graph, *, low: float, high: float, seed: int | None = None, weight: str = "weight",

@@ -9,7 +9,13 @@ A :class:`Circuit` lists, as flat arrays, every element of a resistive EqProp ne
   made by a VCVS of gain ``A``, and a CCCS that draws ``back_gain * I_out`` from the node,
   ``I_out`` being the VCVS output current. ``back_gain == A`` keeps the circuit reciprocal
   (an energy-based model); Kendall's ``1 / A`` does not;
-* **conductances** (the trainable weights, S) between two *terminals*;
+* **conductances** (the trainable weights, S) between two *terminals*; optionally mapped onto
+  fewer *parameters* (``edge_param``: the index of the parameter that sets each conductance,
+  ``-1`` for a fixed one): tied conductances (shared convolution weights) and non-trainable
+  ones (average pooling). Empty (the default) means one parameter per conductance. It is a
+  statement about *training* only: every backend and every netlist still has one resistor per
+  conductance, and real hardware one device per resistor -- a tied parameter is programmed
+  into each of its devices;
 * **diodes** between two terminals, each with a model card;
 * **outputs**: single-ended (``V(pos)``) or differential (``V(pos) - V(neg)``), nudged by
   current sources (``nudge="current"``: ``I = -beta dC/dV`` at the free state) or by a
@@ -87,10 +93,11 @@ class Circuit:
     target_off: float = 0.0
     nudge: Literal["current", "resistive"] = "current"
     layer_names: tuple[str, ...] = ()
+    edge_param: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
 
     def __post_init__(self) -> None:
         ints = ("node_layer", "source_feature", "edge_a", "edge_b", "edge_layer", "amp_node", "diode_anode",
-                "diode_cathode", "diode_model", "out_pos", "out_neg")
+                "diode_cathode", "diode_model", "out_pos", "out_neg", "edge_param")
         for name in ints:
             object.__setattr__(self, name, _arr(getattr(self, name), np.int64))
         for name in ("source_gain", "source_offset", "edge_g", "amp_gain", "amp_back"):
@@ -129,6 +136,23 @@ class Circuit:
     @property
     def differential(self) -> bool:
         return bool(np.any(self.out_neg >= 0))
+
+    @property
+    def tied(self) -> bool:
+        """Whether conductances map onto parameters other than one to one (``edge_param``)."""
+        return bool(self.edge_param.size)
+
+    @property
+    def n_params(self) -> int:
+        """Number of trainable conductance parameters (``n_edges`` unless :attr:`tied`)."""
+        return int(self.edge_param.max(initial=-1)) + 1 if self.tied else self.n_edges
+
+    def untied(self) -> "Circuit":
+        """The same circuit with one parameter per conductance: the physical view the backends
+        and transforms work on (their edge lists may then change freely)."""
+        from dataclasses import replace
+
+        return replace(self, edge_param=np.zeros(0, np.int64)) if self.tied else self
 
     @property
     def n_layers(self) -> int:
@@ -247,7 +271,39 @@ class Circuit:
             raise GraphError("circuit: outputs must be free nodes")
         if self.nudge not in NUDGE_MODES:
             raise GraphError(f"circuit: nudge must be one of {NUDGE_MODES}, got {self.nudge!r}")
+        self._check_params()
         self._check_connected()
+
+    def _check_params(self) -> None:
+        """``edge_param``: one entry per edge, parameters numbered 0..P-1, each used, each within one
+        layer, and tied conductances starting equal (they are one parameter)."""
+        ep = self.edge_param
+        if not ep.size:
+            return
+        if ep.size != self.n_edges:
+            raise GraphError(f"circuit: edge_param has {ep.size} entries but there are {self.n_edges} conductances "
+                             f"(give one per conductance, -1 for a fixed one, or none at all)")
+        if ep.min() < -1:
+            raise GraphError(f"circuit: edge_param entries must be >= -1 (-1: fixed), got {int(ep.min())}")
+        train = np.flatnonzero(ep >= 0)
+        n = int(ep.max(initial=-1)) + 1
+        used = np.bincount(ep[train], minlength=n)
+        if np.any(used == 0):
+            raise GraphError(f"circuit: edge_param must number its parameters 0..{n - 1} without gaps; "
+                             f"parameter {int(np.argmax(used == 0))} drives no conductance")
+        _, first = np.unique(ep[train], return_index=True)  # each parameter's first edge
+        ref = train[first][ep[train]]
+        bad = self.edge_layer[train] != self.edge_layer[ref]
+        if np.any(bad):
+            k = int(train[np.argmax(bad)])
+            raise GraphError(f"circuit: conductances {int(ref[np.argmax(bad)])} and {k} share parameter {int(ep[k])} "
+                             f"but lie in different layers; a parameter belongs to one layer")
+        bad = self.edge_g[train] != self.edge_g[ref]
+        if np.any(bad):
+            k = int(train[np.argmax(bad)])
+            raise GraphError(f"circuit: conductances {int(ref[np.argmax(bad)])} and {k} share parameter {int(ep[k])} "
+                             f"but start at different values ({self.edge_g[ref[np.argmax(bad)]]!r}, "
+                             f"{self.edge_g[k]!r} S)")
 
     def _check_connected(self) -> None:
         """Every free node needs a DC path to a fixed voltage, or the operating point is singular."""
