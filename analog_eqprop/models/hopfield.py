@@ -10,6 +10,10 @@ summed over free units (clamped inputs enter through their couplings only), the 
 (Eq. 54) ``s <- clip(s - eps * dF/ds, 0, 1)``, all units updated synchronously, with optional
 Langevin noise ``sigma * sqrt(eps) * N(0, 1)`` per step (seed Appendix B).
 
+Another output cost (cross-entropy, :mod:`analog_eqprop.eqprop.losses`) can replace the
+squared error: ``HopfieldNetwork(..., loss=...)``; it enters ``F = E + beta * C`` the same way,
+its gradient ``dC/dy`` pulling the output units at every nudged step.
+
 Since the state never leaves the box [0, 1], rho(s) = s and rho'(s) = 1 inside the
 loop, so ``dF/ds = s - drive(s) + beta * dC/ds`` with ``drive = W rho(s) + b``. The drive from
 the clamped inputs is computed once per batch (:func:`static_drive`), not per iteration.
@@ -137,6 +141,7 @@ def relax(
     rng: np.random.Generator | None = None,
     tol: float | None = None,
     static: np.ndarray | None = None,
+    loss=None,
 ) -> RelaxResult:
     """Projected Euler relaxation of ``F = E + beta * C`` from the state ``s``.
 
@@ -163,6 +168,9 @@ def relax(
         Stop early once the largest state change is ``<= tol``.
     static : ndarray, optional
         Precomputed :func:`static_drive` (reused between the phases of one batch).
+    loss : loss object, optional
+        Output cost with ``grad(y, t)`` (:mod:`analog_eqprop.eqprop.losses`) instead of
+        ``cost_scale * ||y - t||^2``.
     """
     if beta != 0.0 and target is None:
         raise ConfigError("relax: a nonzero beta needs a target")
@@ -179,7 +187,9 @@ def relax(
         np.copyto(u, c)
         for tgt, src, M in terms:
             u[:, tgt] += s[:, src] @ M
-        if nudge:
+        if nudge and loss is not None:
+            u[:, out] -= (beta * loss.grad(s[:, out], target)).astype(u.dtype, copy=False)
+        elif nudge:
             u[:, out] -= nudge * (s[:, out] - target)
         u -= s
         u *= eps  # u is now the step -eps * dF/ds
@@ -247,28 +257,35 @@ class HopfieldNetwork:
 
     Build it with :meth:`from_graph` (any validated network graph) or :meth:`layered`.
     ``params`` maps ``W{k}`` (block ``k``) and ``b{g}`` (free group ``g``) to arrays and is
-    what training updates.
+    what training updates. ``loss`` (a name or object, :func:`~analog_eqprop.eqprop.losses.get_loss`)
+    replaces the squared error ``cost_scale * ||y - t||^2`` (``None``, the seed's).
     """
 
-    def __init__(self, structure: BlockStructure, params: dict[str, np.ndarray], config: HopfieldConfig | None = None):
+    def __init__(self, structure: BlockStructure, params: dict[str, np.ndarray], config: HopfieldConfig | None = None,
+                 *, loss=None):
+        from analog_eqprop.eqprop.losses import get_loss
+
         self.structure = structure
         self.config = config or HopfieldConfig()
+        self.loss = None if loss is None else get_loss(loss)
         dt = np.dtype(self.config.dtype)
         self.params = {k: np.ascontiguousarray(v, dtype=dt) for k, v in params.items()}
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def from_graph(cls, G: nx.Graph, config: HopfieldConfig | None = None, **attr_names: str) -> "HopfieldNetwork":
+    def from_graph(cls, G: nx.Graph, config: HopfieldConfig | None = None, *, loss=None,
+                   **attr_names: str) -> "HopfieldNetwork":
         """Compile a network graph (roles, layers, weights, biases) into a network."""
         st, params = structure_from_graph(G, **attr_names)
-        return cls(st, params, config)
+        return cls(st, params, config, loss=loss)
 
     @classmethod
-    def layered(cls, sizes, *, seed: int | None = None, config: HopfieldConfig | None = None, **kw) -> "HopfieldNetwork":
+    def layered(cls, sizes, *, seed: int | None = None, config: HopfieldConfig | None = None, loss=None,
+                **kw) -> "HopfieldNetwork":
         """A layered net (Glorot-uniform weights, zero biases), e.g. ``sizes=[784, 500, 10]``."""
         from analog_eqprop.graphs import layered_graph
 
-        return cls.from_graph(layered_graph(list(sizes), seed=seed, **kw), config)
+        return cls.from_graph(layered_graph(list(sizes), seed=seed, **kw), config, loss=loss)
 
     def to_graph(self, G: nx.Graph | None = None) -> nx.Graph:
         """The network as a graph with the current weights and biases."""
@@ -333,7 +350,8 @@ class HopfieldNetwork:
         if target is not None:
             target = np.asarray(target, dtype=self.dtype)
         return relax(self.structure, self.params, x, state, n_iter=n_iter, eps=cfg.eps, beta=beta,
-                     target=target, cost_scale=cfg.cost_scale, sigma=cfg.sigma, rng=rng, tol=tol, static=static)
+                     target=target, cost_scale=cfg.cost_scale, sigma=cfg.sigma, rng=rng, tol=tol, static=static,
+                     loss=self.loss)
 
     def output(self, state: np.ndarray) -> np.ndarray:
         """Output units of a state, ``(batch, n_outputs)``."""
@@ -343,7 +361,9 @@ class HopfieldNetwork:
         return energy(self.structure, self.params, x, state)
 
     def cost(self, state: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """Per-example cost ``cost_scale * ||y - target||^2``."""
+        """Per-example cost ``cost_scale * ||y - target||^2`` (or the loss's)."""
+        if self.loss is not None:
+            return self.loss.cost(self.output(state), target)
         diff = self.output(state) - target
         return self.config.cost_scale * np.sum(diff * diff, axis=1)
 
@@ -390,7 +410,10 @@ class HopfieldNetwork:
         B, n = s0.shape
         free = (s0 > tol) & (s0 < 1 - tol)
         grad_c = np.zeros_like(s0)
-        grad_c[:, st.output_slice] = 2 * self.config.cost_scale * (self.output(s0) - target)
+        if self.loss is not None:
+            grad_c[:, st.output_slice] = self.loss.grad(self.output(s0), np.asarray(target, dtype=np.float64))
+        else:
+            grad_c[:, st.output_slice] = 2 * self.config.cost_scale * (self.output(s0) - target)
         H = np.eye(n) - self.free_coupling()
         Hb = np.where(free[:, :, None] & free[:, None, :], H, 0.0)
         Hb[:, np.arange(n), np.arange(n)] = np.where(free, np.diag(H), 1.0)
@@ -410,4 +433,5 @@ class HopfieldNetwork:
         return out
 
     def copy(self) -> "HopfieldNetwork":
-        return HopfieldNetwork(self.structure, {k: v.copy() for k, v in self.params.items()}, self.config)
+        return HopfieldNetwork(self.structure, {k: v.copy() for k, v in self.params.items()}, self.config,
+                               loss=self.loss)

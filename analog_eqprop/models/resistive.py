@@ -23,6 +23,19 @@ Speed (layered circuits have a million conductances per pair of wide layers):
   layer's gradient (for clamped sources ``Da = 0``: ``c_j / 2 - (x^T Db)_ij``). Sparse blocks
   keep the per-edge formula (:meth:`energy_grad_diff_edges`, the reference).
 
+Tied and fixed conductances (``Circuit.edge_param``, e.g. shared convolution weights and
+average pooling): the parameters are then one vector of ``n_params`` values, the layers' arrays
+views of it; every solve gathers the edge-order conductances from it (a tied parameter sets
+each of its conductances, fixed ones keep their value), and the gradient of a parameter is
+the sum over its conductances. The backends only ever see the edge-order vector. Without
+``edge_param`` the parameter vector *is* the edge-order vector (the paths above, unchanged).
+
+The output cost is a loss object (:mod:`analog_eqprop.eqprop.losses`, default
+``1/2 ||V_out - t||^2``). Another loss needs current-mode nudging: ``I = -beta dC/dV`` at the
+free state, passed to a backend that takes explicit nudge currents (``supports_nudge_current``,
+ngspice) or, for the others, as the target ``V_out - dC/dV`` that their squared-error nudge
+turns into the same current.
+
 Optional trainable *bias currents* (``bias_currents=True``, BCD backend): a current source
 ``I`` [A] into every free node, parameters ``i0, i1, ...`` per free layer (energy ``-I V``, so
 ``dE/dI = -V``), as in Scellier 2024's deep resistive networks.
@@ -44,6 +57,7 @@ from typing import Any
 import numpy as np
 
 from analog_eqprop.circuits.description import Circuit
+from analog_eqprop.eqprop.losses import get_loss, is_half_squared_error
 from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.models.hopfield import RelaxResult
 from analog_eqprop.solvers.backends import get_backend
@@ -214,6 +228,27 @@ class _GradPlan:
 
 
 
+class _ParamMap:
+    """Parameters -> conductances for a circuit with ``edge_param`` (tied / fixed conductances)."""
+
+    def __init__(self, c: Circuit):
+        ep = c.edge_param
+        self.n = c.n_params
+        self.train = np.flatnonzero(ep >= 0)  # edges that a parameter drives
+        self.param_of = ep[self.train]
+        _, first = np.unique(self.param_of, return_index=True)
+        self.first_edge = self.train[first]  # where a parameter's value is read from an edge vector
+        p_layer = c.edge_layer[self.first_edge]
+        self.layer_idx = [np.flatnonzero(p_layer == lay) for lay in range(c.n_layers)]
+
+    def gather(self, gbuf: np.ndarray, theta: np.ndarray) -> None:
+        gbuf[self.train] = theta[self.param_of]
+
+    def reduce(self, edge_grad: np.ndarray) -> np.ndarray:
+        """Gradient per parameter: the sum over the conductances it drives."""
+        return np.bincount(self.param_of, weights=edge_grad[self.train], minlength=self.n)
+
+
 class _Prepared:
     """What :meth:`ResistiveNetwork.prepare` returns (see there)."""
 
@@ -247,14 +282,24 @@ class ResistiveNetwork:
         is relaxed together with its ``-beta`` twin as one stacked batch (one read of every
         weight block serves both), and the twin's result answers the next call. Needs a backend
         that takes one beta per example (``"bcd"``); wasted work in the other beta modes.
+    loss : str or loss object, optional
+        The output cost (:func:`~analog_eqprop.eqprop.losses.get_loss`; default the squared
+        error ``1/2 ||V_out - t||^2`` [V^2]). Other losses need ``circuit.nudge == "current"``.
     """
 
     def __init__(self, circuit: Circuit, backend: Any = "numpy", g: np.ndarray | None = None, *,
                  bias_currents: bool | np.ndarray = False, dtype: Any = "float64", centered_pairs: bool = False,
-                 **backend_options):
+                 loss: Any = None, **backend_options):
         self.circuit = circuit
-        self.system = MNASystem(circuit)
+        # the backends see the physical circuit: one conductance per resistor, whatever drives it
+        self.system = MNASystem(circuit.untied())
         self.backend = get_backend(backend, **backend_options)
+        self.loss = get_loss(loss)
+        self._custom_loss = not is_half_squared_error(self.loss)
+        if self._custom_loss and circuit.nudge != "current":
+            raise ConfigError(f"loss {self.loss!r} needs current-mode nudging (I = -beta dC/dV at the free state); "
+                              f"resistive nudging (a conductance beta to the target) is the squared error "
+                              f"1/2 ||V - t||^2 only: build the circuit with nudge='current'")
         self._dtype = np.dtype(dtype)
         if self._dtype not in (np.float32, np.float64):
             raise ConfigError(f"ResistiveNetwork: dtype must be float32 or float64, got {dtype!r}")
@@ -263,17 +308,25 @@ class ResistiveNetwork:
             raise DataError(f"conductances must have shape ({circuit.n_edges},), got {g.shape}")
         self._layer_idx = [np.flatnonzero(circuit.edge_layer == lay) for lay in range(circuit.n_layers)]
         # one conductance vector in edge order; a layer whose edges are contiguous there gets a
-        # view of it as its parameter array, so the backends read the trained values in place
+        # view of it as its parameter array, so the backends read the trained values in place.
+        # With tied / fixed conductances the parameters are a shorter vector gathered into it.
         self._gbuf = g
+        self._map = _ParamMap(circuit) if circuit.tied else None
+        if self._map is None:
+            self._pbuf, self._pidx = g, self._layer_idx
+        else:
+            self._pbuf, self._pidx = g[self._map.first_edge].copy(), self._map.layer_idx
         self._views: dict[str, np.ndarray | None] = {}
         self._scatter: dict[str, _Scatter] = {}
         self.params = {}
-        for lay, idx in enumerate(self._layer_idx):
+        for lay, idx in enumerate(self._pidx):
             name, sl = f"g{lay}", _as_slice(idx)
+            if self._map is not None and not idx.size:
+                continue  # a layer of fixed conductances only (average pooling) has no parameters
             if isinstance(sl, slice):
-                self.params[name] = self._views[name] = g[sl]
+                self.params[name] = self._views[name] = self._pbuf[sl]
             else:
-                self.params[name] = g[idx].copy()
+                self.params[name] = self._pbuf[idx].copy()
                 self._views[name] = None
                 self._scatter[name] = _Scatter(idx)
         self.centered_pairs = bool(centered_pairs) and getattr(self.backend, "supports_beta_array", False)
@@ -299,16 +352,20 @@ class ResistiveNetwork:
     def _edge_g(self) -> np.ndarray:
         """The conductance vector in edge order [S], up to date with :attr:`params` (no copy
         for layers whose parameter array is a view of it)."""
-        for lay, idx in enumerate(self._layer_idx):
+        for lay, idx in enumerate(self._pidx):
             name = f"g{lay}"
+            if name not in self._views:
+                continue
             p = self.params[name]
             view = self._views[name]
             if view is not None and p is view:
                 continue
             if view is not None:  # the array was rebound: copy it in
-                self._gbuf[_as_slice(idx)] = p
+                self._pbuf[_as_slice(idx)] = p
             else:
-                self._scatter[name](self._gbuf, p)
+                self._scatter[name](self._pbuf, p)
+        if self._map is not None:
+            self._map.gather(self._gbuf, self._pbuf)
         return self._gbuf
 
     @property
@@ -317,9 +374,16 @@ class ResistiveNetwork:
         return self._edge_g().copy()
 
     def set_conductances(self, g: np.ndarray) -> None:
+        """Set every conductance [S] from an edge-order vector (a tied parameter takes the value
+        of its first conductance; fixed conductances are set too)."""
         self._version += 1  # outstanding prepare() tokens no longer vouch for g
-        for lay, idx in enumerate(self._layer_idx):
-            self.params[f"g{lay}"][...] = g[idx]
+        if self._map is not None:
+            g = np.asarray(g)
+            self._gbuf[...] = g
+            g = g[self._map.first_edge]
+        for lay, idx in enumerate(self._pidx):
+            if f"g{lay}" in self.params:
+                self.params[f"g{lay}"][...] = g[idx]
 
     @property
     def bias_currents(self) -> np.ndarray | None:
@@ -333,6 +397,17 @@ class ResistiveNetwork:
 
     def param_layer(self, name: str) -> int:
         return int(name[1:])
+
+    def _per_param(self, edge_grads: list[np.ndarray]) -> dict[str, np.ndarray]:
+        """Per-layer gradients in edge order (one array per layer, ``_layer_idx`` order) as the
+        gradients of :attr:`params` (summed over tied conductances, fixed ones dropped)."""
+        if self._map is None:
+            return {f"g{lay}": d for lay, d in enumerate(edge_grads)}
+        full = np.zeros(self.circuit.n_edges, dtype=np.result_type(*edge_grads) if edge_grads else np.float64)
+        for idx, d in zip(self._layer_idx, edge_grads):
+            full[idx] = d
+        theta = self._map.reduce(full).astype(full.dtype, copy=False)
+        return {f"g{lay}": theta[idx] for lay, idx in enumerate(self._pidx) if f"g{lay}" in self.params}
 
     @property
     def n_layers(self) -> int:
@@ -396,11 +471,13 @@ class ResistiveNetwork:
         x_id = id(x)
         x = self.check_inputs(x)
         target_v = None
+        kw = {"i_ext": self.bias_currents} if self._bias_idx else {}
         if beta:
             if target is None:
                 raise DataError("a nudged phase (beta != 0) needs targets")
-            target_v = self.circuit.targets(target)
-        kw = {"i_ext": self.bias_currents} if self._bias_idx else {}
+            target_v = self._loss_target(target)
+            if self._custom_loss:
+                target_v = self._custom_nudge(state, target_v, beta, kw)
         reuse = isinstance(static, _Prepared) and static.solved == self._version
         if reuse and getattr(self.backend, "supports_same_g", False):
             kw["same_g"] = True
@@ -414,6 +491,25 @@ class ResistiveNetwork:
         self.last_op = op
         return RelaxResult(op.state, op.iterations, float(np.max(op.residual, initial=0.0)),
                            converged=bool(np.all(op.converged)))
+
+    def _loss_target(self, target: np.ndarray) -> np.ndarray:
+        """What the loss compares the outputs with: target voltages [V], or the class
+        distribution itself for a loss over classes."""
+        if getattr(self.loss, "target_space", "output") == "class":
+            return np.asarray(target, dtype=np.float64)
+        return self.circuit.targets(target)
+
+    def _custom_nudge(self, state, t, beta, kw) -> np.ndarray:
+        """Current-mode nudging with any loss: ``I = -beta dC/dV`` at the free state ``state``.
+        Returns the target the backends' squared-error nudge turns into that current
+        (``V_out - dC/dV``), and passes the current itself to backends that take it."""
+        if state is None:
+            raise DataError("current-mode nudging needs the free state (state=) as reference")
+        out = self.output(np.asarray(state, dtype=np.float64))
+        grad = self.loss.grad(out, t)
+        if getattr(self.backend, "supports_nudge_current", False):
+            kw["nudge_current"] = -beta * grad
+        return out - grad
 
     def _paired(self, x, x_id, state, beta, target, target_v, static, g, kw) -> RelaxResult:
         """The +beta / -beta phases from one state as one stacked batch (``centered_pairs``)."""
@@ -442,9 +538,11 @@ class ResistiveNetwork:
         return self.circuit.outputs(state[:, : self.circuit.n_free])
 
     def cost(self, state: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """``1/2 ||out - target_v||^2`` [V^2] per example, ``target`` one-hot."""
-        d = self.output(state) - self.circuit.targets(target)
-        return 0.5 * np.sum(d * d, axis=1)
+        """The loss per example (default ``1/2 ||out - target_v||^2`` [V^2]), ``target`` one-hot."""
+        if not self._custom_loss:
+            d = self.output(state) - self.circuit.targets(target)
+            return 0.5 * np.sum(d * d, axis=1)
+        return self.loss.cost(self.output(np.asarray(state, dtype=np.float64)), self._loss_target(target))
 
     def edge_drops(self, x: np.ndarray, state: np.ndarray) -> np.ndarray:
         return self.system.edge_drops(state, self.circuit.source_voltages(x))
@@ -458,7 +556,7 @@ class ResistiveNetwork:
         s2 = np.asarray(s2, dtype=dt)
         if self._grad_plan is None:
             self._grad_plan = _GradPlan(self.circuit, self._layer_idx)
-        out = {f"g{lay}": d for lay, d in enumerate(self._grad_plan.diff(self, v_src, s1, s2, dt))}
+        out = self._per_param(self._grad_plan.diff(self, v_src, s1, s2, dt))
         out.update(self._bias_grad(s1, s2))
         return out
 
@@ -467,7 +565,7 @@ class ResistiveNetwork:
         voltage drops (the reference the block formula is tested against)."""
         v_src = self.circuit.source_voltages(x)
         diff = self._edge_diff(v_src, s1, s2, None)
-        out = {f"g{lay}": diff[idx] for lay, idx in enumerate(self._layer_idx)}
+        out = self._per_param([diff[idx] for idx in self._layer_idx])
         out.update(self._bias_grad(s1, s2))
         return out
 
@@ -495,8 +593,9 @@ class ResistiveNetwork:
     def implicit_gradient(self, x, target, state0) -> dict[str, np.ndarray]:
         """Exact dJ/dg of ``J = mean C`` at the operating point (adjoint of the KCL Jacobian).
 
-        Independent of the EqProp path: ``lam = J^-T dC/du``, ``dJ/dg_e = -dV_e (r_a lam_pa - r_b lam_pb)``.
-        Conductances only (bias currents, if any, are held).
+        Independent of the EqProp path: ``lam = J^-T dC/du`` (``dC/du`` from the loss),
+        ``dJ/dg_e = -dV_e (r_a lam_pa - r_b lam_pb)``, summed over the conductances of a tied
+        parameter. Conductances only (bias currents, if any, are held).
         """
         from analog_eqprop.solvers.newton import NewtonSolver
 
@@ -510,19 +609,19 @@ class ResistiveNetwork:
             b[:, : c.n_free] += self.bias_currents
         _, J, _ = NewtonSolver()._residual(sysm, G, b, u, v_src)
         out = self.output(u)
-        t = c.targets(target)
+        dCdy = self.loss.grad(out, self._loss_target(target))
         dC = np.zeros_like(u)
-        np.add.at(dC, (slice(None), c.out_pos), out - t)
+        np.add.at(dC, (slice(None), c.out_pos), dCdy)
         neg = c.out_neg >= 0
-        np.add.at(dC, (slice(None), c.out_neg[neg]), -(out - t)[:, neg])
+        np.add.at(dC, (slice(None), c.out_neg[neg]), -dCdy[:, neg])
         lam = np.linalg.solve(np.swapaxes(J, 1, 2), dC[:, :, None])[:, :, 0]
         pa, ra, pb, rb = sysm.kcl_columns()
         lam_ext = np.concatenate([lam, np.zeros((lam.shape[0], 1))], axis=1)  # index -1 -> 0
         dv = sysm.edge_drops(u, v_src)
         grad = -np.mean(dv * (ra * lam_ext[:, pa] - rb * lam_ext[:, pb]), axis=0)
-        return {f"g{lay}": grad[idx] for lay, idx in enumerate(self._layer_idx)}
+        return self._per_param([grad[idx] for idx in self._layer_idx])
 
     def copy(self) -> "ResistiveNetwork":
         i0 = self.bias_currents
         return ResistiveNetwork(self.circuit, self.backend, self.g, bias_currents=False if i0 is None else i0,
-                                dtype=self._dtype, centered_pairs=self.centered_pairs)
+                                dtype=self._dtype, centered_pairs=self.centered_pairs, loss=self.loss)

@@ -454,9 +454,12 @@ def _diodes(d: _Deck, folded: np.ndarray) -> None:
         d.add(f"d{k} {d.name(c.diode_anode[k])} {d.name(c.diode_cathode[k])} {c.models[c.diode_model[k]].name}")
 
 
-def _nudge(d: _Deck, beta: float, target, nudge_ref, batch: int) -> None:
+def _nudge(d: _Deck, beta: float, target, nudge_ref, batch: int, nudge_current=None) -> None:
     c = d.c
     if beta == 0.0:
+        return
+    if nudge_current is not None:
+        _explicit_nudge(d, beta, nudge_current, batch)
         return
     if target is None:
         raise NetlistError("beta != 0 needs a target (one-hot or soft, shape (n_outputs,))")
@@ -491,6 +494,27 @@ def _nudge(d: _Deck, beta: float, target, nudge_ref, batch: int) -> None:
             d.value(f"y{k}" if d.sweep else f"vy{k}", f"{node} {ref_node}", "V", t[:, k], f"target {k}")
 
 
+def _explicit_nudge(d: _Deck, beta: float, nudge_current, batch: int) -> None:
+    """Current-mode nudging with the currents given (any loss: ``I = -beta dC/dV`` computed by
+    the caller), written as the squared error's ``iy``/``iz`` cards are."""
+    c = d.c
+    if c.nudge != "current":
+        raise NetlistError("explicit nudge currents need a current-mode circuit (nudge='current'); resistive "
+                           "nudging is a conductance to the target")
+    current = _batch(nudge_current, c.n_outputs, "nudge_current", batch if d.sweep else 1)
+    d.section(f"nudging (beta = {beta!r}, current mode): I = -beta dC/dV at the free state into",
+              "each output node, currents computed by the caller from its loss")
+    d.add(f"* @nudge beta={format_number(beta)} mode=current")
+    if not d.sweep:
+        d.add(*_numbers("nudge_current", current))
+    for k in range(c.n_outputs):
+        pos = d.name(c.out_pos[k])
+        d.value(f"y{k}" if d.sweep else f"iy{k}", f"0 {pos}", "I", current[:, k], f"nudge current {k}")
+        if c.out_neg[k] >= 0:
+            neg = d.name(c.out_neg[k])
+            d.value(f"z{k}" if d.sweep else f"iz{k}", f"0 {neg}", "I", -current[:, k], f"nudge current {k}")
+
+
 def _transient(d: _Deck, tr: Transient) -> list[str]:
     """Write the node capacitors; return the ``.ic`` lines and the ``.tran`` card."""
     c = d.c
@@ -510,7 +534,7 @@ def _transient(d: _Deck, tr: Transient) -> list[str]:
 
 def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, nudge_ref, form: str,
              options, analysis: str | None, title: str | None, probes: bool, sweep: bool,
-             repeats: int = 1, transient: Transient | None = None) -> Netlist:
+             repeats: int = 1, transient: Transient | None = None, nudge_current=None) -> Netlist:
     if not isinstance(circuit, Circuit):
         raise NetlistError(f"expected a Circuit, got {type(circuit).__name__}")
     if analysis not in ("op", None):
@@ -540,7 +564,7 @@ def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, 
     _amplifiers(d)
     _conductances_and_norton(d, v_src)
     _diodes(d, folded)
-    _nudge(d, beta, target, nudge_ref, batch)
+    _nudge(d, beta, target, nudge_ref, batch, nudge_current)
     tran = _transient(d, transient) if transient is not None else []
     tail = _model_cards(c) + _options_line(options)
     if probes:
@@ -576,6 +600,7 @@ def compile_netlist(
     title: str | None = None,
     probes: bool = True,
     transient: Transient | None = None,
+    nudge_current: np.ndarray | None = None,
 ) -> Netlist:
     """Write one example's deck for ``circuit``.
 
@@ -606,6 +631,11 @@ def compile_netlist(
     transient : Transient, optional
         Write a transient run (node capacitors, ``.ic``, ``.tran ... uic``) instead of the
         ``.op`` (``analysis`` must then be ``"op"``, its default).
+    nudge_current : array (n_outputs,), optional
+        Current-mode nudging with these currents [A] into the outputs (``-beta dC/dV`` of any
+        loss) instead of the squared error's from ``target`` and ``nudge_ref``, which are then
+        not needed. Such decks carry ``@nudge_current`` metadata, which
+        :func:`~analog_eqprop.netlist.parse_netlist` does not read back.
 
     Returns
     -------
@@ -629,7 +659,8 @@ def compile_netlist(
     if transient is not None and analysis != "op":
         raise NetlistError(f"a transient deck replaces the .op: leave analysis='op', got {analysis!r}")
     return _compile(circuit, g, X, beta=beta, target=target, nudge_ref=nudge_ref, form=form, options=options,
-                    analysis=analysis, title=title, probes=probes, sweep=False, transient=transient)
+                    analysis=analysis, title=title, probes=probes, sweep=False, transient=transient,
+                    nudge_current=nudge_current)
 
 
 def compile_sweep(
@@ -645,11 +676,13 @@ def compile_sweep(
     title: str | None = None,
     probes: bool = False,
     repeats: int = 1,
+    nudge_current: np.ndarray | None = None,
 ) -> Netlist:
     """Write ``B`` examples into one deck: a ``.dc`` sweep of the index source ``vidx``.
 
     Parameters are those of :func:`compile_netlist`, batched: ``X`` is ``(B, n_features)``,
-    ``target`` ``(B, n_outputs)`` and ``nudge_ref`` ``(B, n_free)``. The result's
+    ``target`` ``(B, n_outputs)``, ``nudge_ref`` ``(B, n_free)`` and ``nudge_current``
+    ``(B, n_outputs)``. The result's
     :meth:`Netlist.free_voltages` returns ``(B, n_free)`` in example order.
 
     ``repeats`` solves every example that many times in a row and keeps the last solve:
@@ -670,4 +703,5 @@ def compile_sweep(
         raise NetlistError(f"X must have shape (B, {circuit.n_features}) with B >= 1, got {X.shape}")
     X = _batch(X, circuit.n_features, "X", X.shape[0])
     return _compile(circuit, g, X, beta=beta, target=target, nudge_ref=nudge_ref, form=form, options=options,
-                    analysis="op", title=title, probes=probes, sweep=True, repeats=repeats)
+                    analysis="op", title=title, probes=probes, sweep=True, repeats=repeats,
+                    nudge_current=nudge_current)

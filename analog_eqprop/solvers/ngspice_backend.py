@@ -73,15 +73,18 @@ class ChunkResult(NamedTuple):
 
 def solve_chunk(circuit: Circuit, g: np.ndarray, X: np.ndarray, beta: float, target: np.ndarray | None,
                 ref: np.ndarray | None, form: str, options: Mapping[str, Any] | None, mode: str,
-                timeout_s: float | None, repeats: int = 3) -> ChunkResult:
+                timeout_s: float | None, repeats: int = 3, nudge_current: np.ndarray | None = None) -> ChunkResult:
     """Compile and simulate one chunk of examples (one ``.dc`` sweep, or one ``.op`` for a
     single example). Top-level so process pools can pickle it; the engine is created on
-    first use in whichever process runs it."""
+    first use in whichever process runs it. ``nudge_current`` (chunk, n_outputs) [A]: explicit
+    nudge currents instead of the squared error's (see :meth:`NgspiceBackend.operating_point`)."""
     from analog_eqprop.netlist import compile_netlist, compile_sweep
 
     t0, c0 = time.perf_counter(), time.process_time()
     B = X.shape[0]
     kw = dict(beta=beta, form=form, options=options)
+    if nudge_current is not None:  # only when given: decks without it stay byte-identical
+        kw["nudge_current"] = nudge_current[0] if B == 1 else nudge_current
     if B == 1:
         net = compile_netlist(circuit, g, X[0], target=None if target is None else target[0],
                               nudge_ref=None if ref is None else ref[0], analysis="op", probes=False, **kw)
@@ -244,6 +247,7 @@ class NgspiceBackend:
     """
 
     name = "ngspice"
+    supports_nudge_current = True  # operating_point takes explicit nudge currents (any loss)
 
     def __init__(self, *, mode: Literal["shared", "batch"] = "shared", form: Literal["norton", "full"] = "norton",
                  per_analysis: int = 50, options: Mapping[str, Any] | None = None, executor: Executor | None = None,
@@ -291,9 +295,13 @@ class NgspiceBackend:
 
     def operating_point(self, system: MNASystem, g: np.ndarray, x: np.ndarray, *, beta: float = 0.0,
                         target_v: np.ndarray | None = None, ref: np.ndarray | None = None,
-                        u0: np.ndarray | None = None) -> OperatingPoint:
+                        u0: np.ndarray | None = None, nudge_current: np.ndarray | None = None) -> OperatingPoint:
         """Operating points of a batch (``u0`` is ignored: in a ``.dc`` sweep ngspice starts
-        each point from the previous one's solution, whatever ``.nodeset`` says)."""
+        each point from the previous one's solution, whatever ``.nodeset`` says).
+
+        ``nudge_current`` (batch, n_outputs) [A], current-mode circuits: the currents injected
+        into the outputs in a nudged phase (``-beta dC/dV`` of any loss, computed by the caller)
+        instead of the squared error's ``-beta (V(ref) - target_v)``."""
         t0 = time.perf_counter()
         c = system.circuit
         X = np.atleast_2d(np.asarray(x, dtype=np.float64))
@@ -309,9 +317,10 @@ class NgspiceBackend:
         if form == "norton":
             plan = self._plan(c)
             circuit, (g, X) = plan.reduced, plan.fold(g, X)
+        nudge = None if nudge_current is None or not beta else np.asarray(nudge_current, dtype=np.float64)
         jobs = [(circuit, g, X[s], float(beta), None if target is None else target[s],
                  None if ref_free is None else ref_free[s], form, self.options, self.mode, self.timeout_s,
-                 self.repeats) for s in self.chunks(B)]
+                 self.repeats) + (() if nudge is None else (nudge[s],)) for s in self.chunks(B)]
         if self.executor is None or len(jobs) == 1:
             results = [solve_chunk(*job) for job in jobs]
         else:
