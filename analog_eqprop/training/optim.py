@@ -1,7 +1,10 @@
 """Optimisers over parameter dicts, with per-parameter (per-layer) learning rates.
 
 An optimiser turns the EqProp gradient estimate into an in-place parameter update and keeps
-its own state (momenta) as arrays so checkpoints can save and restore it exactly.
+its own state (momenta) as arrays so checkpoints can save and restore it exactly. ``step``
+takes a factor on all rates (``lr_scale``, from a schedule: :mod:`.schedules`) and optional
+per-parameter update rules (``rules``, :mod:`.update_rules`) that turn the proposed step into
+the one a device takes.
 
 Examples
 --------
@@ -33,12 +36,21 @@ class Optimizer:
         self.state: dict[str, np.ndarray] = {}
         self.t = 0
 
-    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr_scale: float = 1.0) -> None:
+    def step(self, params: dict[str, np.ndarray], grads: dict[str, np.ndarray], lr_scale: float = 1.0,
+             rules: dict | None = None) -> None:
+        """``params[name] -= lr * direction`` in place, ``lr = lrs[name] * lr_scale``; a rule
+        ``rules[name](delta, lr)`` maps the proposed step ``delta = lr * direction`` to the one taken."""
         self.t += 1
         for name, g in grads.items():
             lr = self.lrs[name] * lr_scale
-            if lr:
+            if not lr:
+                continue
+            rule = rules.get(name) if rules else None
+            if rule is None:
                 params[name] -= self._direction(name, g).astype(params[name].dtype, copy=False) * lr
+            else:
+                params[name] -= np.asarray(rule(self._direction(name, g) * lr, lr)).astype(params[name].dtype,
+                                                                                          copy=False)
 
     def _direction(self, name: str, g: np.ndarray) -> np.ndarray:
         return g

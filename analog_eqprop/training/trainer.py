@@ -7,6 +7,12 @@ validation and test splits are relaxed from their own persistent particles, a hi
 record is appended, a JSON line is written and an atomic checkpoint is saved, so a killed
 run resumes with nothing lost and with the same result as an uninterrupted one.
 
+Optional, all off by default: a learning-rate schedule (``schedule``, :mod:`.schedules`: a
+factor on every rate evaluated before each minibatch), per-layer update rules
+(``update_rules``, :mod:`.update_rules`: sign, quantised, power-law steps) and a per-phase log
+of voltages, currents and conductances streamed to disk every N minibatches
+(``Trainer(phase_log=...)``, :mod:`.phase_log`).
+
 Examples
 --------
 >>> from analog_eqprop.data import load_xor
@@ -33,6 +39,8 @@ from analog_eqprop.errors import CheckpointError, ConfigError, DataError
 from analog_eqprop.eqprop.core import BETA_MODES, eqprop_gradient
 from analog_eqprop.training.checkpoint import load_checkpoint, save_checkpoint
 from analog_eqprop.training.optim import OPTIMIZERS, make_optimizer
+from analog_eqprop.training.schedules import SCHEDULES, make_schedule
+from analog_eqprop.training.update_rules import make_update_rule, rules_for_params
 
 __all__ = ["TrainConfig", "Trainer", "one_hot_targets"]
 
@@ -59,6 +67,13 @@ class TrainConfig:
     seed: int = option(0, "seed of the run's random generator (shuffling, beta signs, noise)")
     checkpoint_every: int = option(0, "also checkpoint every N minibatches inside an epoch (0: only at epoch "
                                       "ends); a killed run then loses at most N batches")
+    schedule: Literal["constant", "cosine", "exponential"] = option(
+        "constant", "learning-rate schedule, a factor on every rate set before each minibatch")
+    decay: float = option(0.9, "exponential schedule: factor on the rates per epoch")
+    final_lr_ratio: float = option(0.0, "cosine schedule: final rate / initial rate")
+    schedule_epochs: int = option(0, "cosine schedule: epochs over which the rates fall (0: epochs)")
+    update_rules: tuple[str, ...] = option(
+        ("exact",), "per-layer update rule: exact, sign, quantized:Q or power:P (one for all, or one per layer)")
 
     def __post_init__(self) -> None:
         if self.epochs < 0:
@@ -80,6 +95,28 @@ class TrainConfig:
             raise ConfigError(f"TrainConfig.n_valid must be >= 0, got {self.n_valid}")
         if self.checkpoint_every < 0:
             raise ConfigError(f"TrainConfig.checkpoint_every must be >= 0, got {self.checkpoint_every}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"TrainConfig.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.schedule_epochs < 0:
+            raise ConfigError(f"TrainConfig.schedule_epochs must be >= 0, got {self.schedule_epochs}")
+        self.make_schedule()  # checks decay and final_lr_ratio
+        if not self.update_rules:
+            raise ConfigError("TrainConfig.update_rules is empty: give one rule per layer (or one for all)")
+        for i, spec in enumerate(self.update_rules):
+            try:
+                make_update_rule(spec)
+            except ConfigError as exc:
+                raise ConfigError(f"TrainConfig.update_rules[{i}]: {exc}") from None
+
+    def make_schedule(self):
+        """The learning-rate schedule these settings describe."""
+        total = self.schedule_epochs or max(self.epochs, 1)
+        return make_schedule(self.schedule, total_epochs=total, final_ratio=self.final_lr_ratio, decay=self.decay)
+
+
+#: Settings added after checkpoints were first written, with the values older runs had implicitly.
+_LATER_SETTINGS = {"schedule": "constant", "decay": 0.9, "final_lr_ratio": 0.0, "schedule_epochs": 0,
+                   "update_rules": ["exact"]}
 
 
 def one_hot_targets(labels: np.ndarray, n_outputs: int, dtype: Any = np.float64) -> np.ndarray:
@@ -113,10 +150,14 @@ class Trainer:
         Show a progress bar over minibatches (tqdm, on stderr).
     run_info : dict, optional
         Extra metadata stored in the checkpoint (model config, dataset name...).
+    phase_log : PhaseLog, optional
+        Record voltages, currents and conductances of every phase of every ``phase_log.every``-th
+        minibatch (:class:`~analog_eqprop.training.phase_log.PhaseLog`), streamed to disk.
     """
 
     def __init__(self, model: Any, config: TrainConfig | None = None, *, checkpoint_path: str | Path | None = None,
-                 log_path: str | Path | None = None, progress: bool = True, run_info: dict | None = None):
+                 log_path: str | Path | None = None, progress: bool = True, run_info: dict | None = None,
+                 phase_log: Any = None):
         self.model = model
         self.config = config or TrainConfig()
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
@@ -134,6 +175,9 @@ class Trainer:
         per_param = {name: self.layer_lrs[model.param_layer(name)] for name in model.params}
         kw = {"momentum": self.config.momentum} if self.config.optimizer == "momentum" else {}
         self.optimizer = make_optimizer(self.config.optimizer, per_param, **kw)
+        self.rules = rules_for_params(self.config.update_rules, model.params, model.param_layer, n_layers)
+        self.schedule = self.config.make_schedule()
+        self.phase_log = phase_log
         self.rng = np.random.default_rng(self.config.seed)
         self.particles: dict[str, np.ndarray] = {}
         self.history: list[dict[str, Any]] = []
@@ -185,8 +229,9 @@ class Trainer:
             order = self.rng.permutation(n) if cfg.shuffle else np.arange(n)
             first, n_err, cost_sum = 0, 0, 0.0
         starts = range(first * cfg.batch_size, n, cfg.batch_size)
+        n_batches = -(-n // cfg.batch_size)
         bar = tqdm(starts, desc=f"epoch {self.epoch + 1}", unit="batch", leave=False, disable=not self.progress,
-                   initial=first, total=-(-n // cfg.batch_size))
+                   initial=first, total=n_batches)
         for i, start in enumerate(bar, start=first):
             idx = order[start:start + cfg.batch_size]
             xb, tb = x[idx], targets[idx]
@@ -198,7 +243,11 @@ class Trainer:
             n_err += int(np.sum(np.argmax(model.output(s0), axis=1) != y[idx]))
             cost_sum += float(np.sum(model.cost(s0, tb)))
             g = eqprop_gradient(model, xb, tb, s0, cfg.beta, mode=cfg.beta_mode, rng=self.rng, static=static)
-            self.optimizer.step(model.params, g.grads)
+            if self.phase_log is not None and self.phase_log.wants(i):
+                self._log_phases(xb, s0, g, i)
+            # the schedule depends on the position in training only: a resumed run follows it exactly
+            scale = self.schedule(self.epoch + i / n_batches)
+            self.optimizer.step(model.params, g.grads, lr_scale=scale, rules=self.rules)
             model.project()
             if self.progress and i % 50 == 0:
                 bar.set_postfix(err=f"{n_err / min(n, start + len(idx)):.3f}")
@@ -208,6 +257,12 @@ class Trainer:
                 self.save_checkpoint(self.checkpoint_path)
                 self._in_epoch = None
         return {"train_error": n_err / n, "train_cost": cost_sum / n}
+
+    def _log_phases(self, xb, s0, g, batch: int) -> None:
+        names = ("nudged", "nudged_minus")
+        states = {"free": s0, **{names[k]: s for k, s in enumerate(g.nudged)}}
+        betas = {"nudged": g.beta, "nudged_minus": -g.beta}
+        self.phase_log.log_phases(self.model, xb, states, epoch=self.epoch + 1, batch=batch, betas=betas)
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, split: str | None = None) -> dict[str, float]:
         """Error (fraction) and mean cost at the free fixed points of ``(x, y)``.
@@ -259,6 +314,8 @@ class Trainer:
             rec["test_error"], rec["test_cost"] = ev["error"], ev["cost"]
             rec["seconds_train"] = t_train
             rec["seconds"] = time.perf_counter() - t0
+            if self.config.schedule != "constant":
+                rec["lr_scale_end"] = self.schedule(self.epoch + 1)
             self.epoch += 1
             self.history.append(rec)
             # checkpoint before logging: a kill in between leaves the log short, and
@@ -315,7 +372,7 @@ class Trainer:
             raise CheckpointError(f"{path}: made for a different network ({meta.get('model')}), "
                                   f"this one is {_signature(self.model)}")
         mine = to_dict(self._comparable_config())
-        theirs = meta.get("train_config", {})
+        theirs = {**_LATER_SETTINGS, **meta.get("train_config", {})}
         diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
         if diff:
             what = ", ".join(f"{k}: {theirs.get(k)!r} there, {mine.get(k)!r} here" for k in diff)
@@ -331,5 +388,8 @@ class Trainer:
         self._in_epoch = None if partial is None else {**partial, "order": arrays["epoch/order"]}
 
     def _comparable_config(self) -> TrainConfig:
-        """The settings a resumed run must share (epochs and checkpoint cadence may change)."""
-        return replace(self.config, epochs=0, checkpoint_every=0)
+        """The settings a resumed run must share (epochs and checkpoint cadence may change, unless a
+        cosine schedule falls over ``epochs``)."""
+        cfg = self.config
+        span = cfg.schedule_epochs or (max(cfg.epochs, 1) if cfg.schedule == "cosine" else 0)
+        return replace(cfg, epochs=0, checkpoint_every=0, schedule_epochs=span)
