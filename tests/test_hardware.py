@@ -246,6 +246,10 @@ def test_refusals_are_named():
     assert net.amplifier_supply_power() == pytest.approx(3 * 5.0 * 3.5e-4)
     with pytest.raises(ConfigError, match="bcd backend"):
         HardwareNetwork(drn_circuit([4, 3, 2], seed=0), "rram", "bcd")
+    tied = drn_circuit([4, 3, 2], seed=0)
+    tied = replace(tied, edge_param=np.r_[np.arange(tied.n_edges - 1), -1])  # the last conductance fixed
+    with pytest.raises(ConfigError, match="one device per conductance"):
+        HardwareNetwork(tied, "ideal")
 
 
 def test_amplifier_gain_variation_is_part_of_the_instance():

@@ -83,6 +83,9 @@ class HardwareNetwork:
     def __init__(self, circuit: Circuit, hardware: str | HardwareConfig | Any = "ideal", backend: Any = "numpy",
                  g: np.ndarray | None = None, *, seed: int = 0,
                  overrides: Iterable[str] | Mapping[str, Any] | None = None, **backend_options):
+        if getattr(circuit, "tied", False):
+            raise ConfigError("hardware models need one device per conductance; this circuit ties or fixes "
+                              "conductances (edge_param)")
         cfg = load_hardware(hardware, overrides)
         self.hardware = cfg
         self.seed = int(seed)
