@@ -3,7 +3,7 @@
 A phase of EqProp is a step response: the inputs (free phase) or the nudge (nudged phase)
 switch on, and the node capacitances charge through the network until the operating point
 is reached. :func:`settling_time` writes the phase's transient deck (the netlist compiler's
-``transient`` option: a capacitor per free node, ``.ic`` starting voltages, ``.tran ... uic``),
+``transient`` option: a capacitor per free node, ``.ic`` starting voltages, ``.tran``),
 runs it in ngspice and returns the time after which *every* free node stays within
 
     ``tol_j = rel_tol * max(|V_j(end) - V_j(start)|, floor * max_k |V_k(end) - V_k(start)|) + abs_tol``

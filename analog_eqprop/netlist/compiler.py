@@ -35,9 +35,10 @@ Labels never reach the netlist verbatim (see :mod:`analog_eqprop.netlist.names`)
 
 A *transient* deck (``compile_netlist(..., transient=Transient(...))``, one example) adds a
 capacitor ``cn<j> node 0 C`` to every free node with a capacitance, ``.ic`` lines holding the
-free nodes at their starting voltages, and ``.tran t_step t_stop 0 t_step uic`` instead of
-``.op``: the sources (and the nudge) are on from ``t = 0`` while the nodes start where
-``.ic`` puts them, so the run is the step response of that phase. Decks without it are
+free nodes at their starting voltages, and ``.tran t_step t_stop 0 t_step`` instead of
+``.op``: ngspice finds the initial operating point with the free nodes held at the ``.ic``
+values (so amplifier and diode internals start consistent), then lets them go with the
+sources (and the nudge) on: the run is the step response of that phase. Decks without it are
 unchanged, byte for byte.
 
 Examples
@@ -629,7 +630,7 @@ def compile_netlist(
         Write ``.save`` and ``.print`` lines for the free nodes, so that ``ngspice -b``
         prints them and the result holds no other vectors.
     transient : Transient, optional
-        Write a transient run (node capacitors, ``.ic``, ``.tran ... uic``) instead of the
+        Write a transient run (node capacitors, ``.ic``, ``.tran``) instead of the
         ``.op`` (``analysis`` must then be ``"op"``, its default).
     nudge_current : array (n_outputs,), optional
         Current-mode nudging with these currents [A] into the outputs (``-beta dC/dV`` of any
