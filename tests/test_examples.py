@@ -12,8 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 QUICK = ["hopfield_digits.py", "custom_graph.py", "gradient_check.py", "compile_and_simulate.py", "xor_ngspice.py",
-         "digits_demo.py", "digital_vs_analog.py", "hardware_sweep.py"]
-SLOW = ["seed_mnist.py", "kendall_mnist.py"]
+         "digits_demo.py", "digital_vs_analog.py", "hardware_sweep.py", "api_xor.py", "api_iris.py",
+         "api_digits.py"]
+SLOW = ["seed_mnist.py", "kendall_mnist.py", "api_mnist_dense.py", "api_mnist_local.py"]
 
 
 def _run(name: str, tmp_path: Path, *args: str, timeout: int = 300) -> str:
