@@ -82,7 +82,8 @@ def test_hopfield_default_loss_is_the_seed_cost():
 @pytest.mark.parametrize("kind", ["drn", "kendall"])
 def test_circuit_eqprop_matches_exact_gradient(loss, kind):
     # reciprocal amplifiers: an energy model (Kendall's 1/A back gain is not one)
-    c = drn_circuit([3, 4, 2], seed=0) if kind == "drn" else kendall_circuit(3, 3, 2, seed=0, amplifier_back="reciprocal")
+    c = drn_circuit([3, 4, 2], seed=0) if kind == "drn" else \
+        kendall_circuit(3, 3, 2, seed=0, amplifier_back="reciprocal")
     net = ResistiveNetwork(c, loss=loss)
     rep = gradcheck(net, X, T, betas=(1e-9,), mode="centered", finite_differences=True)
     assert rep.rows[0].rel_error < 1e-5
