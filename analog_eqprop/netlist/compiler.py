@@ -459,25 +459,32 @@ def _nudge(d: _Deck, beta: float, target, nudge_ref, batch: int, nudge_current=N
     c = d.c
     if beta == 0.0:
         return
-    if nudge_current is not None:
-        _explicit_nudge(d, beta, nudge_current, batch)
-        return
-    if target is None:
+    if nudge_current is not None and c.nudge != "current":
+        raise NetlistError("explicit nudge currents need a current-mode circuit (nudge='current'); resistive "
+                           "nudging is a conductance to the target")
+    if target is None and nudge_current is None:
         raise NetlistError("beta != 0 needs a target (one-hot or soft, shape (n_outputs,))")
-    t_raw = _batch(target, c.n_outputs, "target", batch if d.sweep else 1)
-    t = c.targets(t_raw)
     has_neg = c.out_neg >= 0
-    if c.nudge == "current":
-        if nudge_ref is None:
-            raise NetlistError("current-mode nudging needs nudge_ref, the free-phase free-node voltages")
-        ref = _batch(nudge_ref, c.n_free, "nudge_ref", batch if d.sweep else 1)
-        current = -beta * (c.outputs(ref) - t)  # -beta dC/dV(pos); dC/dV(neg) is the opposite
+    if nudge_current is not None:  # any loss: I = -beta dC/dV computed by the caller
+        current = _batch(nudge_current, c.n_outputs, "nudge_current", batch if d.sweep else 1)
         d.section(f"nudging (beta = {beta!r}, current mode): I = -beta dC/dV at the free state into",
-                  "each output node, C = 1/2 sum of (out - target) squared")
+                  "each output node, currents computed by the caller from its loss")
     else:
-        d.section(f"nudging (beta = {beta!r}, resistive): 1/beta ohm from each output to its target")
+        t_raw = _batch(target, c.n_outputs, "target", batch if d.sweep else 1)
+        t = c.targets(t_raw)
+        if c.nudge == "current":
+            if nudge_ref is None:
+                raise NetlistError("current-mode nudging needs nudge_ref, the free-phase free-node voltages")
+            ref = _batch(nudge_ref, c.n_free, "nudge_ref", batch if d.sweep else 1)
+            current = -beta * (c.outputs(ref) - t)  # -beta dC/dV(pos); dC/dV(neg) is the opposite
+            d.section(f"nudging (beta = {beta!r}, current mode): I = -beta dC/dV at the free state into",
+                      "each output node, C = 1/2 sum of (out - target) squared")
+        else:
+            d.section(f"nudging (beta = {beta!r}, resistive): 1/beta ohm from each output to its target")
     d.add(f"* @nudge beta={format_number(beta)} mode={c.nudge}")
-    if not d.sweep:
+    if not d.sweep and nudge_current is not None:
+        d.add(*_numbers("nudge_current", current))
+    elif not d.sweep:
         d.add(*_numbers("target", t_raw))
         if c.nudge == "current":
             d.add(*_numbers("nudge_ref", ref))
@@ -493,27 +500,6 @@ def _nudge(d: _Deck, beta: float, target, nudge_ref, batch: int, nudge_current=N
             ref_node = d.name(c.out_neg[k]) if has_neg[k] else "0"
             d.add(f"ry{k} {pos} {node} {format_number(1.0 / beta, 'nudge resistance')}")
             d.value(f"y{k}" if d.sweep else f"vy{k}", f"{node} {ref_node}", "V", t[:, k], f"target {k}")
-
-
-def _explicit_nudge(d: _Deck, beta: float, nudge_current, batch: int) -> None:
-    """Current-mode nudging with the currents given (any loss: ``I = -beta dC/dV`` computed by
-    the caller), written as the squared error's ``iy``/``iz`` cards are."""
-    c = d.c
-    if c.nudge != "current":
-        raise NetlistError("explicit nudge currents need a current-mode circuit (nudge='current'); resistive "
-                           "nudging is a conductance to the target")
-    current = _batch(nudge_current, c.n_outputs, "nudge_current", batch if d.sweep else 1)
-    d.section(f"nudging (beta = {beta!r}, current mode): I = -beta dC/dV at the free state into",
-              "each output node, currents computed by the caller from its loss")
-    d.add(f"* @nudge beta={format_number(beta)} mode=current")
-    if not d.sweep:
-        d.add(*_numbers("nudge_current", current))
-    for k in range(c.n_outputs):
-        pos = d.name(c.out_pos[k])
-        d.value(f"y{k}" if d.sweep else f"iy{k}", f"0 {pos}", "I", current[:, k], f"nudge current {k}")
-        if c.out_neg[k] >= 0:
-            neg = d.name(c.out_neg[k])
-            d.value(f"z{k}" if d.sweep else f"iz{k}", f"0 {neg}", "I", -current[:, k], f"nudge current {k}")
 
 
 def _transient(d: _Deck, tr: Transient) -> list[str]:
