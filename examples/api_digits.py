@@ -9,7 +9,7 @@ Conv2D followed by 2x2 AveragePooling2D (fixed conductances). Each is fitted wit
 the same epochs on the exact block coordinate descent backend (BCD: ideal diodes), and the
 final test error is printed with the parameter counts.
 
-    python examples/api_digits.py                      # ~20 s
+    python examples/api_digits.py                      # ~10 s
     python examples/api_digits.py --epochs 30 --backend numpy
 """
 

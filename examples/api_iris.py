@@ -9,7 +9,7 @@ with softmax cross-entropy at a temperature of 20 mV. Both are then evaluated on
 flowers by ngspice (the nudge currents of the cross-entropy reach ngspice as explicit
 current sources during training only; evaluation is a free phase).
 
-    python examples/api_iris.py                 # ~15 s
+    python examples/api_iris.py                 # ~5 s
     python examples/api_iris.py --epochs 100
 """
 

@@ -6,7 +6,7 @@ nodes, two outputs) built from blocks is fitted with Adam for 100 epochs on the 
 backend; its conductances are then evaluated in ngspice, and the output voltages of the two
 backends are compared example by example.
 
-    python examples/api_xor.py                 # ~5 s
+    python examples/api_xor.py                 # ~1 s
     python examples/api_xor.py --epochs 300
 """
 
