@@ -373,6 +373,9 @@ class Trainer:
                                   f"this one is {_signature(self.model)}")
         mine = to_dict(self._comparable_config())
         theirs = {**_LATER_SETTINGS, **meta.get("train_config", {})}
+        # the checkpoint cadence never changes results (older checkpoints stored None for "off")
+        mine.pop("checkpoint_every", None)
+        theirs.pop("checkpoint_every", None)
         diff = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
         if diff:
             what = ", ".join(f"{k}: {theirs.get(k)!r} there, {mine.get(k)!r} here" for k in diff)
