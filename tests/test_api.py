@@ -325,6 +325,22 @@ def test_fitted_with_numpy_evaluated_by_ngspice(task, loss, request):
     assert np.isclose(ev_n["cost"], ev_s["cost"], rtol=1e-4)
 
 
+def test_training_through_ngspice_follows_numpy(request):
+    """The same model trained on ngspice (every phase simulated) and on the NumPy twin."""
+    for mark in needs_ngspice:
+        request.applymarker(mark)
+    runs, g0 = {}, None
+    for backend in ("numpy", "ngspice"):
+        model = Sequential([Input(2), Dense(6, clamp=DiodeClamp(0.0)), Dense(2)], seed=0, backend=backend,
+                           **({"options": {"reltol": 1e-6, "vntol": 1e-9}} if backend == "ngspice" else {}))
+        g0 = model.network.g
+        model.compile(learning_rate=1e-6, batch_size=2, loss="cross_entropy", temperature=0.05)
+        model.fit(load_xor(), epochs=2)
+        runs[backend] = model.network.g
+    assert np.max(np.abs(runs["numpy"] - g0) / g0) > 0.1  # training moved the conductances...
+    assert np.max(np.abs(runs["ngspice"] - runs["numpy"]) / runs["numpy"]) < 1e-9  # ...the same way (5.7e-13)
+
+
 @pytest.mark.parametrize("tied", [False, True])
 def test_exported_netlist_runs_in_plain_ngspice(tmp_path, tied, request):
     """A locally connected (and a convolutional + pooling) digits net, reduced MNIST: its deck runs
