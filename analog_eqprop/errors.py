@@ -16,6 +16,8 @@ __all__ = [
     "NetlistError",
     "SimulationError",
     "ConvergenceError",
+    "SimulationTimeoutError",
+    "WorkerDiedError",
     "SimulatorUnavailableError",
     "CheckpointError",
 ]
@@ -47,6 +49,14 @@ class SimulationError(AnalogEqpropError, RuntimeError):
 
 class ConvergenceError(SimulationError):
     """A solver did not converge to the requested tolerance."""
+
+
+class SimulationTimeoutError(SimulationError, TimeoutError):
+    """A simulator analysis ran past its time limit and was stopped."""
+
+
+class WorkerDiedError(SimulationError):
+    """Worker processes kept dying while running simulations (after the allowed restarts)."""
 
 
 class SimulatorUnavailableError(SimulationError, ImportError):

@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", choices=("numpy", "ngspice"), default="numpy", help="who solves the circuit")
     p.add_argument("--mode", choices=("shared", "batch"), default="shared",
                    help="ngspice through its shared library or an `ngspice -b` subprocess")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds before a batch-mode run is killed")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds before the analysis is stopped with an error (batch: the process is killed; "
+                        "shared: the analysis is halted)")
     p.add_argument("--json", action="store_true", help='print {"voltages": {node: volts}, "status": ...}')
     p.set_defaults(func=run)
 
@@ -61,7 +62,7 @@ def simulate_ngspice(text: str, mode: str, timeout: float) -> tuple[dict[str, fl
     else:
         from analog_eqprop.solvers.ngspice_shared import run_netlist
 
-        run = run_netlist(text)
+        run = run_netlist(text, timeout_s=timeout)
     volts = {}
     for name, vec in run.vectors.items():
         if name.startswith("i(") or name in ("v-sweep", "i-sweep") or "#" in name:

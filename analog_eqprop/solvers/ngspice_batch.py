@@ -44,6 +44,7 @@ from analog_eqprop.errors import (
     ConvergenceError,
     NetlistError,
     SimulationError,
+    SimulationTimeoutError,
     SimulatorUnavailableError,
 )
 
@@ -609,7 +610,7 @@ def run_batch(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
-            raise SimulationError(
+            raise SimulationTimeoutError(
                 f"ngspice -b timed out after {timeout_s:g} s on {lines[0]!r} and was killed"
             ) from None
         raw = None

@@ -53,7 +53,7 @@ import time
 
 import numpy as np
 
-from analog_eqprop.errors import NetlistError, SimulationError, SimulatorUnavailableError
+from analog_eqprop.errors import NetlistError, SimulationError, SimulationTimeoutError, SimulatorUnavailableError
 
 # The output classifier and the result type are shared with the `ngspice -b` driver and
 # live there because they need no library.
@@ -170,6 +170,8 @@ _BGThreadRunning = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_bool, ctypes.c_int, c
 
 # ngspice is not re-entrant: every call into the library holds this lock.
 _LOCK = threading.RLock()
+#: Seconds ngspice gets to stop a halted background analysis before the engine is given up.
+_HALT_GRACE_S = 30.0
 _ENGINE: NgspiceShared | None = None
 _INIT_PID: int | None = None
 _CONST_PLOT = "const"
@@ -225,9 +227,11 @@ class NgspiceShared:
             self._pending: list[str] = []
             self._pending_seconds = 0.0
             self._exit_status: int | None = None
+            self._title = ""  # first line of the loaded deck, for messages
             self._circuit_loaded = False
             self._circuits_unknown = False
             self._plots_dirty = False
+            self._bg_idle = threading.Event()  # set when ngspice's background thread has ended
             self._declare_functions()
             # ctypes callbacks die with their Python objects; keep them for the process.
             self._callbacks = (
@@ -277,7 +281,10 @@ class NgspiceShared:
         self._lines.append(f"stderr [ControlledExit status={status} quit={bool(quit_)}]")
         return 0
 
-    def _on_bg(self, running: bool, ident: int, user: int | None) -> int:
+    def _on_bg(self, noruns: bool, ident: int, user: int | None) -> int:
+        # ngspice calls this with False when its background thread starts, True when it ends
+        if noruns:
+            self._bg_idle.set()
         return 0
 
     # ----------------------------------------------------------------------------------
@@ -388,6 +395,7 @@ class NgspiceShared:
             self._pending, self._pending_seconds = [], 0.0
             self._clear()
             self._circuit_loaded = True
+            self._title = lines[0]
             rc = self._lib.ngSpice_Circ(array)
             output = self._take_output()
             report = classify_output(output)
@@ -405,7 +413,25 @@ class NgspiceShared:
             self._pending_seconds = time.perf_counter() - start
             return output
 
-    def run(self, analysis: str | None = None, *, throw: bool = True) -> NgspiceRun:
+    def _send_timed(self, cmd: str, timeout_s: float) -> list[str]:
+        """Run ``cmd`` in ngspice's background thread; halt it after ``timeout_s`` seconds."""
+        self._bg_idle.clear()
+        self._lib.ngSpice_Command(b"bg_" + cmd.encode("utf-8"))
+        if self._bg_idle.wait(timeout_s):
+            return self._take_output()
+        self._lib.ngSpice_Command(b"bg_halt")
+        stopped = self._bg_idle.wait(_HALT_GRACE_S)
+        lines = self._take_output()
+        title = self._title
+        if not stopped:  # ngspice ignored the halt: nothing in this process can use it again
+            self._exit_status = -1
+        raise SimulationTimeoutError(
+            f"ngspice analysis {cmd!r} of {title!r} ran past its limit of {timeout_s:g} s and was "
+            + ("halted; the engine stays usable" if stopped else "did not stop when halted: start a new process")
+            + (f"\n    last output: {lines[-1].strip()}" if lines else "")
+        )
+
+    def run(self, analysis: str | None = None, *, throw: bool = True, timeout_s: float | None = None) -> NgspiceRun:
         """Run the deck's analyses (``analysis=None``) or one analysis command, e.g. ``"op"``.
 
         With several analyses in the deck the result holds the last plot ngspice made
@@ -418,9 +444,14 @@ class NgspiceShared:
         throw : bool
             Raise on failure (default). With False, failures come back in
             ``NgspiceRun.errors`` with empty ``vectors``.
+        timeout_s : float, optional
+            Wall-clock limit [s]: the analysis then runs in ngspice's background thread and
+            is halted (``bg_halt``) when it runs past the limit; the engine stays usable.
 
         Raises
         ------
+        SimulationTimeoutError
+            If the analysis ran past ``timeout_s`` (raised whatever ``throw`` says).
         ConvergenceError
             If ngspice reported non-convergence (singular matrix, timestep too small,
             source stepping failed, ...).
@@ -442,7 +473,7 @@ class NgspiceShared:
             self._destroy_plots()
             before = self._cur_plot()
             self._plots_dirty = True
-            output = self._send(cmd)
+            output = self._send(cmd) if timeout_s is None else self._send_timed(cmd, float(timeout_s))
             after = self._cur_plot()
             report = classify_output(output)
             errors = list(report.errors)
@@ -544,7 +575,7 @@ def operating_point(netlist_text: str, *, throw: bool = True) -> NgspiceRun:
         return engine.run("op", throw=throw)
 
 
-def run_netlist(netlist_text: str, *, throw: bool = True) -> NgspiceRun:
+def run_netlist(netlist_text: str, *, throw: bool = True, timeout_s: float | None = None) -> NgspiceRun:
     r"""Load ``netlist_text`` and run the analyses it contains (``.op`` or ``.dc``).
 
     Examples
@@ -560,5 +591,5 @@ def run_netlist(netlist_text: str, *, throw: bool = True) -> NgspiceRun:
     with _LOCK:
         engine = get_engine()
         engine.load(netlist_text)
-        return engine.run(None, throw=throw)
+        return engine.run(None, throw=throw, timeout_s=timeout_s)
 
