@@ -521,7 +521,8 @@ def _transient(d: _Deck, tr: Transient) -> list[str]:
 
 def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, nudge_ref, form: str,
              options, analysis: str | None, title: str | None, probes: bool, sweep: bool,
-             repeats: int = 1, transient: Transient | None = None, nudge_current=None) -> Netlist:
+             repeats: int = 1, transient: Transient | None = None, nudge_current=None,
+             nodeset=None) -> Netlist:
     if not isinstance(circuit, Circuit):
         raise NetlistError(f"expected a Circuit, got {type(circuit).__name__}")
     if analysis not in ("op", None):
@@ -554,6 +555,10 @@ def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, 
     _nudge(d, beta, target, nudge_ref, batch, nudge_current)
     tran = _transient(d, transient) if transient is not None else []
     tail = _model_cards(c) + _options_line(options)
+    if nodeset is not None:
+        v = _batch(nodeset, c.n_free, "nodeset", 1)[0]
+        ns = [f"v({d.name(j)})={format_number(v[j], f'nodeset {j}')}" for j in range(c.n_free)]
+        tail += [".nodeset " + " ".join(ch) for ch in _chunks(ns)]
     if probes:
         probe = [f"v({n})" for n in d.names.names[: c.n_free]]
         tail += [".save " + " ".join(ch) for ch in _chunks(probe)]
@@ -588,6 +593,7 @@ def compile_netlist(
     probes: bool = True,
     transient: Transient | None = None,
     nudge_current: np.ndarray | None = None,
+    nodeset: np.ndarray | None = None,
 ) -> Netlist:
     """Write one example's deck for ``circuit``.
 
@@ -623,6 +629,9 @@ def compile_netlist(
         loss) instead of the squared error's from ``target`` and ``nudge_ref``, which are then
         not needed. Such decks carry ``@nudge_current`` metadata, which
         :func:`~analog_eqprop.netlist.parse_netlist` does not read back.
+    nodeset : array (n_free,), optional
+        Free-node voltages [V] written as ``.nodeset`` lines: ngspice's Newton iteration
+        for the ``.op`` starts there (a convergence aid; the solution does not depend on it).
 
     Returns
     -------
@@ -647,7 +656,7 @@ def compile_netlist(
         raise NetlistError(f"a transient deck replaces the .op: leave analysis='op', got {analysis!r}")
     return _compile(circuit, g, X, beta=beta, target=target, nudge_ref=nudge_ref, form=form, options=options,
                     analysis=analysis, title=title, probes=probes, sweep=False, transient=transient,
-                    nudge_current=nudge_current)
+                    nudge_current=nudge_current, nodeset=nodeset)
 
 
 def compile_sweep(
