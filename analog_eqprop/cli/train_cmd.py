@@ -17,7 +17,7 @@ from analog_eqprop.models.hopfield import HopfieldConfig
 from analog_eqprop.training.trainer import TrainConfig
 
 RUN_KEYS = {"model", "sizes", "graph", "dataset", "data_dir", "out", "n_train", "n_test", "init_seed", "workers",
-            "executor", "per_analysis", "hardware", "hardware_set"}
+            "executor", "per_analysis", "ngspice_timeout", "hardware", "hardware_set"}
 
 DESCRIPTION = """\
 Train with Equilibrium Propagation: a continuous Hopfield network (--model hopfield, the seed
@@ -72,6 +72,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="--backend ngspice: a process pool or a local Dask cluster (default: process with --workers)")
     o.add_argument("--per-analysis", dest="per_analysis", default=None, type=int,
                    help="--backend ngspice: most examples per .dc sweep (default: 50)")
+    o.add_argument("--ngspice-timeout", dest="ngspice_timeout", default=None, type=float, metavar="S",
+                   help="--backend ngspice: halt any analysis running longer than S seconds with a clear error "
+                        "(default: no limit)")
     p.set_defaults(func=run)
 
 
@@ -157,7 +160,7 @@ def _ngspice_workers(run_cfg: dict[str, Any], model: Any, model_cfg: Any):
     """Give an ngspice model its sweep size and worker pool for the ``with`` block."""
     import contextlib
 
-    keys = [k for k in ("workers", "executor", "per_analysis") if run_cfg.get(k) is not None]
+    keys = [k for k in ("workers", "executor", "per_analysis", "ngspice_timeout") if run_cfg.get(k) is not None]
     if not keys:
         return contextlib.nullcontext()
     if getattr(model_cfg, "backend", None) != "ngspice":
@@ -170,7 +173,8 @@ def _ngspice_workers(run_cfg: dict[str, Any], model: Any, model_cfg: Any):
 
         kind = run_cfg.get("executor") or ("process" if run_cfg.get("workers") else None)
         with make_executor(kind, workers=run_cfg.get("workers")) as ex:
-            model.backend = NgspiceBackend(per_analysis=run_cfg.get("per_analysis") or 50, executor=ex)
+            model.backend = NgspiceBackend(per_analysis=run_cfg.get("per_analysis") or 50, executor=ex,
+                                           timeout_s=run_cfg.get("ngspice_timeout"))
             yield
 
     return pool()

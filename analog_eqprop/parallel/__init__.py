@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from analog_eqprop.parallel.executors import (
     EXECUTORS,
+    WorkerPool,
     dask_executor,
     executor_workers,
+    is_broken_pool_error,
     make_executor,
     process_pool,
+    restart_executor,
     start_method,
 )
 
-__all__ = ["EXECUTORS", "make_executor", "process_pool", "dask_executor", "executor_workers", "start_method"]
+__all__ = ["EXECUTORS", "make_executor", "process_pool", "dask_executor", "executor_workers", "start_method",
+           "WorkerPool", "restart_executor", "is_broken_pool_error"]

@@ -5,13 +5,15 @@ parallel ngspice runs need worker *processes* that start clean and build their e
 first use. :func:`make_executor` gives a :class:`concurrent.futures.Executor` of that kind as
 a context manager that shuts it down cleanly:
 
-* ``"process"``: a :class:`~concurrent.futures.ProcessPoolExecutor` whose workers are
-  *spawned* (fresh interpreters; see :func:`start_method`) -- never a fork of a parent that
-  may already hold an engine. The pool lives as long as the ``with`` block, so its workers (and their
-  engines) are reused by every batch;
+* ``"process"``: a :class:`WorkerPool` -- a :class:`~concurrent.futures.ProcessPoolExecutor`
+  whose workers are *spawned* (fresh interpreters; see :func:`start_method`), never a fork
+  of a parent that may already hold an engine, and which can be restarted after a worker
+  died (a crash breaks a whole process pool). The pool lives as long as the ``with`` block,
+  so its workers (and their engines) are reused by every batch;
 * ``"dask"``: a Dask ``distributed`` client (a ``LocalCluster`` of single-threaded worker
   processes, or an existing scheduler at ``address``) seen through its executor interface,
-  for runs spread over several machines;
+  for runs spread over several machines; Dask's nannies replace dead workers and rerun
+  their tasks themselves;
 * ``None``: no executor (``with`` yields None): everything runs in this process.
 
 Examples
@@ -30,12 +32,13 @@ import contextlib
 import multiprocessing
 import os
 from collections.abc import Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import Any
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
+from typing import Any, Callable
 
-from analog_eqprop.errors import ConfigError
+from analog_eqprop.errors import ConfigError, WorkerDiedError
 
-__all__ = ["EXECUTORS", "make_executor", "process_pool", "dask_executor", "executor_workers", "start_method"]
+__all__ = ["EXECUTORS", "make_executor", "process_pool", "dask_executor", "executor_workers", "start_method",
+           "WorkerPool", "restart_executor", "is_broken_pool_error"]
 
 EXECUTORS = ("process", "dask")
 
@@ -58,7 +61,86 @@ def _worker_init() -> None:
         threadpool_limits(1)
 
 
-def process_pool(workers: int | None = None, *, method: str | None = None) -> ProcessPoolExecutor:
+class WorkerPool(Executor):
+    """A process pool of spawned workers that can be restarted after one of them died.
+
+    A worker that dies (a crash inside the simulator, the out-of-memory killer, a signal)
+    breaks a :class:`~concurrent.futures.ProcessPoolExecutor` for good: every pending and
+    later task fails with ``BrokenProcessPool``. :meth:`restart` kills what is left of the
+    old pool and starts a fresh one in its place, so that the caller
+    (:class:`~analog_eqprop.solvers.ngspice_backend.NgspiceBackend`) can rerun its chunks.
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes.
+    method : str
+        Start method (``"spawn"`` or ``"forkserver"``).
+
+    Examples
+    --------
+    >>> pool = WorkerPool(1)
+    >>> pool.submit(abs, -3).result()
+    3
+    >>> pool.restart(); pool.restarts, pool.submit(abs, -4).result()
+    (1, 4)
+    >>> pool.shutdown()
+    """
+
+    def __init__(self, workers: int, method: str = "spawn"):
+        self._max_workers = int(workers)
+        self._method = method
+        self.restarts = 0
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self._max_workers, mp_context=multiprocessing.get_context(self._method),
+                                   initializer=_worker_init)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        return self._pool.submit(fn, *args, **kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the current workers (empty before the first task started them)."""
+        procs = getattr(self._pool, "_processes", None) or {}
+        return [p.pid for p in list(procs.values()) if p.pid]
+
+    def restart(self) -> None:
+        """Kill the current workers (wedged or not) and start a fresh pool."""
+        old = self._pool
+        procs = list((getattr(old, "_processes", None) or {}).values())
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.kill()
+        old.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            with contextlib.suppress(Exception):
+                p.join(timeout=10)
+        self._pool = self._new_pool()
+        self.restarts += 1
+
+
+def is_broken_pool_error(exc: BaseException) -> bool:
+    """Whether ``exc`` says that an executor lost a worker process (a process pool's
+    ``BrokenProcessPool``, Dask's ``KilledWorker``)."""
+    return isinstance(exc, BrokenExecutor) or type(exc).__name__ == "KilledWorker"
+
+
+def restart_executor(executor: Executor) -> None:
+    """Restart ``executor`` after a worker died, or raise :class:`WorkerDiedError` saying why
+    it cannot be (only :class:`WorkerPool` knows how; a bare process pool stays broken)."""
+    restart = getattr(executor, "restart", None)
+    if restart is None:
+        raise WorkerDiedError(f"a worker of {type(executor).__name__} died and this executor cannot be restarted; "
+                              "use analog_eqprop.parallel.make_executor('process'), whose pool restarts")
+    restart()
+
+
+def process_pool(workers: int | None = None, *, method: str | None = None) -> WorkerPool:
     """A process pool whose workers start without any ngspice state.
 
     Parameters
@@ -71,9 +153,7 @@ def process_pool(workers: int | None = None, *, method: str | None = None) -> Pr
     method = method or start_method()
     if method == "fork":
         raise ConfigError("a 'fork' pool would copy this process's ngspice engine; use 'forkserver' or 'spawn'")
-    workers = workers or os.cpu_count() or 1
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
-                               initializer=_worker_init)
+    return WorkerPool(workers or os.cpu_count() or 1, method)
 
 
 @contextlib.contextmanager

@@ -39,19 +39,24 @@ converged (1, 4)
 
 from __future__ import annotations
 
+import logging
 import time
 from concurrent.futures import Executor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from typing import Any, Literal, Mapping, NamedTuple
 
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
-from analog_eqprop.errors import ConfigError
+from analog_eqprop.errors import ConfigError, ConvergenceError, SimulationTimeoutError, WorkerDiedError
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import OperatingPoint, single_thread_blas
 
-__all__ = ["NgspiceBackend", "NortonPlan", "ChunkResult", "solve_chunk", "TIGHT_OPTIONS", "DEFAULT_OPTIONS"]
+__all__ = ["NgspiceBackend", "NortonPlan", "ChunkResult", "solve_chunk", "TIGHT_OPTIONS", "DEFAULT_OPTIONS",
+           "RETRY_AIDS"]
+
+log = logging.getLogger(__name__)
 
 #: Options for comparisons at the 1e-9 V level (PHYSICS.md §4).
 TIGHT_OPTIONS = {"reltol": 1e-6, "vntol": 1e-9}
@@ -69,6 +74,70 @@ class ChunkResult(NamedTuple):
     analyses: int  #: analyses run (1: one sweep or one .op)
     seconds: float  #: wall seconds of the whole chunk, compiling included
     cpu_seconds: float  #: CPU seconds of the process that ran it (ngspice's included in shared mode)
+    aids: tuple[str, ...] = ()  #: convergence aids tried before it converged (empty: none needed)
+
+
+#: What a chunk tries, in this order, when ngspice reports non-convergence: one ``.op`` per
+#: example (a sweep point starts from the previous point's solution; a fresh ``.op`` runs
+#: ngspice's whole homotopy chain) with more Newton iterations and classic gmin stepping
+#: (``gminsteps`` > 1), then with source stepping alone, then started from the NumPy
+#: twin's solution (``.nodeset``). Each entry: (name, extra ``.options``).
+RETRY_AIDS: tuple[tuple[str, dict[str, Any] | None], ...] = (
+    ("gmin stepping", {"itl1": 500, "gminsteps": 20}),
+    ("source stepping", {"itl1": 500, "gminsteps": 0, "srcsteps": 20}),
+    ("nodeset from the NumPy solution", None),
+)
+
+
+def _run_deck(text: str, mode: str, timeout_s: float | None):
+    if mode == "batch":
+        from analog_eqprop.solvers.ngspice_batch import run_batch
+
+        return run_batch(text, timeout_s=timeout_s or 600.0)
+    from analog_eqprop.solvers.ngspice_shared import run_netlist
+
+    return run_netlist(text, timeout_s=timeout_s)
+
+
+def _nodesets(circuit: Circuit, g: np.ndarray, X: np.ndarray, beta: float, target: np.ndarray | None,
+              ref: np.ndarray | None, nudge_current: np.ndarray | None) -> np.ndarray:
+    """Free-node voltages [V] to start ngspice from: the NumPy twin's operating points (or,
+    for explicit nudge currents, which the twin's squared-error nudge cannot express, the
+    free-phase state the nudged phase starts from)."""
+    if nudge_current is not None and ref is not None:
+        return np.asarray(ref, dtype=np.float64)
+    from analog_eqprop.solvers.backends import NumpyBackend
+
+    target_v = None if target is None else circuit.target_off + target * (circuit.target_on - circuit.target_off)
+    op = NumpyBackend().operating_point(MNASystem(circuit), g, X, beta=beta if nudge_current is None else 0.0,
+                                        target_v=target_v, ref=ref)
+    return op.voltages[:, : circuit.n_free]
+
+
+def _solve(circuit, g, X, beta, target, ref, form, options, mode, timeout_s, repeats, nudge_current,
+           per_example: bool = False, nodeset: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
+    """One attempt: (free-node voltages, seconds inside ngspice, analyses run)."""
+    from analog_eqprop.netlist import compile_netlist, compile_sweep
+
+    B = X.shape[0]
+    kw = dict(beta=beta, form=form, options=options)
+    if B > 1 and not per_example:
+        if nudge_current is not None:  # only when given: decks without it stay byte-identical
+            kw["nudge_current"] = nudge_current
+        net = compile_sweep(circuit, g, X, target=target, nudge_ref=ref, repeats=repeats, **kw)
+        run = _run_deck(net.text, mode, timeout_s)
+        return net.free_voltages(run.vectors), float(run.seconds), 1
+    rows, seconds = [], 0.0
+    for k in range(B):
+        if nudge_current is not None:
+            kw["nudge_current"] = nudge_current[k]
+        net = compile_netlist(circuit, g, X[k], target=None if target is None else target[k],
+                              nudge_ref=None if ref is None else ref[k], analysis="op", probes=False,
+                              nodeset=None if nodeset is None else nodeset[k], **kw)
+        run = _run_deck(net.text, mode, timeout_s)
+        rows.append(net.free_voltages(run.vectors))
+        seconds += float(run.seconds)
+    return np.concatenate(rows, axis=0), seconds, B
 
 
 def solve_chunk(circuit: Circuit, g: np.ndarray, X: np.ndarray, beta: float, target: np.ndarray | None,
@@ -77,29 +146,47 @@ def solve_chunk(circuit: Circuit, g: np.ndarray, X: np.ndarray, beta: float, tar
     """Compile and simulate one chunk of examples (one ``.dc`` sweep, or one ``.op`` for a
     single example). Top-level so process pools can pickle it; the engine is created on
     first use in whichever process runs it. ``nudge_current`` (chunk, n_outputs) [A]: explicit
-    nudge currents instead of the squared error's (see :meth:`NgspiceBackend.operating_point`)."""
-    from analog_eqprop.netlist import compile_netlist, compile_sweep
+    nudge currents instead of the squared error's (see :meth:`NgspiceBackend.operating_point`).
 
+    If ngspice does not converge, the chunk is retried with :data:`RETRY_AIDS` in order; the
+    result names the aids that were needed, and if none helps, the
+    :class:`~analog_eqprop.errors.ConvergenceError` lists everything that was tried.
+    ``timeout_s`` limits every analysis (:class:`~analog_eqprop.errors.SimulationTimeoutError`)."""
     t0, c0 = time.perf_counter(), time.process_time()
-    B = X.shape[0]
-    kw = dict(beta=beta, form=form, options=options)
-    if nudge_current is not None:  # only when given: decks without it stay byte-identical
-        kw["nudge_current"] = nudge_current[0] if B == 1 else nudge_current
-    if B == 1:
-        net = compile_netlist(circuit, g, X[0], target=None if target is None else target[0],
-                              nudge_ref=None if ref is None else ref[0], analysis="op", probes=False, **kw)
-    else:
-        net = compile_sweep(circuit, g, X, target=target, nudge_ref=ref, repeats=repeats, **kw)
-    if mode == "batch":
-        from analog_eqprop.solvers.ngspice_batch import run_batch
+    args = (circuit, g, X, beta, target, ref, form, options, mode, timeout_s, repeats, nudge_current)
+    tried: list[str] = []
+    try:
+        v, ng_s, n = _solve(*args)
+    except ConvergenceError as exc:
+        tried.append(f"as configured ({_summary(exc)})")
+        for name, extra in RETRY_AIDS:
+            try:
+                if extra is None:
+                    start = _nodesets(circuit, g, X, beta, target, ref, nudge_current)
+                    v, ng_s, n = _solve(*args, per_example=True, nodeset=start)
+                else:
+                    v, ng_s, n = _solve(*args[:7], {**(options or {}), **extra}, *args[8:], per_example=True)
+            except ConvergenceError as again:
+                tried.append(f"{name} ({_summary(again)})")
+                continue
+            tried.append(name)
+            break
+        else:
+            raise ConvergenceError(
+                f"ngspice did not converge on {X.shape[0]} example(s) of circuit {circuit.name!r}"
+                f"{' (nudged phase, beta=%g)' % beta if beta else ' (free phase)'}; tried, in order: "
+                + "; ".join(tried) + ". Check the circuit for nodes without a DC path and for extreme "
+                "conductances, or loosen the backend's options (reltol, abstol)."
+            ) from exc
+        log.warning("ngspice converged on %d example(s) of %r only after: %s", X.shape[0], circuit.name,
+                    "; ".join(tried))
+    return ChunkResult(v, ng_s, n, time.perf_counter() - t0, time.process_time() - c0, tuple(tried))
 
-        run = run_batch(net.text, timeout_s=timeout_s or 600.0)
-    else:
-        from analog_eqprop.solvers.ngspice_shared import run_netlist
 
-        run = run_netlist(net.text)
-    return ChunkResult(net.free_voltages(run.vectors), float(run.seconds), 1, time.perf_counter() - t0,
-                       time.process_time() - c0)
+def _summary(exc: BaseException) -> str:
+    """ngspice's own error lines of ``exc`` (not the header), at most two, on one line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines()]
+    return " / ".join((lines[1:] or lines)[:2]) or type(exc).__name__
 
 
 class NortonPlan:
@@ -234,7 +321,11 @@ class NgspiceBackend:
         Where chunks run (see :func:`analog_eqprop.parallel.make_executor`); default: in
         this process, one chunk after the other.
     timeout_s : float, optional
-        Per-chunk limit in batch mode.
+        Wall-clock limit [s] of every analysis, in both modes (shared: ngspice's background
+        thread is halted; batch: the subprocess is killed); past it a
+        :class:`~analog_eqprop.errors.SimulationTimeoutError` names the circuit. With an
+        executor, a worker silent for longer than all the analyses of its chunk could take
+        (retries included) plus 30 s is taken as wedged and its pool restarted.
     repeats : int
         Solves per sweep point (see :func:`~analog_eqprop.netlist.compile_sweep`). Measured
         on the agreement circuits with DIDEAL diodes at default options: 1 solve leaves up to
@@ -244,6 +335,16 @@ class NgspiceBackend:
     workers : int, optional
         Split every batch into at least this many chunks (default: the executor's worker
         count, 1 without an executor), so that a small batch still keeps all workers busy.
+    max_restarts : int
+        How often a batch may restart a process pool whose worker died (its unfinished
+        chunks run again) before :class:`~analog_eqprop.errors.WorkerDiedError`.
+
+    Notes
+    -----
+    Faults: non-convergence is retried with :data:`RETRY_AIDS` (``stats["aided_chunks"]``
+    counts the chunks that needed them, ``OperatingPoint.extra["aids"]`` names them); a
+    worker that dies is replaced and its chunk rerun (``stats["worker_restarts"]``); Dask
+    replaces dead workers itself and reruns their tasks.
     """
 
     name = "ngspice"
@@ -251,7 +352,8 @@ class NgspiceBackend:
 
     def __init__(self, *, mode: Literal["shared", "batch"] = "shared", form: Literal["norton", "full"] = "norton",
                  per_analysis: int = 50, options: Mapping[str, Any] | None = None, executor: Executor | None = None,
-                 timeout_s: float | None = None, repeats: int = 3, workers: int | None = None):
+                 timeout_s: float | None = None, repeats: int = 3, workers: int | None = None,
+                 max_restarts: int = 2):
         if mode not in ("shared", "batch"):
             raise ConfigError(f"ngspice mode must be 'shared' or 'batch', got {mode!r}")
         if form not in ("norton", "full"):
@@ -261,7 +363,12 @@ class NgspiceBackend:
         self.mode, self.form, self.per_analysis = mode, form, int(per_analysis)
         self.options = dict(DEFAULT_OPTIONS if options is None else options) or None
         self.executor = executor
-        self.timeout_s = timeout_s
+        if timeout_s is not None and not timeout_s > 0:
+            raise ConfigError(f"timeout_s must be > 0 seconds, got {timeout_s!r}")
+        self.timeout_s = None if timeout_s is None else float(timeout_s)
+        if max_restarts < 0:
+            raise ConfigError(f"max_restarts must be >= 0, got {max_restarts}")
+        self.max_restarts = int(max_restarts)
         if repeats < 1:
             raise ConfigError(f"repeats must be >= 1, got {repeats}")
         self.repeats = int(repeats)
@@ -274,7 +381,7 @@ class NgspiceBackend:
         self.workers = int(workers)
         self._plans: dict[int, tuple[Circuit, NortonPlan]] = {}
         self.stats = {"analyses": 0, "examples": 0, "ngspice_seconds": 0.0, "chunk_seconds": 0.0,
-                      "chunk_cpu_seconds": 0.0, "wall_seconds": 0.0}
+                      "chunk_cpu_seconds": 0.0, "wall_seconds": 0.0, "aided_chunks": 0, "worker_restarts": 0}
 
     def __getstate__(self) -> dict:
         # an executor does not pickle (and a copy of the model must not share a pool by accident)
@@ -324,7 +431,9 @@ class NgspiceBackend:
         if self.executor is None or len(jobs) == 1:
             results = [solve_chunk(*job) for job in jobs]
         else:
-            results = [f.result() for f in [self.executor.submit(solve_chunk, *job) for job in jobs]]
+            results = self._run_on_workers(jobs)
+        aided = [(i, r.aids) for i, r in enumerate(results) if r.aids]
+        self.stats["aided_chunks"] += len(aided)
         v = np.concatenate([r.voltages for r in results], axis=0)
         self.stats["analyses"] += sum(r.analyses for r in results)
         self.stats["examples"] += B
@@ -341,4 +450,52 @@ class NgspiceBackend:
         self.stats["wall_seconds"] += seconds
         return OperatingPoint(voltages=v, internal=internal, status="converged", converged=np.ones(B, bool),
                               iterations=len(jobs), residual=np.full(B, np.nan), backend=f"ngspice-{self.mode}",
-                              seconds=seconds, extra={"analyses": len(jobs), "form": self.form})
+                              seconds=seconds, extra={"analyses": len(jobs), "form": self.form, "aids": aided})
+
+    def _run_on_workers(self, jobs: list[tuple]) -> list[ChunkResult]:
+        """Run chunks on the executor. A worker that dies breaks a process pool: the pool is
+        restarted (:class:`~analog_eqprop.parallel.WorkerPool`) and the unfinished chunks run
+        again, up to ``max_restarts`` times per batch. A chunk that does not come back within
+        every analysis it may run could take (a wedged worker) restarts the pool and raises."""
+        from analog_eqprop.parallel import is_broken_pool_error, restart_executor
+
+        results: dict[int, ChunkResult] = {}
+        restarts = 0
+        while len(results) < len(jobs):
+            todo = [i for i in range(len(jobs)) if i not in results]
+            died: BaseException | None = None
+            try:
+                futures = {i: self.executor.submit(solve_chunk, *jobs[i]) for i in todo}
+            except Exception as exc:  # a pool already broken refuses new work
+                if not is_broken_pool_error(exc):
+                    raise
+                futures, died = {}, exc
+            for i, fut in futures.items():
+                # a chunk may run one sweep, then one .op per example for each retry aid
+                n = jobs[i][2].shape[0]
+                wait = None if self.timeout_s is None else self.timeout_s * (1 + len(RETRY_AIDS) * n) + 30.0
+                try:
+                    results[i] = fut.result(timeout=wait)
+                except FutureTimeout:
+                    restart_executor(self.executor)
+                    self.stats["worker_restarts"] += 1
+                    raise SimulationTimeoutError(
+                        f"an ngspice worker gave no answer for chunk {i + 1} of {len(jobs)} within {wait:g} s "
+                        f"(timeout_s={self.timeout_s:g}); its pool was restarted") from None
+                except Exception as exc:
+                    if not is_broken_pool_error(exc):
+                        raise
+                    died = exc
+            if died is not None:
+                restarts += 1
+                if restarts > self.max_restarts:
+                    raise WorkerDiedError(
+                        f"ngspice worker processes died {restarts} times while running one batch "
+                        f"({len(jobs) - len(results)} of {len(jobs)} chunks unfinished; last: {died!r}); "
+                        "look for crashes in the workers (out of memory, a signal) before raising max_restarts"
+                    ) from died
+                log.warning("an ngspice worker died (%r); restarting the pool and rerunning %d chunk(s)",
+                            died, len(jobs) - len(results))
+                restart_executor(self.executor)
+                self.stats["worker_restarts"] += 1
+        return [results[i] for i in range(len(jobs))]
