@@ -238,6 +238,24 @@ def test_checkpoint_round_trip_keeps_the_programmed_state(tmp_path):
     assert np.array_equal(fresh.model.g, tr.model.g)
 
 
+def test_noisy_hardware_resumes_exactly(tmp_path):
+    """Write noise, stochastic pulse rounding and read noise: the streams are in the checkpoint."""
+    c = drn_circuit([64, 6, 10], seed=0)
+    data = load_digits().subset(n_train=60, n_test=20)
+    cfg = TrainConfig(epochs=2, batch_size=20, seed=4, **CIRCUIT_TRAIN)
+    hw = dict(hardware="rram", seed=2, overrides=["read_noise=0.02", "write_noise=0.05"])
+    full = Trainer(HardwareNetwork(c, **hw), cfg, progress=False)
+    full.fit(data)
+    ck = tmp_path / "ck.npz"
+    Trainer(HardwareNetwork(c, **hw), cfg, checkpoint_path=ck, progress=False).fit(data, epochs=1)
+    resumed = Trainer(HardwareNetwork(c, **hw), cfg, checkpoint_path=ck, progress=False)
+    resumed.load_checkpoint(ck)
+    resumed.fit(data)
+    assert not np.array_equal(full.model.g, HardwareNetwork(c, **hw).g)  # it trained
+    np.testing.assert_array_equal(resumed.model.g, full.model.g)
+    assert [r["test_error"] for r in resumed.history] == [r["test_error"] for r in full.history]
+
+
 def test_refusals_are_named():
     c = kendall_circuit(4, 3, 2, seed=0)
     with pytest.raises(ConfigError, match="amplifier offsets"):

@@ -23,8 +23,9 @@ Parameters set from outside (a checkpoint, :meth:`set_conductances`) are taken a
 written-and-verified: put on the level grid, stuck devices left alone.
 
 Random streams (all from ``seed``): device sample, amplifier sample, write noise and pulse
-rounding, read noise. A resumed run continues with fresh write and read streams (they are not
-in the checkpoint), so it matches an uninterrupted one only without write or read noise.
+rounding, read noise. The write and read streams' states travel in the trainer's checkpoints
+(:meth:`HardwareNetwork.checkpoint_state`), so a resumed run draws the same noise as an
+uninterrupted one.
 
 Examples
 --------
@@ -278,6 +279,16 @@ class HardwareNetwork:
         """Quiescent supply power of all amplifiers [W] (not part of any operating point)."""
         a = self.hardware.amplifier
         return float(self.circuit.n_amps * a.supply_voltage * a.supply_current)
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """What a checkpoint must keep besides the parameters: the write- and read-noise
+        streams' states (plain JSON), so that a resumed run draws what an uninterrupted one would."""
+        return {"write_rng": self._write_rng.bit_generator.state, "read_rng": self._read_rng.bit_generator.state}
+
+    def load_checkpoint_state(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`checkpoint_state`."""
+        self._write_rng.bit_generator.state = state["write_rng"]
+        self._read_rng.bit_generator.state = state["read_rng"]
 
     def copy(self) -> "HardwareNetwork":
         """The same instance (same seed, same devices) with the current stored conductances."""

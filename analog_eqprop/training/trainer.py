@@ -363,6 +363,8 @@ class Trainer:
             "rng": self.rng.bit_generator.state,
             "run_info": self.run_info,
         }
+        if hasattr(self.model, "checkpoint_state"):  # e.g. a hardware model's noise streams
+            meta["model_state"] = self.model.checkpoint_state()
         save_checkpoint(path, arrays, meta)
 
     def load_checkpoint(self, path: str | Path) -> None:
@@ -385,6 +387,8 @@ class Trainer:
         self.particles = {k[len("particles/"):]: v.copy() for k, v in arrays.items() if k.startswith("particles/")}
         self.optimizer.load_state_dict({k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")})
         self.rng.bit_generator.state = meta["rng"]
+        if meta.get("model_state") is not None and hasattr(self.model, "load_checkpoint_state"):
+            self.model.load_checkpoint_state(meta["model_state"])
         self.history = list(meta["history"])
         self.epoch = int(meta["epoch"])
         partial = meta.get("in_epoch")
