@@ -258,9 +258,7 @@ def test_noisy_hardware_resumes_exactly(tmp_path):
 
 def test_refusals_are_named():
     c = kendall_circuit(4, 3, 2, seed=0)
-    with pytest.raises(ConfigError, match="amplifier offsets"):
-        HardwareNetwork(c, "ideal", overrides=["amplifier=lm358"])
-    net = HardwareNetwork(c, "ideal", overrides=["amplifier=lm358", "offset=0"])
+    net = HardwareNetwork(c, "ideal", overrides=["amplifier=lm358"])
     assert net.amplifier_supply_power() == pytest.approx(3 * 5.0 * 3.5e-4)
     with pytest.raises(ConfigError, match="bcd backend"):
         HardwareNetwork(drn_circuit([4, 3, 2], seed=0), "rram", "bcd")

@@ -17,6 +17,7 @@ A *circuit graph* is a networkx graph whose nodes carry a ``role`` (``input``, `
 ``output_index``   output nodes: the class this node reads out (default: output order)
 ``polarity``       output nodes: +1, or -1 for the negative node of a differential pair
 ``amplifier_back`` hidden nodes: CCCS gain of this node's amplifier (overrides the builder's)
+``amp_offset``     hidden nodes: input-referred offset of this node's amplifier [V] (default 0)
 =================  ===========================================================================
 
 Optional edge attributes (absent everywhere: one trainable parameter per conductance, as before):
@@ -155,7 +156,7 @@ def circuit_from_graph(
     n_free = len(free)
 
     # amplifiers on hidden nodes
-    amp_node, amp_gain, amp_back, amp_names = [], [], [], []
+    amp_node, amp_gain, amp_back, amp_names, amp_offset = [], [], [], [], []
     for n in free:
         A = nd[n].get("amplifier")
         if A is None:
@@ -169,6 +170,10 @@ def circuit_from_graph(
         amp_gain.append(A)
         amp_back.append(back)
         amp_names.append(f"{n}_amp")
+        v_os = float(nd[n].get("amp_offset", 0.0))
+        if not np.isfinite(v_os):
+            raise GraphError(f"node {n!r}: amplifier offset must be finite, got {v_os!r} V")
+        amp_offset.append(v_os)
 
     # clamp rails become extra bias sources, one per distinct voltage (0 V is ground)
     rail_index: dict[float, int] = {}
@@ -264,7 +269,7 @@ def circuit_from_graph(
         n_features=n_features,
         edge_a=e_a, edge_b=e_b, edge_g=e_g, edge_layer=e_l,
         g_min=g_min, g_max=g_max,
-        amp_node=amp_node, amp_gain=amp_gain, amp_back=amp_back, amp_names=tuple(amp_names),
+        amp_node=amp_node, amp_gain=amp_gain, amp_back=amp_back, amp_names=tuple(amp_names), amp_offset=amp_offset,
         diode_anode=d_an, diode_cathode=d_ca, diode_model=d_mod, models=tuple(model_list),
         out_pos=out_pos, out_neg=out_neg, target_on=target_on, target_off=target_off, nudge=nudge,
         layer_names=tuple(f"layer{lay}" for lay in layers_free), edge_param=edge_param,

@@ -8,7 +8,8 @@ A :class:`Circuit` lists, as flat arrays, every element of a resistive EqProp ne
 * **amplifiers** (Kendall et al. 2020): the amplified copy ``A * V(node)`` of a free node,
   made by a VCVS of gain ``A``, and a CCCS that draws ``back_gain * I_out`` from the node,
   ``I_out`` being the VCVS output current. ``back_gain == A`` keeps the circuit reciprocal
-  (an energy-based model); Kendall's ``1 / A`` does not;
+  (an energy-based model); Kendall's ``1 / A`` does not. An input-referred offset ``V_os``
+  [V] per amplifier (``amp_offset``, default 0) makes the copy ``A (V(node) + V_os)``;
 * **conductances** (the trainable weights, S) between two *terminals*; optionally mapped onto
   fewer *parameters* (``edge_param``: the index of the parameter that sets each conductance,
   ``-1`` for a fixed one): tied conductances (shared convolution weights) and non-trainable
@@ -83,6 +84,7 @@ class Circuit:
     amp_gain: np.ndarray = field(default_factory=lambda: np.zeros(0))
     amp_back: np.ndarray = field(default_factory=lambda: np.zeros(0))
     amp_names: tuple[str, ...] = ()
+    amp_offset: np.ndarray = field(default_factory=lambda: np.zeros(0))
     diode_anode: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
     diode_cathode: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
     diode_model: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
@@ -100,7 +102,9 @@ class Circuit:
                 "diode_cathode", "diode_model", "out_pos", "out_neg", "edge_param")
         for name in ints:
             object.__setattr__(self, name, _arr(getattr(self, name), np.int64))
-        for name in ("source_gain", "source_offset", "edge_g", "amp_gain", "amp_back"):
+        if len(self.amp_offset) == 0:
+            object.__setattr__(self, "amp_offset", np.zeros(len(self.amp_node)))
+        for name in ("source_gain", "source_offset", "edge_g", "amp_gain", "amp_back", "amp_offset"):
             object.__setattr__(self, name, _arr(getattr(self, name), np.float64))
         self._check()
 
@@ -189,7 +193,7 @@ class Circuit:
 
     def terminal_voltages(self, v_free: np.ndarray, v_src: np.ndarray) -> np.ndarray:
         """Voltages of all terminals plus ground (last column), ``(batch, n_terminals + 1)``."""
-        amps = v_free[:, self.amp_node] * self.amp_gain
+        amps = (v_free[:, self.amp_node] + self.amp_offset) * self.amp_gain
         zero = np.zeros((v_free.shape[0], 1))
         return np.concatenate([v_free, v_src, amps, zero], axis=1)
 
@@ -253,8 +257,13 @@ class Circuit:
                              f"finite and > 0")
         if not (0 < self.g_min < self.g_max):
             raise GraphError(f"circuit: need 0 < g_min < g_max, got {self.g_min!r}, {self.g_max!r}")
-        if len(self.amp_gain) != self.n_amps or len(self.amp_back) != self.n_amps or len(self.amp_names) != self.n_amps:
+        if len(self.amp_gain) != self.n_amps or len(self.amp_back) != self.n_amps or len(self.amp_names) != self.n_amps \
+                or len(self.amp_offset) != self.n_amps:
             raise GraphError("circuit: amplifier arrays differ in length")
+        if not np.all(np.isfinite(self.amp_offset)):
+            k = int(np.argmax(~np.isfinite(self.amp_offset)))
+            raise GraphError(f"circuit: amplifier {self.amp_names[k]} has offset {self.amp_offset[k]!r} V; "
+                             "offsets must be finite")
         if self.n_amps and (self.amp_node.min() < 0 or self.amp_node.max() >= self.n_free):
             raise GraphError("circuit: an amplifier input must be a free node")
         amp_t = self.terminal_kind(self.diode_anode) == 2

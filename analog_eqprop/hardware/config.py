@@ -143,8 +143,8 @@ class AmplifierConfig:
     model: str = option("ideal", "amplifier model, a table of hardware_models/amplifiers.toml")
     gain: float | None = option(None, "gain A of every amplifier (none: the circuit's)")
     gain_variation: float = option(0.0, "relative std of each amplifier's fixed gain error (and of its back gain)")
-    offset: float = option(0.0, "input-referred offset voltage (needs Circuit support, see the hardware docs)",
-                           unit="V")
+    offset: float = option(0.0, "spread (std) of the amplifiers' input-referred offset voltages: each "
+                           "amplifier gets its own fixed offset", unit="V")
     supply_voltage: float = option(0.0, "supply voltage, for the quiescent power", unit="V")
     supply_current: float = option(0.0, "quiescent supply current of one amplifier", unit="A")
 

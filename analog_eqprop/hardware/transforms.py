@@ -72,14 +72,12 @@ def with_amplifiers(circuit: Circuit, cfg: AmplifierConfig, rng: np.random.Gener
 
     A set ``gain`` replaces every gain A and rescales the back gains so that their relation
     to A (``1/A``, ``A``, or fixed) is kept; ``gain_variation`` multiplies each gain and each
-    back gain by its own fixed factor ``1 + sigma z`` drawn from ``rng``.
+    back gain by its own fixed factor ``1 + sigma z`` drawn from ``rng``; ``offset`` gives
+    each amplifier its own fixed input-referred offset ``offset * z`` [V] (z standard normal,
+    drawn after the gain factors, so the gains do not depend on it).
     """
     if not circuit.n_amps:
         return circuit
-    if cfg.offset:
-        raise ConfigError("amplifier offsets are not applied yet: the circuit description has no amplifier "
-                          "offset (it needs a constant term on the amplified copy in Circuit, MNASystem and the "
-                          "netlist compiler); set amplifier.offset=0 to use this model's other figures")
     A, back = circuit.amp_gain.copy(), circuit.amp_back.copy()
     if cfg.gain is not None:
         if np.allclose(back * A, 1.0):
@@ -90,7 +88,10 @@ def with_amplifiers(circuit: Circuit, cfg: AmplifierConfig, rng: np.random.Gener
     z = rng.standard_normal((2, circuit.n_amps))
     A = A * np.maximum(1.0 + cfg.gain_variation * z[0], 0.1)
     back = back * np.maximum(1.0 + cfg.gain_variation * z[1], 0.1)
-    return replace(circuit, amp_gain=A, amp_back=back)
+    if not cfg.offset:
+        return replace(circuit, amp_gain=A, amp_back=back)
+    offset = circuit.amp_offset + cfg.offset * rng.standard_normal(circuit.n_amps)
+    return replace(circuit, amp_gain=A, amp_back=back, amp_offset=offset)
 
 
 def with_lines(circuit: Circuit, r_cell: float) -> Circuit:

@@ -380,6 +380,11 @@ def _sources(d: _Deck, v_src: np.ndarray, folded: np.ndarray) -> None:
                 d.add(f"vs{s} {d.name(t)} 0 {format_number(v_src[0, s], f'source {s}')}")
 
 
+def _offset_volts(c: Circuit, k: int) -> str:
+    # V(copy) = V(internal) - V(va) = A V(node) + A V_os, so va holds -A V_os (0: an ammeter)
+    return "0" if c.amp_offset[k] == 0 else format_number(-c.amp_gain[k] * c.amp_offset[k], f"amplifier {k} offset")
+
+
 def _amplifiers(d: _Deck) -> None:
     c = d.c
     if not c.n_amps:
@@ -391,7 +396,7 @@ def _amplifiers(d: _Deck) -> None:
         internal = unique_name(f"{copy}_int", d.taken)
         d.add(f"* @amp {copy} label={encode_label(c.amp_names[k])} node={node}",
               f"e{k} {internal} 0 {node} 0 {format_number(c.amp_gain[k], f'amplifier {k} gain')}",
-              f"va{k} {internal} {copy} 0",
+              f"va{k} {internal} {copy} {_offset_volts(c, k)}",
               f"f{k} {node} 0 va{k} {format_number(c.amp_back[k], f'amplifier {k} back gain')}")
 
 

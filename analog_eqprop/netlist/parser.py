@@ -529,7 +529,7 @@ def _build(p: ParsedNetlist) -> tuple[Circuit, np.ndarray, np.ndarray | None]:
     e_b = [tnew(el.nodes[1]) for el in edges] + n_b
     g = [_conductance(el.value) for el in edges] + n_g
     layers = [el.layer if el.layer is not None else 0 for el in edges] + n_layer
-    a_node, a_gain, a_back = [], [], []
+    a_node, a_gain, a_back, a_offset = [], [], [], []
     e, va, f = _by_prefix(p, "e"), _by_prefix(p, "va"), _by_prefix(p, "f")
     for k, amp in enumerate(p.amps):
         if k not in e or k not in va or k not in f:
@@ -541,6 +541,7 @@ def _build(p: ParsedNetlist) -> tuple[Circuit, np.ndarray, np.ndarray | None]:
         a_node.append(term[amp["node"]])
         a_gain.append(e[k].value)
         a_back.append(f[k].value)
+        a_offset.append(-(va[k].value or 0.0) / e[k].value)  # va holds -A V_os (see the compiler)
     diodes = [el for _, el in sorted(_by_prefix(p, "d").items())]
     model_pos = {m.name.lower(): i for i, m in enumerate(p.models)}
     circuit = Circuit(
@@ -550,7 +551,7 @@ def _build(p: ParsedNetlist) -> tuple[Circuit, np.ndarray, np.ndarray | None]:
         source_gain=[s["gain"] for s in rows], source_offset=[s["offset"] for s in rows],
         n_features=p.info["n_features"], edge_a=e_a, edge_b=e_b, edge_g=g, edge_layer=layers,
         g_min=p.info["g_min"], g_max=p.info["g_max"], amp_node=a_node, amp_gain=a_gain, amp_back=a_back,
-        amp_names=tuple(a["label"] for a in p.amps), diode_anode=[tnew(el.nodes[0]) for el in diodes],
+        amp_offset=a_offset, amp_names=tuple(a["label"] for a in p.amps), diode_anode=[tnew(el.nodes[0]) for el in diodes],
         diode_cathode=[tnew(el.nodes[1]) for el in diodes], diode_model=[model_pos[el.ref.lower()] for el in diodes],
         models=p.models, out_pos=[term[pos] for pos, _ in p.outputs],
         out_neg=[term[neg] if neg else -1 for _, neg in p.outputs], target_on=p.info["target_on"],

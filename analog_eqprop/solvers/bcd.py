@@ -115,6 +115,10 @@ def check_bcd_circuit(circuit: Circuit) -> None:
         raise ConfigError(f"BCD: diode {k} joins {what} ({c.terminal_name(c.diode_anode[k])}, "
                           f"{c.terminal_name(c.diode_cathode[k])}); block coordinate descent needs every diode "
                           f"between a free node and a rail, source or ground (an ideal clamp); {_USE_NUMPY}")
+    if np.any(c.amp_offset != 0.0):
+        k = int(np.argmax(c.amp_offset != 0.0))
+        raise ConfigError(f"BCD: amplifier {c.amp_names[k]} has an offset ({c.amp_offset[k]:g} V), which the "
+                          f"block updates do not model; {_USE_NUMPY}")
     nonrec = np.abs(c.amp_back - c.amp_gain) > 1e-12 * np.abs(c.amp_gain)
     if np.any(nonrec):
         k = int(np.argmax(nonrec))

@@ -5,7 +5,9 @@ series resistance (as ngspice builds it). Input and bias sources are ideal, so t
 eliminated exactly: a conductance ``g`` from a free node to a source at ``V_s`` becomes ``g``
 to ground plus an injected current ``g V_s`` (Norton). Amplified copies ``A V(j)`` are
 eliminated too: a conductance between the copy and node ``k`` stamps ``g`` and ``-g A`` into
-row ``k`` and, through the CCCS of gain ``c``, ``c g A`` and ``-c g`` into row ``j``.
+row ``k`` and, through the CCCS of gain ``c``, ``c g A`` and ``-c g`` into row ``j``; an
+amplifier offset ``V_os`` adds the constant ``g A V_os`` to those rows' currents
+(:meth:`MNASystem.offset_drive`).
 
 Kirchhoff's current law is ``R(u) = G u - b(x) + i_D(u) = 0`` with ``G`` the (possibly
 non-symmetric, with amplifiers) linear conductance matrix, ``b`` the Norton currents of the
@@ -60,10 +62,13 @@ class MNASystem:
         p[amp] = q[amp] = c.amp_node
         r[amp] = c.amp_back
         m[amp] = c.amp_gain
+        cst = np.zeros(nt + 1)  # constant part of a terminal's voltage: amplifier offsets A V_os
+        cst[amp] = c.amp_gain * c.amp_offset
         # index -1 (ground) maps to the extra last slot, which is all "none".
         a, b = c.edge_a, c.edge_b
         rows, cols, edges, coefs = [], [], [], []
         d_rows, d_src, d_edges, d_coefs = [], [], [], []
+        o_rows, o_edges, o_coefs = [], [], []
         e_idx = np.arange(c.n_edges)
         for (t1, t2, sign) in ((a, b, 1.0), (b, a, 1.0)):
             # row p[t1] gets r1 * g * (m1 V_q1 - m2 V_q2 + const1 - const2)
@@ -76,6 +81,9 @@ class MNASystem:
                 # constant part moves to the right-hand side: b -= r1 g (+-V_s)
                 d_rows.append(p[t1][oks]); d_src.append(s[tv][oks]); d_edges.append(e_idx[oks])  # noqa: E702
                 d_coefs.append(-sign * vs * r[t1][oks])
+                okc = has_row & (cst[tv] != 0.0)  # an offset copy: b -= r1 g (+-A V_os)
+                o_rows.append(p[t1][okc]); o_edges.append(e_idx[okc])  # noqa: E702
+                o_coefs.append(-sign * vs * r[t1][okc] * cst[tv][okc])
         self._g_rows = np.concatenate(rows)
         self._g_cols = np.concatenate(cols)
         self._g_edge = np.concatenate(edges)
@@ -84,6 +92,11 @@ class MNASystem:
         self._d_src = np.concatenate(d_src)
         self._d_edge = np.concatenate(d_edges)
         self._d_coef = np.concatenate(d_coefs)
+        self._o_rows = np.concatenate(o_rows)
+        self._o_edge = np.concatenate(o_edges)
+        self._o_coef = np.concatenate(o_coefs)
+        #: whether amplifier offsets add a constant (conductance-dependent) drive
+        self.has_offsets = bool(self._o_rows.size)
 
         # Diodes: junction from anode' (internal node when RS > 0) to cathode, in "extended"
         # coordinates w = [u (n), V_src (ns), 0 (ground)].
@@ -135,9 +148,14 @@ class MNASystem:
         D = np.bincount(self._d_src * n + self._d_rows, weights=vals, minlength=ns * n).reshape(ns, n)
         return D + self._rs_sys[1]
 
+    def offset_drive(self, g: np.ndarray) -> np.ndarray:
+        """Constant currents [A], ``(n,)``, from the amplifiers' offsets (zero without offsets)."""
+        return np.bincount(self._o_rows, weights=g[self._o_edge] * self._o_coef, minlength=self.n)
+
     def source_drive(self, g: np.ndarray, v_src: np.ndarray) -> np.ndarray:
-        """Norton currents of the sources [A], ``(batch, n)``."""
-        return v_src @ self.drive_matrix(g)
+        """Norton currents of the sources (and amplifier offsets) [A], ``(batch, n)``."""
+        b = v_src @ self.drive_matrix(g)
+        return b + self.offset_drive(g) if self.has_offsets else b
 
     # -- nudging --------------------------------------------------------------------------
     def nudge_terms(self, beta: float, target_v: np.ndarray, ref: np.ndarray | None, loss_grad=None):

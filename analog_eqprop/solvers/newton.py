@@ -316,6 +316,8 @@ class NewtonSolver:
             red = _reduced(system)
             G, D = red.linear(system, g)
             b = v_src @ D
+            if system.has_offsets:
+                b = b + system.offset_drive(g)[:nf]
         else:
             G, b = system.conductance_matrix(g), system.source_drive(g, v_src)
         if nudge is not None:
