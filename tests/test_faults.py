@@ -183,6 +183,34 @@ def test_a_worker_dying_mid_batch_is_replaced_and_the_batch_completes():
         pool.shutdown()
 
 
+def _hang(*args):
+    time.sleep(600)  # a worker wedged outside ngspice's own time limit
+
+
+class _HangsInFirstChunk(WorkerPool):
+    def submit(self, fn, /, *args, **kwargs):
+        if not getattr(self, "hung", False):
+            self.hung = True
+            return super().submit(_hang)
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_wedged_worker_times_out_and_its_pool_is_replaced(monkeypatch):
+    c, system, X = _case(4)
+    pool = _HangsInFirstChunk(2)
+    try:
+        be = NgspiceBackend(executor=pool, timeout_s=0.05)
+        monkeypatch.setattr(be, "wedge_grace_s", 1.0)
+        t0 = time.perf_counter()
+        with pytest.raises(SimulationTimeoutError, match="gave no answer for chunk 1 of 2 within"):
+            be.operating_point(system, c.edge_g, X)
+        assert time.perf_counter() - t0 < 20 and pool.restarts == 1
+        np.testing.assert_array_equal(be.operating_point(system, c.edge_g, X).voltages,
+                                      NgspiceBackend(workers=2).operating_point(system, c.edge_g, X).voltages)
+    finally:
+        pool.shutdown()
+
+
 def test_workers_that_keep_dying_end_in_a_clear_error():
     c, system, X = _case(4)
     with make_executor("process", workers=1) as pool:

@@ -348,6 +348,8 @@ class NgspiceBackend:
     """
 
     name = "ngspice"
+    #: Seconds a worker may stay silent beyond its chunk's analysis limits before it counts as wedged.
+    wedge_grace_s = 30.0
     supports_nudge_current = True  # operating_point takes explicit nudge currents (any loss)
 
     def __init__(self, *, mode: Literal["shared", "batch"] = "shared", form: Literal["norton", "full"] = "norton",
@@ -473,9 +475,11 @@ class NgspiceBackend:
             for i, fut in futures.items():
                 # a chunk may run one sweep, then one .op per example for each retry aid
                 n = jobs[i][2].shape[0]
-                wait = None if self.timeout_s is None else self.timeout_s * (1 + len(RETRY_AIDS) * n) + 30.0
+                wait = None if self.timeout_s is None else self.timeout_s * (1 + len(RETRY_AIDS) * n) + self.wedge_grace_s
                 try:
                     results[i] = fut.result(timeout=wait)
+                except SimulationTimeoutError:  # the worker's own limit (a TimeoutError too): pass it on
+                    raise
                 except FutureTimeout:
                     restart_executor(self.executor)
                     self.stats["worker_restarts"] += 1
