@@ -67,9 +67,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     o.add_argument("--json", default=None, metavar="PATH", help="append one JSON object per epoch to PATH")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     o.add_argument("--workers", default=None, type=int,
-                   help="--backend ngspice: worker processes, each with its own engine (default: in this process)")
-    o.add_argument("--executor", default=None, choices=("process", "dask"),
-                   help="--backend ngspice: a process pool or a local Dask cluster (default: process with --workers)")
+                   help="--backend ngspice: worker processes, each with its own engine (default: one per core; "
+                        "1: in this process)")
+    o.add_argument("--executor", default=None, choices=("process", "dask", "none"),
+                   help="--backend ngspice: a process pool (default), a local Dask cluster, or none (in this "
+                        "process)")
     o.add_argument("--per-analysis", dest="per_analysis", default=None, type=int,
                    help="--backend ngspice: most examples per .dc sweep (default: 50)")
     o.add_argument("--ngspice-timeout", dest="ngspice_timeout", default=None, type=float, metavar="S",
@@ -157,22 +159,26 @@ def _fmt(rec: dict[str, Any]) -> str:
 
 
 def _ngspice_workers(run_cfg: dict[str, Any], model: Any, model_cfg: Any):
-    """Give an ngspice model its sweep size and worker pool for the ``with`` block."""
+    """Give an ngspice model its sweep size and worker pool for the ``with`` block: a process
+    pool of one worker per core unless ``--executor none`` (or ``--workers 1``) keeps the
+    solves in this process (the same results, one sweep after the other)."""
     import contextlib
+    import os
 
     keys = [k for k in ("workers", "executor", "per_analysis", "ngspice_timeout") if run_cfg.get(k) is not None]
-    if not keys:
-        return contextlib.nullcontext()
     if getattr(model_cfg, "backend", None) != "ngspice":
-        raise ConfigError(f"--{keys[0].replace('_', '-')} applies to --backend ngspice only")
+        if keys:
+            raise ConfigError(f"--{keys[0].replace('_', '-')} applies to --backend ngspice only")
+        return contextlib.nullcontext()
 
     @contextlib.contextmanager
     def pool():
         from analog_eqprop.parallel import make_executor
         from analog_eqprop.solvers.ngspice_backend import NgspiceBackend
 
-        kind = run_cfg.get("executor") or ("process" if run_cfg.get("workers") else None)
-        with make_executor(kind, workers=run_cfg.get("workers")) as ex:
+        workers = run_cfg.get("workers") or os.cpu_count() or 1
+        kind = run_cfg.get("executor") or ("process" if workers > 1 else None)
+        with make_executor(kind, workers=workers) as ex:
             model.backend = NgspiceBackend(per_analysis=run_cfg.get("per_analysis") or 50, executor=ex,
                                            timeout_s=run_cfg.get("ngspice_timeout"))
             yield
