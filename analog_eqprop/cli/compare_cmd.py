@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--ngspice-mode", choices=("shared", "batch"), default="shared",
                    help="libngspice in this process, or an `ngspice -b` subprocess per chunk")
     s.add_argument("--per-analysis", type=int, default=50, help="examples per ngspice analysis (.dc sweep)")
+    s.add_argument("--workers", type=int, default=None,
+                   help="ngspice worker processes, one engine each (default: one per core; 1: in this process)")
     s.add_argument("--n-probe", type=int, default=50, help="training examples in the agreement checks and sweeps")
     s.add_argument("--sweep-betas", default=None, metavar="B1,B2,...",
                    help="betas of the gradient sweep [S] (default: training beta x 10 ... 1e-4)")
@@ -151,7 +154,7 @@ def _row(check, ra: dict, rb: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from analog_eqprop.cli.train_cmd import build_model, load_data
-    from analog_eqprop.compare import compare_backends
+    from analog_eqprop.parallel import make_executor
     from analog_eqprop.solvers.ngspice_backend import NgspiceBackend
 
     run_cfg, train_cfg, circuit_cfg = resolve(args)
@@ -160,8 +163,18 @@ def run(args: argparse.Namespace) -> int:
     model, tag = build_model(run_cfg, circuit_cfg, train_cfg.seed)
     data = load_data(run_cfg)
     out = Path(run_cfg.get("out") or Path("runs") / f"compare-{data.name}-{tag}")
-    spice = NgspiceBackend(mode=args.ngspice_mode, per_analysis=args.per_analysis,
-                           options=parse_ngspice_options(args.ngspice_options))
+    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise ConfigError(f"--workers must be >= 1, got {workers}")
+    with make_executor("process" if workers > 1 else None, workers=workers) as pool:
+        spice = NgspiceBackend(mode=args.ngspice_mode, per_analysis=args.per_analysis,
+                               options=parse_ngspice_options(args.ngspice_options), executor=pool)
+        return _run(args, run_cfg, train_cfg, model, tag, data, out, spice)
+
+
+def _run(args, run_cfg, train_cfg, model, tag, data, out, spice) -> int:
+    from analog_eqprop.compare import compare_backends
+
     if not args.json:
         print(f"{data.name}: {len(data.y_train)} train / {len(data.y_test)} test; circuit {model.circuit.name} "
               f"({model.circuit.n_edges} conductances, {model.n_free} free nodes); {train_cfg.epochs} epochs, "
