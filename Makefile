@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 # The main job on the built-in digits set (no download): digital vs analog. One drn 64-32-10
 # circuit trained twice from the same conductances on the same batches -- NumPy twin and
 # ngspice -- with the comparison table printed and report.json + four PNGs in runs/demo
-# (~2 min on 2 cores; Adam lr 2e-7 S reached 97.2 % test accuracy in 10 epochs).
+# (~40 s on 2 cores; Adam lr 2e-7 S reached 97.2 % test accuracy in 10 epochs).
 demo: setup
 	$(VENV)/bin/analog-eqprop compare --dataset digits --builder drn --sizes 64,32,10 --epochs 10 \
 	  --optimizer adam --learning-rates 2e-7 --beta 1e-6 --out runs/demo
