@@ -79,6 +79,22 @@ def test_nodeset_aid_works_for_a_nudged_phase_too(monkeypatch):
     np.testing.assert_allclose(op.voltages, plain.voltages, atol=1e-6)
 
 
+def test_rescues_are_counted_in_the_training_log(monkeypatch, tmp_path):
+    import json
+
+    from analog_eqprop.data import load_xor
+    from analog_eqprop.models import ResistiveNetwork
+    from analog_eqprop.training import TrainConfig, Trainer
+
+    c = kendall_circuit(2, 4, 2, seed=0)
+    _flaky(monkeypatch, lambda text: ".dc vidx" not in text)  # every sweep "fails", the .op retries work
+    net = ResistiveNetwork(c, backend=NgspiceBackend())
+    cfg = TrainConfig(epochs=1, batch_size=4, learning_rates=(1e-7,), optimizer="adam", beta=1e-6)
+    Trainer(net, cfg, log_path=tmp_path / "log.jsonl", progress=False).fit(load_xor())
+    rec = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[0])
+    assert rec["ngspice_aided_chunks"] >= 2 and "ngspice_worker_restarts" not in rec
+
+
 def test_no_aid_helps_then_the_error_lists_everything_tried(monkeypatch):
     c, system, X = _case(2)
     _flaky(monkeypatch, lambda text: False)

@@ -119,6 +119,15 @@ _LATER_SETTINGS = {"schedule": "constant", "decay": 0.9, "final_lr_ratio": 0.0, 
                    "update_rules": ["exact"]}
 
 
+def _fault_counts(model: Any) -> dict[str, int]:
+    """Simulator faults survived so far (ngspice: chunks rescued by convergence aids, worker
+    pools restarted), for the epoch record; empty when there were none."""
+    stats = getattr(getattr(model, "backend", None), "stats", None)
+    if not isinstance(stats, dict):
+        return {}
+    return {f"ngspice_{k}": int(stats[k]) for k in ("aided_chunks", "worker_restarts") if stats.get(k)}
+
+
 def one_hot_targets(labels: np.ndarray, n_outputs: int, dtype: Any = np.float64) -> np.ndarray:
     """One-hot targets ``(n, n_outputs)`` from integer labels."""
     labels = np.asarray(labels)
@@ -316,6 +325,7 @@ class Trainer:
             rec["seconds"] = time.perf_counter() - t0
             if self.config.schedule != "constant":
                 rec["lr_scale_end"] = self.schedule(self.epoch + 1)
+            rec.update(_fault_counts(self.model))
             self.epoch += 1
             self.history.append(rec)
             # checkpoint before logging: a kill in between leaves the log short, and
