@@ -179,18 +179,28 @@ def _die(*args):
     os._exit(3)  # a worker crashing in the middle of a chunk (a segfault, the OOM killer)
 
 
-class _DiesInFirstChunk(WorkerPool):
+def _hang(*args):
+    time.sleep(600)  # a worker wedged outside ngspice's own time limit
+
+
+class _FaultyFirstChunk(WorkerPool):
+    """A pool whose first task is ``fault`` instead of the chunk it was given."""
+
+    def __init__(self, workers, fault):
+        super().__init__(workers)
+        self.fault = fault
+
     def submit(self, fn, /, *args, **kwargs):
-        if not getattr(self, "died", False):
-            self.died = True
-            return super().submit(_die)
+        if self.fault is not None:
+            fault, self.fault = self.fault, None
+            return super().submit(fault)
         return super().submit(fn, *args, **kwargs)
 
 
 def test_a_worker_dying_mid_batch_is_replaced_and_the_batch_completes():
     c, system, X = _case(8)
     local = NgspiceBackend(workers=2).operating_point(system, c.edge_g, X)
-    pool = _DiesInFirstChunk(2)
+    pool = _FaultyFirstChunk(2, _die)
     try:
         be = NgspiceBackend(executor=pool)
         np.testing.assert_array_equal(be.operating_point(system, c.edge_g, X).voltages, local.voltages)
@@ -199,21 +209,9 @@ def test_a_worker_dying_mid_batch_is_replaced_and_the_batch_completes():
         pool.shutdown()
 
 
-def _hang(*args):
-    time.sleep(600)  # a worker wedged outside ngspice's own time limit
-
-
-class _HangsInFirstChunk(WorkerPool):
-    def submit(self, fn, /, *args, **kwargs):
-        if not getattr(self, "hung", False):
-            self.hung = True
-            return super().submit(_hang)
-        return super().submit(fn, *args, **kwargs)
-
-
 def test_a_wedged_worker_times_out_and_its_pool_is_replaced(monkeypatch):
     c, system, X = _case(4)
-    pool = _HangsInFirstChunk(2)
+    pool = _FaultyFirstChunk(2, _hang)
     try:
         be = NgspiceBackend(executor=pool, timeout_s=0.05)
         monkeypatch.setattr(be, "wedge_grace_s", 1.0)
