@@ -115,3 +115,17 @@ def test_gradcheck_table_on_saved_graph(tmp_path, capsys):
 def test_gradcheck_bad_betas(capsys):
     assert main(["gradcheck", "--betas", "0.1,0"]) == 2
     assert "must all be > 0" in capsys.readouterr().err
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    """`analog-eqprop ... --json | head`: the reader leaves early; no traceback, status 141."""
+    code = ("import sys\n"
+            "import analog_eqprop.cli.gradcheck_cmd as g\n"
+            "def closed(*a, **k):\n"
+            "    raise BrokenPipeError(32, 'Broken pipe')\n"
+            "g.print_json = closed\n"
+            "from analog_eqprop.cli import main\n"
+            "sys.exit(main(['gradcheck', '--random', '3,4,2,0.5', '--json']))\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 141
+    assert "Traceback" not in run.stderr
