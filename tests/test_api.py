@@ -154,6 +154,9 @@ def test_layer_shapes_and_counts():
     diff = circuit_from_graph(build_graph([Input(2), Dense(3, amplifier=Amplifier(2.0, "reciprocal")),
                                            Dense(2), Output("differential", 0.2, -0.2)], seed=0))
     assert diff.differential and diff.n_outputs == 2 and diff.n_amps == 3 and np.all(diff.amp_back == 2.0)
+    off = circuit_from_graph(build_graph([Input(2), Dense(3, amplifier=Amplifier(2.0, offset=0.01)), Dense(2)],
+                                         seed=0))
+    assert np.all(off.amp_offset == 0.01) and not np.any(diff.amp_offset)
 
 
 @pytest.mark.parametrize("blocks, msg", [
@@ -171,7 +174,7 @@ def test_block_errors(blocks, msg):
 
 def test_block_setting_errors():
     for make, msg in ((lambda: Input(5, shape=(2, 2)), "shape"), (lambda: DiodeClamp(None, None), "low or high"),
-                      (lambda: Dense(0), "units"), (lambda: Dense(2, g_init=(1e-5, 1e-6)), "g_init"),
+                      (lambda: Dense(0), "units"), (lambda: Amplifier(offset=float("inf")), "offset"), (lambda: Dense(2, g_init=(1e-5, 1e-6)), "g_init"),
                       (lambda: Conv2D(1, kernel=0), "kernel"), (lambda: AveragePooling2D(2, g=0.0), "> 0"),
                       (lambda: Dense(2, update_rule="magic"), "update rule")):
         with pytest.raises(ConfigError, match=msg):

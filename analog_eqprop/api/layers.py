@@ -89,15 +89,22 @@ class Amplifier:
 
     gain: float = option(4.0, "forward voltage gain A", unit="V/V")
     back: Any = option("inverse", "backward current gain: inverse, reciprocal or a number", unit="A/A")
+    offset: float = option(0.0, "input-referred offset of every amplifier of the layer (the copy is "
+                           "A (V + offset)); per-device spreads come from the hardware models", unit="V")
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.gain) and self.gain > 0):
             raise ConfigError(f"Amplifier.gain must be > 0, got {self.gain!r}")
         if not (self.back in ("inverse", "reciprocal") or isinstance(self.back, (int, float))):
             raise ConfigError(f"Amplifier.back must be 'inverse', 'reciprocal' or a number, got {self.back!r}")
+        if not np.isfinite(self.offset):
+            raise ConfigError(f"Amplifier.offset must be finite, got {self.offset!r} V")
 
     def attrs(self) -> dict[str, Any]:
-        return {"amplifier": float(self.gain), "amplifier_back": self.back}
+        out = {"amplifier": float(self.gain), "amplifier_back": self.back}
+        if self.offset:
+            out["amp_offset"] = float(self.offset)
+        return out
 
 
 @dataclass(frozen=True)
