@@ -109,17 +109,11 @@ def drn_flops(sizes, B, sweeps) -> float:
 
 
 # -- the two model families -----------------------------------------------------------------
-def bench_hopfield(name, sizes, n_free, n_nudged, lrs, beta, args, rng):
-    from analog_eqprop.models import HopfieldConfig, HopfieldNetwork
-    from analog_eqprop.training import TrainConfig, Trainer
-
-    B = 20
-    net = HopfieldNetwork.layered(list(sizes), seed=0, config=HopfieldConfig(
-        n_free=n_free, n_nudged=n_nudged, cost_scale=1.0, dtype="float32"))
-    tr = Trainer(net, TrainConfig(batch_size=B, learning_rates=lrs, beta=beta, beta_mode="random_sign"),
-                 progress=False)
+def _step_runner(tr, B, sizes, args, rng, dtype):
+    """Random data for every timed step, and ``run_steps(k)``: the next ``k`` training steps
+    (after 5 warm-up steps, already run)."""
     n = B * (args.steps * (args.repeats + 2) + 10)
-    x = rng.random((n, sizes[0])).astype(np.float32)
+    x = rng.random((n, sizes[0])).astype(dtype, copy=False)
     y = rng.integers(0, sizes[-1], n)
     pos = [0]
 
@@ -129,6 +123,19 @@ def bench_hopfield(name, sizes, n_free, n_nudged, lrs, beta, args, rng):
         tr.train_epoch(x[sl], y[sl])
 
     run_steps(5)
+    return x, run_steps
+
+
+def bench_hopfield(name, sizes, n_free, n_nudged, lrs, beta, args, rng):
+    from analog_eqprop.models import HopfieldConfig, HopfieldNetwork
+    from analog_eqprop.training import TrainConfig, Trainer
+
+    B = 20
+    net = HopfieldNetwork.layered(list(sizes), seed=0, config=HopfieldConfig(
+        n_free=n_free, n_nudged=n_nudged, cost_scale=1.0, dtype="float32"))
+    tr = Trainer(net, TrainConfig(batch_size=B, learning_rates=lrs, beta=beta, beta_mode="random_sign"),
+                 progress=False)
+    x, run_steps = _step_runner(tr, B, sizes, args, rng, np.float32)
     xb = x[:B]
     s = net.init_state(B)
     t_relax = min(_time(lambda: net.relax(xb, s, static=net.prepare(xb))) for _ in range(5))
@@ -161,17 +168,7 @@ def bench_drn(sizes, dtype, args, rng, circuits):
     n_layers = len(sizes) - 1
     tr = Trainer(net, TrainConfig(batch_size=B, learning_rates=(1e-3,) * n_layers, beta=1e-6,
                                   beta_mode="centered", persistent=False), progress=False)
-    n = B * (args.steps * (args.repeats + 2) + 10)
-    x = rng.random((n, sizes[0]))
-    y = rng.integers(0, sizes[-1], n)
-    pos = [0]
-
-    def run_steps(k):
-        sl = slice(pos[0] * B, (pos[0] + k) * B)
-        pos[0] += k
-        tr.train_epoch(x[sl], y[sl])
-
-    run_steps(5)
+    x, run_steps = _step_runner(tr, B, sizes, args, rng, np.float64)
     xs = [x[i * B:(i + 1) * B] for i in range(6)]
     t_relax = min(_time(lambda xb=xb: net.relax(xb, net.init_state(B))) for xb in xs)  # new batch, same g
     step, all_steps = _median_step(run_steps, args.steps, args.repeats)

@@ -109,29 +109,26 @@ def _plots(res: dict, out: Path) -> None:
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    B = sorted(res["batch"])
-    for name in next(iter(res["batch"].values())):
-        ax.loglog(B, [res["batch"][b][name] for b in B], "o-", label=name)
-    ax.set_xlabel("batch size")
-    ax.set_ylabel("ms per training step")
-    ax.set_title("DRN 1568-1024-10, 4 sweeps x 3 phases")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "scaling_batch.png", dpi=120)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    H = sorted(res["width"])
-    for name in ("float64", "float32"):
-        ax.loglog(H, [res["width"][h][name] for h in H], "o-", label=name)
-    ax.set_xlabel("hidden width H (1568-H-10)")
-    ax.set_ylabel("ms per training step (batch 4)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out / "scaling_width.png", dpi=120)
-    plt.close(fig)
+
+    def loglog(rows: dict, names, xlabel: str, ylabel: str, title: str | None, path: Path) -> None:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        xs = sorted(rows)
+        for name in names:
+            ax.loglog(xs, [rows[v][name] for v in xs], "o-", label=name)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if title:
+            ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+
+    loglog(res["batch"], next(iter(res["batch"].values())), "batch size", "ms per training step",
+           "DRN 1568-1024-10, 4 sweeps x 3 phases", out / "scaling_batch.png")
+    loglog(res["width"], ("float64", "float32"), "hidden width H (1568-H-10)", "ms per training step (batch 4)",
+           None, out / "scaling_width.png")
 
 
 if __name__ == "__main__":
