@@ -435,13 +435,19 @@ def _local_edges(G, grid: _Grid, nodes: np.ndarray, layer: LocallyConnected2D, l
             for di, dj in itertools.product(range(kh), range(kw)):
                 for c, cell in enumerate(grid.cells[i * sh + di, j * sw + dj]):
                     for u, pol in cell:
-                        if layer.tied:
-                            key = f"l{li}/f{f}/{di},{dj}/c{c}{pol}"
-                            if key not in shared:
-                                shared[key] = _draw(rng, layer)
-                            G.add_edge(u, v, weight=shared[key], tie=key)
-                        else:
-                            G.add_edge(u, v, weight=_draw(rng, layer))
+                        key = f"l{li}/f{f}/{di},{dj}/c{c}{pol}" if layer.tied else None
+                        _edge(G, u, v, key, shared, rng, layer)
+
+
+def _edge(G, u, v, key: str | None, shared: dict[str, float], rng, layer) -> None:
+    """Add the edge ``u - v``: a weight of its own (``key`` None) or the one weight drawn for
+    ``key`` and shared by every edge tied to it (marked ``tie=key``)."""
+    if key is None:
+        G.add_edge(u, v, weight=_draw(rng, layer))
+        return
+    if key not in shared:
+        shared[key] = _draw(rng, layer)
+    G.add_edge(u, v, weight=shared[key], tie=key)
 
 
 def _bias_edges(G, nodes: np.ndarray, rails: list[str], layer, li: int, rng) -> None:
@@ -450,13 +456,8 @@ def _bias_edges(G, nodes: np.ndarray, rails: list[str], layer, li: int, rng) -> 
     for idx in np.ndindex(*nodes.shape):
         for v in nodes[idx]:
             for r in rails:
-                if tied:  # one bias per filter, as in a convolution
-                    key = f"l{li}/bias{idx[2]}/{r}"
-                    if key not in shared:
-                        shared[key] = _draw(rng, layer)
-                    G.add_edge(r, v, weight=shared[key], tie=key)
-                else:
-                    G.add_edge(r, v, weight=_draw(rng, layer))
+                key = f"l{li}/bias{idx[2]}/{r}" if tied else None  # tied: one bias per filter
+                _edge(G, r, v, key, shared, rng, layer)
 
 
 def _pool(G: nx.Graph, grid: _Grid, layer: AveragePooling2D, li: int) -> _Grid:
