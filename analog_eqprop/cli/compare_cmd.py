@@ -94,6 +94,7 @@ def parse_ngspice_options(text: str | None) -> dict[str, Any] | None:
     >>> parse_ngspice_options("reltol=1e-5,itl1=200")
     {'reltol': 1e-05, 'itl1': 200}
     """
+    from analog_eqprop.netlist.parser import option_value
     from analog_eqprop.solvers.ngspice_backend import TIGHT_OPTIONS
 
     if text is None:
@@ -105,13 +106,9 @@ def parse_ngspice_options(text: str | None) -> dict[str, Any] | None:
         key, eq, value = (t.strip() for t in item.partition("="))
         if not key or not eq:
             raise ConfigError(f"--ngspice-options wants KEY=VALUE pairs like reltol=1e-5, got {item!r}")
-        try:
-            out[key] = int(value)
-        except ValueError:
-            try:
-                out[key] = float(value)
-            except ValueError:
-                raise ConfigError(f"--ngspice-options: {key}={value!r} is not a number") from None
+        out[key] = option_value(value)
+        if isinstance(out[key], str):
+            raise ConfigError(f"--ngspice-options: {key}={value!r} is not a number")
     return out
 
 

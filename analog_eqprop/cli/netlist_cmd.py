@@ -85,6 +85,8 @@ def _clamp(text: str | None) -> tuple[float | None, float | None] | None:
 
 
 def _options(text: str | None) -> dict[str, object] | None:
+    from analog_eqprop.netlist.parser import option_value
+
     if not text:
         return None
     out: dict[str, object] = {}
@@ -95,13 +97,7 @@ def _options(text: str | None) -> dict[str, object] | None:
         if not eq:
             out[key] = True
             continue
-        try:
-            out[key] = int(value)
-        except ValueError:
-            try:
-                out[key] = float(value)
-            except ValueError:
-                out[key] = value
+        out[key] = option_value(value)
     return out
 
 

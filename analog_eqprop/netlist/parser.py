@@ -54,7 +54,7 @@ from analog_eqprop.errors import AnalogEqpropError, NetlistError
 from analog_eqprop.netlist.compiler import FORMAT_LINE, FORMS
 from analog_eqprop.netlist.names import NameMap, decode_label
 
-__all__ = ["Element", "ParsedNetlist", "parse_netlist"]
+__all__ = ["Element", "ParsedNetlist", "parse_netlist", "option_value"]
 
 # element prefix -> number of fields after the name, and what the last ones are
 _ELEMENTS = {
@@ -321,7 +321,12 @@ def _meta(st: _State, line: int, text: str) -> None:
         raise _fail(line, f"unknown metadata '@{key}'")
 
 
-def _option_value(token: str) -> Any:
+def option_value(token: str) -> Any:
+    """An ``.options`` value as SPICE reads it: an int, else a float, else the text itself.
+
+    >>> option_value("200"), option_value("1e-6"), option_value("gear")
+    (200, 1e-06, 'gear')
+    """
     if re.fullmatch(r"[-+]?\d+", token):
         return int(token)
     try:
@@ -337,7 +342,7 @@ def _dot(st: _State, line: int, text: str) -> None:
     elif word in (".options", ".option"):
         for tok in text.split()[1:]:
             k, _, v = tok.partition("=")
-            st.options[k.lower()] = _option_value(v) if v else True
+            st.options[k.lower()] = option_value(v) if v else True
     elif word in (".save", ".print"):
         st.probes = True
     elif word == ".op":
