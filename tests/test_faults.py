@@ -34,7 +34,7 @@ def _case(n=5):
 
 def _flaky(monkeypatch, converges_if):
     """Make ngspice fail to converge on every deck for which ``converges_if(text)`` is false."""
-    real, decks = nb._run_deck, []
+    real, decks = nb.run_deck, []
 
     def run(text, mode, timeout_s):
         decks.append(text)
@@ -43,7 +43,7 @@ def _flaky(monkeypatch, converges_if):
                                    + _NGSPICE_FAILURE.replace("\n", "\n    "))
         return real(text, mode, timeout_s)
 
-    monkeypatch.setattr(nb, "_run_deck", run)
+    monkeypatch.setattr(nb, "run_deck", run)
     return decks
 
 

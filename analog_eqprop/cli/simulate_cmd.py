@@ -55,14 +55,9 @@ def simulate_numpy(text: str) -> tuple[dict[str, float], dict]:
 
 def simulate_ngspice(text: str, mode: str, timeout: float) -> tuple[dict[str, float], dict]:
     """Run the deck in ngspice; report every node voltage it returns."""
-    if mode == "batch":
-        from analog_eqprop.solvers.ngspice_batch import run_batch
+    from analog_eqprop.solvers.ngspice_backend import run_deck
 
-        run = run_batch(text, timeout_s=timeout)
-    else:
-        from analog_eqprop.solvers.ngspice_shared import run_netlist
-
-        run = run_netlist(text, timeout_s=timeout)
+    run = run_deck(text, mode, timeout)
     volts = {}
     for name, vec in run.vectors.items():
         if name.startswith("i(") or name in ("v-sweep", "i-sweep") or "#" in name:

@@ -54,7 +54,7 @@ from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import OperatingPoint, single_thread_blas
 
 __all__ = ["NgspiceBackend", "NortonPlan", "ChunkResult", "solve_chunk", "TIGHT_OPTIONS", "DEFAULT_OPTIONS",
-           "RETRY_AIDS"]
+           "RETRY_AIDS", "run_deck"]
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,9 @@ RETRY_AIDS: tuple[tuple[str, dict[str, Any] | None], ...] = (
 )
 
 
-def _run_deck(text: str, mode: str, timeout_s: float | None):
+def run_deck(text: str, mode: str, timeout_s: float | None = None):
+    """Run a deck through libngspice (``mode="shared"``) or ``ngspice -b`` (``"batch"``, killed
+    after ``timeout_s``, default 600 s); an :class:`~analog_eqprop.solvers.ngspice_batch.NgspiceRun`."""
     if mode == "batch":
         from analog_eqprop.solvers.ngspice_batch import run_batch
 
@@ -125,7 +127,7 @@ def _solve(circuit, g, X, beta, target, ref, form, options, mode, timeout_s, rep
         if nudge_current is not None:  # only when given: decks without it stay byte-identical
             kw["nudge_current"] = nudge_current
         net = compile_sweep(circuit, g, X, target=target, nudge_ref=ref, repeats=repeats, **kw)
-        run = _run_deck(net.text, mode, timeout_s)
+        run = run_deck(net.text, mode, timeout_s)
         return net.free_voltages(run.vectors), float(run.seconds), 1
     rows, seconds = [], 0.0
     for k in range(B):
@@ -134,7 +136,7 @@ def _solve(circuit, g, X, beta, target, ref, form, options, mode, timeout_s, rep
         net = compile_netlist(circuit, g, X[k], target=None if target is None else target[k],
                               nudge_ref=None if ref is None else ref[k], analysis="op", probes=False,
                               nodeset=None if nodeset is None else nodeset[k], **kw)
-        run = _run_deck(net.text, mode, timeout_s)
+        run = run_deck(net.text, mode, timeout_s)
         rows.append(net.free_voltages(run.vectors))
         seconds += float(run.seconds)
     return np.concatenate(rows, axis=0), seconds, B
