@@ -550,7 +550,7 @@ class ResistiveNetwork:
     def energy_grad_diff(self, x, s1, s2) -> dict[str, np.ndarray]:
         """``dE/dg(s1) - dE/dg(s2) = 1/2 (dV1^2 - dV2^2)``, batch mean, per layer (and
         ``dE/dI = -V`` for bias currents). Dense edge blocks are matrix products (module docstring)."""
-        if np.any(self.circuit.amp_offset):  # the block products assume copies A V with no constant
+        if self.system.has_offsets:  # the block products assume copies A V with no constant
             return self.energy_grad_diff_edges(x, s1, s2)
         dt = self._dtype
         v_src = self.circuit.source_voltages(x).astype(dt, copy=False)
