@@ -4,6 +4,35 @@ Every error the toolkit raises on purpose derives from :class:`AnalogEqpropError
 scripts can catch the toolkit's own failures without catching programming errors.
 The value-like errors also derive from :class:`ValueError` so that generic code that
 expects ``ValueError`` for bad input keeps working.
+
+One type per precondition, whichever backend or layer notices it (the checks themselves live
+in :mod:`analog_eqprop.validation`, which every public entry point calls):
+
+=============================================  ==========================================
+what is wrong                                  raised
+=============================================  ==========================================
+a graph's node or edge attribute (weight,      :class:`GraphError`, naming the node or
+bias, rail ``voltage``, ``gain``, ``offset``,  edge and the attribute
+``feature``, ``layer``, ``clamp_low``, ...):
+missing, not a number, non-finite, out of
+range; a :class:`~analog_eqprop.circuits.Circuit`
+field; a label that collides with another
+(``vclamp1``, ``h_amp``: both are named)
+an array handed to a call (``x``, targets,     :class:`DataError`, naming the array (and
+labels, conductances ``g``, states ``ref`` /   the first bad entry's index)
+``u0``, currents): wrong shape (never trimmed),
+a NaN or inf entry; a nudged phase
+(``beta != 0``) without its target;
+current-mode nudging without the free state
+a setting: config field, backend or solver     :class:`ConfigError`, naming the setting
+option, a scalar parameter of a call (``beta``,
+step size, learning rate, tolerance): not a
+number, non-finite or out of range
+SPICE text: a deck read or written             :class:`NetlistError`
+=============================================  ==========================================
+
+NumPy Newton, BCD, ngspice and the Hopfield model refuse the same bad input with the same
+type and message, before any solve. ``tests/test_bad_inputs.py`` holds the catalogue.
 """
 
 from __future__ import annotations

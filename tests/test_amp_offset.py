@@ -78,7 +78,7 @@ def test_graph_attribute_and_validation():
     c = circuit_from_graph(G)
     assert c.amp_offset[0] == pytest.approx(0.004) and not np.any(c.amp_offset[1:])
     G.nodes[amp_nodes[1]]["amp_offset"] = float("nan")
-    with pytest.raises(GraphError, match="amplifier offset must be finite"):
+    with pytest.raises(GraphError, match="attribute .amp_offset. must be a finite number"):
         circuit_from_graph(G)
     with pytest.raises(GraphError, match="amplifier arrays differ in length"):
         replace(kendall_circuit(4, 3, 2, seed=0), amp_offset=np.zeros(2))

@@ -15,7 +15,7 @@ import pytest
 from analog_eqprop.circuits import drn_circuit, kendall_circuit
 from analog_eqprop.eqprop import eqprop_gradient, flatten, gradcheck
 from analog_eqprop.eqprop.losses import CrossEntropy, SquaredError, from_dict, get_loss, to_dict
-from analog_eqprop.errors import ConfigError, NetlistError
+from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.models import HopfieldConfig, HopfieldNetwork, ResistiveNetwork
 from analog_eqprop.netlist import compile_netlist, compile_sweep
 from analog_eqprop.solvers.ngspice_shared import ngspice_available
@@ -131,9 +131,9 @@ def test_compiler_writes_explicit_nudge_currents():
     assert any(line.startswith("* @nudge_current") for line in lines)
     sweep = compile_sweep(c, None, np.full((2, 2), 0.5), beta=1e-6, nudge_current=np.stack([current, 2 * current]))
     assert any(line.startswith("by0 0 y0p I=pwl(") for line in sweep.lines)
-    with pytest.raises(NetlistError, match="current-mode"):
+    with pytest.raises(ConfigError, match="current-mode"):
         compile_netlist(replace(c, nudge="resistive"), x=[0.5, 0.5], beta=1e-6, nudge_current=current)
-    with pytest.raises(NetlistError, match="nudge_current"):
+    with pytest.raises(DataError, match="nudge_current"):
         compile_netlist(c, x=[0.5, 0.5], beta=1e-6, nudge_current=[np.nan, 0.0])
 
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from analog_eqprop.circuits import circuit_from_graph, drn_circuit, kendall_circuit, layered_circuit
 from analog_eqprop.circuits.elements import DiodeModel
-from analog_eqprop.errors import NetlistError
+from analog_eqprop.errors import ConfigError, DataError, NetlistError
 from analog_eqprop.netlist import NameMap, compile_netlist, compile_sweep, parse_netlist
 from analog_eqprop.netlist.names import (
     COMMENT_CHARS,
@@ -126,18 +126,20 @@ def test_compile_layout_and_values():
     assert compile_netlist(c).lines.count("vs0 x0p 0 0.0") == 1  # x=None: 0 V inputs
 
 
-@pytest.mark.parametrize("bad, kw, msg", [
-    ("g", dict(g=np.full(16, np.nan)), "finite g > 0"),
-    ("x", dict(x=[1.0]), r"x must have shape \(2,\)"),
-    ("target", dict(beta=0.1), "needs a target"),
-    ("ref", dict(beta=0.1, target=[1.0]), "nudge_ref"),
-    ("form", dict(form="spice"), "form must be"),
-    ("option", dict(options={"reltol": "1e-6; shell ls"}), "option reltol"),
-    ("option key", dict(options={"a b": 1}), "option name"),
-    ("analysis", dict(analysis="tran 1n 1u"), "analysis must be"),
+@pytest.mark.parametrize("bad, kw, err, msg", [
+    # arrays and settings get the error every backend raises for them (analog_eqprop.validation)
+    ("g", dict(g=np.full(16, np.nan)), DataError, "finite and > 0"),
+    ("x", dict(x=[1.0]), DataError, r"x must have shape \(2,\)"),
+    ("target", dict(beta=0.1), DataError, "needs its target"),
+    ("ref", dict(beta=0.1, target=[1.0]), DataError, "nudge_ref"),
+    ("beta", dict(beta=float("inf"), target=[1.0]), ConfigError, "beta must be a finite number"),
+    ("form", dict(form="spice"), ConfigError, "form must be"),
+    ("option", dict(options={"reltol": "1e-6; shell ls"}), NetlistError, "option reltol"),
+    ("option key", dict(options={"a b": 1}), NetlistError, "option name"),
+    ("analysis", dict(analysis="tran 1n 1u"), NetlistError, "analysis must be"),
 ])
-def test_compile_rejects_bad_input(bad, kw, msg):
-    with pytest.raises(NetlistError, match=msg):
+def test_compile_rejects_bad_input(bad, kw, err, msg):
+    with pytest.raises(err, match=msg):
         compile_netlist(layered_circuit([2, 2, 1], seed=0), **kw)
 
 
@@ -157,7 +159,7 @@ def test_compile_rejects_unsafe_models_and_unfoldable_norton():
     bad = replace(k, edge_a=np.r_[k.edge_a, k.n_free], edge_b=np.r_[k.edge_b, amp_t], edge_g=np.r_[k.edge_g, 1e-6],
                   edge_layer=np.r_[k.edge_layer, 0])
     assert compile_netlist(bad).text  # the full form is fine
-    with pytest.raises(NetlistError, match="cannot fold"):
+    with pytest.raises(ConfigError, match="cannot fold"):  # as the ngspice backend's NortonPlan
         compile_netlist(bad, form="norton")
 
 

@@ -51,6 +51,7 @@ import numpy as np
 
 from analog_eqprop.config import option
 from analog_eqprop.errors import ConfigError
+from analog_eqprop.validation import finite_fields, is_real
 
 __all__ = ["Input", "Dense", "LocallyConnected2D", "Conv2D", "AveragePooling2D", "DiodeClamp", "Amplifier",
            "Output", "CurrentNudge", "ResistiveNudge", "build_graph", "split_blocks"]
@@ -67,6 +68,7 @@ class DiodeClamp:
     model: str = option("DIDEAL", "diode model card (hardware_models/diodes.lib)")
 
     def __post_init__(self) -> None:
+        finite_fields(self)
         if self.low is None and self.high is None:
             raise ConfigError("DiodeClamp needs low or high (or use clamp=None for a linear layer)")
         if self.low is not None and self.high is not None and not self.low < self.high:
@@ -95,8 +97,8 @@ class Amplifier:
     def __post_init__(self) -> None:
         if not (np.isfinite(self.gain) and self.gain > 0):
             raise ConfigError(f"Amplifier.gain must be > 0, got {self.gain!r}")
-        if not (self.back in ("inverse", "reciprocal") or isinstance(self.back, (int, float))):
-            raise ConfigError(f"Amplifier.back must be 'inverse', 'reciprocal' or a number, got {self.back!r}")
+        if not (self.back in ("inverse", "reciprocal") or (is_real(self.back) and np.isfinite(self.back))):
+            raise ConfigError(f"Amplifier.back must be 'inverse', 'reciprocal' or a finite number, got {self.back!r}")
         if not np.isfinite(self.offset):
             raise ConfigError(f"Amplifier.offset must be finite, got {self.offset!r} V")
 
@@ -117,6 +119,7 @@ class Output:
     target_off: float = option(0.0, "target output for the other classes", unit="V")
 
     def __post_init__(self) -> None:
+        finite_fields(self)
         if self.kind not in ("single", "differential"):
             raise ConfigError(f"Output.kind must be 'single' or 'differential', got {self.kind!r}")
 

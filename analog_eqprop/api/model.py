@@ -37,6 +37,8 @@ from analog_eqprop.api.history import History
 from analog_eqprop.api.layers import build_graph, split_blocks
 from analog_eqprop.config import to_dict
 from analog_eqprop.errors import ConfigError, DataError
+from analog_eqprop.validation import array
+from analog_eqprop.validation import labels as check_labels
 
 __all__ = ["Model", "Sequential"]
 
@@ -265,9 +267,10 @@ class Model:
             return data, True
         if y is None:
             raise DataError("fit needs labels: fit(x, y) or fit(dataset)")
-        x, y = np.asarray(data, dtype=np.float64), np.asarray(y)
-        vx, vy = validation_data if validation_data is not None else (None, None)
         n_classes = self.network.n_outputs
+        x = array(data, "x", (None, self.network.n_inputs))
+        y = check_labels(y, "labels y", n_classes, rows=x.shape[0])
+        vx, vy = validation_data if validation_data is not None else (None, None)
         return Dataset("data", x, y, x[:0], y[:0], n_classes=n_classes, x_valid=vx, y_valid=vy), False
 
     @staticmethod
@@ -277,7 +280,7 @@ class Model:
 
         if isinstance(data, Dataset):
             return data.x_test, data.y_test
-        return np.asarray(data, dtype=np.float64), (None if y is None else np.asarray(y))
+        return data, y
 
     # -- training -------------------------------------------------------------------------
     def fit(self, data, y=None, *, epochs: int = 1, validation_data: tuple | None = None,
@@ -351,7 +354,7 @@ class Model:
     def outputs(self, x, *, backend: Any = None, batch_size: int | None = None) -> np.ndarray:
         """Output values at the free equilibria of ``x`` (``(n, n_outputs)``, volts for circuits)."""
         net = self.network_on(backend)
-        x = net.check_inputs(np.asarray(x, dtype=np.float64))
+        x = net.check_inputs(x)
         bs = batch_size or (self.train_config.eval_batch_size if self.train_config else 1000)
         with _blas(self.blas_threads):
             out = [net.output(net.relax(x[s:s + bs], net.init_state(len(x[s:s + bs]))).state)
@@ -372,6 +375,7 @@ class Model:
             raise DataError("evaluate needs labels: evaluate(x, y) or evaluate(dataset)")
         net = self.network_on(backend)
         x = net.check_inputs(x)
+        labels = check_labels(labels, "labels y", net.n_outputs, rows=len(x))
         t0 = time.perf_counter()
         bs = batch_size or (self.train_config.eval_batch_size if self.train_config else 1000)
         n_err, cost = 0, 0.0

@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import networkx as nx
@@ -45,6 +46,7 @@ import numpy as np
 from analog_eqprop.circuits.description import GROUND, Circuit
 from analog_eqprop.circuits.elements import DiodeModel, load_diode_models
 from analog_eqprop.errors import GraphError
+from analog_eqprop.validation import graph_number, real
 
 __all__ = [
     "circuit_from_graph",
@@ -63,9 +65,39 @@ def _resolve_model(diode: str | DiodeModel, models: dict[str, DiodeModel] | None
     if isinstance(diode, DiodeModel):
         return diode
     lib = models if models is not None else load_diode_models()
-    if diode not in lib:
+    if not isinstance(diode, str) or diode not in lib:
         raise GraphError(f"unknown diode model {diode!r}; known: {', '.join(sorted(lib))}")
     return lib[diode]
+
+
+_NO_DEFAULT = object()
+
+
+def _node_number(nodes, n, attr: str, default: Any = _NO_DEFAULT, **kw) -> Any:
+    """Node ``n``'s number ``attr`` (``default`` when absent), checked: GraphError naming the
+    node and the attribute when it is not a number, not finite, or not an integer where one is
+    needed (``layer``, ``feature``, ``output_index``, ``polarity``: ``1.5`` is not read as 1)."""
+    d = nodes[n]
+    if attr in d:
+        return graph_number(f"node {n!r}", attr, d[attr], **kw)
+    if default is _NO_DEFAULT:
+        raise GraphError(f"node {n!r} has no {attr!r} attribute")
+    return default
+
+
+def _check_builder_args(clamp, amplifier_back) -> tuple[float | None, float | None] | None:
+    """The defaults every node falls back on: finite clamp rails [V], a known back-gain mode."""
+    if clamp is not None:
+        if not isinstance(clamp, (tuple, list)) or len(clamp) != 2:
+            raise GraphError(f"clamp must be a pair (low, high) of rail voltages [V] or None, got {clamp!r}")
+        clamp = tuple(None if v is None else real(v, f"clamp[{i}]", error=GraphError, unit="V")
+                      for i, v in enumerate(clamp))
+    if isinstance(amplifier_back, str):
+        if amplifier_back not in ("inverse", "reciprocal"):
+            raise GraphError(f"amplifier_back must be 'inverse', 'reciprocal' or a number, got {amplifier_back!r}")
+    else:
+        real(amplifier_back, "amplifier_back", error=GraphError)
+    return clamp
 
 
 def circuit_from_graph(
@@ -112,13 +144,13 @@ def circuit_from_graph(
     from analog_eqprop.graphs import CIRCUIT_ROLES, validate_graph
 
     validate_graph(G, allowed_roles=CIRCUIT_ROLES, role=role, weight=weight, positive_weights=True)
+    clamp = _check_builder_args(clamp, amplifier_back)
     lib = models if models is not None else load_diode_models()
     nd = G.nodes
-
-    def key(n):
-        d = nd[n]
-        lay = d.get(layer)
-        return (_ROLE_ORDER[d[role]] if lay is None else int(lay))
+    num = functools.partial(_node_number, nd)
+    keys = {n: _ROLE_ORDER[d[role]] if d.get(layer) is None else num(n, layer, integer=True)
+            for n, d in G.nodes(data=True)}
+    key = keys.__getitem__
 
     free = [n for n in G if nd[n][role] in ("hidden", "output")]
     free.sort(key=key)  # stable: graph order within a layer
@@ -134,12 +166,11 @@ def circuit_from_graph(
     src_gain: list[float] = []
     src_off: list[float] = []
     for i, n in enumerate(inputs):
-        d = nd[n]
         src_names.append(str(n))
         src_kind.append("input")
-        src_feat.append(int(d.get("feature", i)))
-        src_gain.append(float(d.get("gain", 1.0)))
-        src_off.append(float(d.get("offset", 0.0)))
+        src_feat.append(num(n, "feature", i, integer=True, low=0))
+        src_gain.append(num(n, "gain", 1.0))
+        src_off.append(num(n, "offset", 0.0))
     for n in biases:
         if "voltage" not in nd[n]:
             raise GraphError(f"bias node {n!r} has no 'voltage' attribute (the rail voltage in volts)")
@@ -147,7 +178,7 @@ def circuit_from_graph(
         src_kind.append("bias")
         src_feat.append(-1)
         src_gain.append(0.0)
-        src_off.append(float(nd[n]["voltage"]))
+        src_off.append(num(n, "voltage"))
     n_features = max(src_feat) + 1 if inputs else 0
     if not inputs:
         raise GraphError("circuit graph has no input node")
@@ -158,32 +189,35 @@ def circuit_from_graph(
     # amplifiers on hidden nodes
     amp_node, amp_gain, amp_back, amp_names, amp_offset = [], [], [], [], []
     for n in free:
-        A = nd[n].get("amplifier")
-        if A is None:
+        if nd[n].get("amplifier") is None:
             continue
-        A = float(A)
-        if not (np.isfinite(A) and A > 0):
-            raise GraphError(f"node {n!r}: amplifier gain must be > 0, got {A!r}")
+        A = num(n, "amplifier", low=0.0, low_open=True)
         mode = nd[n].get("amplifier_back", amplifier_back)
-        back = 1.0 / A if mode == "inverse" else A if mode == "reciprocal" else float(mode)
+        if isinstance(mode, str):
+            if mode not in ("inverse", "reciprocal"):
+                raise GraphError(f"node {n!r}: attribute 'amplifier_back' must be 'inverse', 'reciprocal' or a "
+                                 f"number, got {mode!r}")
+            back = 1.0 / A if mode == "inverse" else A
+        else:
+            back = num(n, "amplifier_back", mode)
         amp_node.append(free_idx[n])
         amp_gain.append(A)
         amp_back.append(back)
         amp_names.append(f"{n}_amp")
-        v_os = float(nd[n].get("amp_offset", 0.0))
-        if not np.isfinite(v_os):
-            raise GraphError(f"node {n!r}: amplifier offset must be finite, got {v_os!r} V")
-        amp_offset.append(v_os)
+        amp_offset.append(num(n, "amp_offset", 0.0))
 
     # clamp rails become extra bias sources, one per distinct voltage (0 V is ground)
     rail_index: dict[float, int] = {}
+    made_for: dict[str, str] = {f"{n}_amp": f"the amplifier output of node {n!r}" for n in free
+                                if nd[n].get("amplifier") is not None}
 
-    def rail(v: float) -> int:
+    def rail(v: float, n, attr: str) -> int:
         if v == 0.0:
             return GROUND
         if v not in rail_index:
             rail_index[v] = len(src_names)
             src_names.append(f"vclamp{len(rail_index)}")
+            made_for[src_names[-1]] = f"the clamp rail at {v!r} V of node {n!r} ({attr})"
             src_kind.append("bias")
             src_feat.append(-1)
             src_gain.append(0.0)
@@ -204,13 +238,14 @@ def circuit_from_graph(
     for n in free:
         d = nd[n]
         default = clamp if d[role] == "hidden" and clamp is not None else (None, None)
-        lo = d.get("clamp_low", default[0])
-        hi = d.get("clamp_high", default[1])
+        lo = num(n, "clamp_low", default[0], allow_none=True)
+        hi = num(n, "clamp_high", default[1], allow_none=True)
         mid = model_id(d.get("diode", diode)) if (lo is not None or hi is not None) else None
         if hi is not None:
-            d_an.append(free_idx[n]); d_ca.append(rail(float(hi))); d_mod.append(mid)  # noqa: E702
+            d_an.append(free_idx[n]); d_ca.append(rail(hi, n, "clamp_high")); d_mod.append(mid)  # noqa: E702
         if lo is not None:
-            d_an.append(rail(float(lo))); d_ca.append(free_idx[n]); d_mod.append(mid)  # noqa: E702
+            d_an.append(rail(lo, n, "clamp_low")); d_ca.append(free_idx[n]); d_mod.append(mid)  # noqa: E702
+    _check_generated_names(G, role, made_for)
 
     src_idx = {n: n_free + i for i, n in enumerate(src_names[: len(inputs) + len(biases)])}
     amp_of = {free[amp_node[k]]: n_free + len(src_names) + k for k in range(len(amp_node))}
@@ -239,8 +274,8 @@ def circuit_from_graph(
     outs = [n for n in free if nd[n][role] == "output"]
     by_class: dict[int, dict[int, int]] = {}
     for i, n in enumerate(outs):
-        cls = int(nd[n].get("output_index", i))
-        pol = int(nd[n].get("polarity", 1))
+        cls = num(n, "output_index", i, integer=True, low=0)
+        pol = num(n, "polarity", 1, integer=True)
         if pol not in (1, -1):
             raise GraphError(f"output node {n!r}: polarity must be +1 or -1, got {pol!r}")
         slot = by_class.setdefault(cls, {})
@@ -274,6 +309,16 @@ def circuit_from_graph(
         out_pos=out_pos, out_neg=out_neg, target_on=target_on, target_off=target_off, nudge=nudge,
         layer_names=tuple(f"layer{lay}" for lay in layers_free), edge_param=edge_param,
     )
+
+
+def _check_generated_names(G: nx.Graph, role: str, made_for: dict[str, str]) -> None:
+    """Refuse a graph label equal to a name the builder generates (``vclamp1``, ``h1_0_amp``),
+    naming both: the circuit needs every label once, and silently renaming either would make
+    the netlist's metadata lie about which is which."""
+    for label, what in made_for.items():
+        if label in G and G.nodes[label][role] != "ground":
+            raise GraphError(f"{G.nodes[label][role]} node {label!r} has the name the builder gives to {what}; "
+                             f"rename node {label!r}")
 
 
 def _param_key(d: dict, edge: tuple, trainable: str, tie: str):

@@ -18,6 +18,7 @@ from analog_eqprop.circuits.builders import circuit_from_graph, circuit_graph, r
 from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.config import option
 from analog_eqprop.errors import ConfigError
+from analog_eqprop.validation import finite_fields
 
 __all__ = ["CircuitConfig", "build_circuit", "CIRCUIT_PRESETS"]
 
@@ -49,6 +50,7 @@ class CircuitConfig:
     edge_prob: float = option(0.5, "edge probability of the random builder")
 
     def __post_init__(self) -> None:
+        finite_fields(self)
         if not (0 < self.g_init_low < self.g_init_high):
             raise ConfigError(f"CircuitConfig: need 0 < g_init_low < g_init_high, got {self.g_init_low!r}, "
                               f"{self.g_init_high!r} S")

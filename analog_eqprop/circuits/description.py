@@ -223,11 +223,11 @@ class Circuit:
         nt = self.n_terminals
         if len(self.node_role) != self.n_free or len(self.node_layer) != self.n_free:
             raise GraphError("circuit: node_role / node_layer must have one entry per free node")
-        if len(set(self.nodes) | set(self.sources) | set(self.amp_names)) != nt:
-            raise GraphError("circuit: node, source and amplifier labels must be distinct")
+        self._check_labels()
         for name in ("source_kind", "source_feature", "source_gain", "source_offset"):
             if len(getattr(self, name)) != self.n_sources:
                 raise GraphError(f"circuit: {name} must have one entry per source")
+        self._check_finite()
         if np.any(self.source_feature >= self.n_features):
             k = int(np.argmax(self.source_feature >= self.n_features))
             raise GraphError(f"circuit: source {self.sources[k]} reads feature {self.source_feature[k]} "
@@ -255,8 +255,8 @@ class Circuit:
             raise GraphError(f"circuit: conductance between {self.terminal_name(self.edge_a[k])} and "
                              f"{self.terminal_name(self.edge_b[k])} is {self.edge_g[k]!r} S; conductances must be "
                              f"finite and > 0")
-        if not (0 < self.g_min < self.g_max):
-            raise GraphError(f"circuit: need 0 < g_min < g_max, got {self.g_min!r}, {self.g_max!r}")
+        if not (0 < self.g_min < self.g_max < np.inf):
+            raise GraphError(f"circuit: need 0 < g_min < g_max < inf, got {self.g_min!r}, {self.g_max!r}")
         if len(self.amp_gain) != self.n_amps or len(self.amp_back) != self.n_amps or len(self.amp_names) != self.n_amps \
                 or len(self.amp_offset) != self.n_amps:
             raise GraphError("circuit: amplifier arrays differ in length")
@@ -282,6 +282,40 @@ class Circuit:
             raise GraphError(f"circuit: nudge must be one of {NUDGE_MODES}, got {self.nudge!r}")
         self._check_params()
         self._check_connected()
+
+    def _check_labels(self) -> None:
+        """Every label once: a collision is named with both owners (the netlist and the results
+        are keyed by label, so two elements sharing one would be confused)."""
+        owner: dict[str, str] = {}
+        kinds = [("free node", n) for n in self.nodes]
+        kinds += [(f"{k} source", n) for k, n in zip(self.source_kind, self.sources)]
+        nodes = self.nodes
+        kinds += [(f"amplifier output (of node {nodes[j]!r})" if 0 <= j < len(nodes) else "amplifier output", n)
+                  for j, n in zip(self.amp_node, self.amp_names)]
+        for what, label in kinds:
+            if not isinstance(label, str):
+                raise GraphError(f"circuit: {what} label {label!r} is not a string")
+            if label in owner:
+                raise GraphError(f"circuit: labels must be distinct, but {owner[label]} {label!r} and {what} "
+                                 f"{label!r} share one; rename one of them")
+            owner[label] = what
+
+    def _check_finite(self) -> None:
+        """No NaN or inf in any number of the description (a NaN rail would solve to NaN voltages)."""
+        for name in ("source_gain", "source_offset", "amp_gain", "amp_back"):
+            a = getattr(self, name)
+            if not np.all(np.isfinite(a)):
+                k = int(np.argmax(~np.isfinite(a)))
+                who = self.sources[k] if name.startswith("source") and k < self.n_sources else \
+                    self.amp_names[k] if k < len(self.amp_names) else str(k)
+                raise GraphError(f"circuit: {name}[{k}] ({who}) is {a[k]!r}; it must be finite")
+        for name in ("target_on", "target_off", "g_min", "g_max"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(v)):
+                raise GraphError(f"circuit: {name} must be a finite number, got {v!r}")
+        if self.target_on == self.target_off:
+            raise GraphError(f"circuit: target_on and target_off are both {self.target_on!r} V; the classes' "
+                             "targets must differ")
 
     def _check_params(self) -> None:
         """``edge_param``: one entry per edge, parameters numbered 0..P-1, each used, each within one

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from analog_eqprop.cli.common import HelpFormatter, print_json
-from analog_eqprop.errors import ConfigError
+from analog_eqprop.errors import ConfigError, DataError
 
 DESCRIPTION = """\
 Compile a circuit graph (.json node-link or .graphml; nodes with roles input, hidden,
@@ -138,7 +138,7 @@ def _example(args: argparse.Namespace, n_features: int):
     if not 0 <= args.input_index < len(x):
         raise ConfigError(f"--input-index {args.input_index} is outside the {len(x)} {args.split} examples")
     if x.shape[1] != n_features:
-        raise ConfigError(f"{args.dataset} has {x.shape[1]} features, the circuit reads {n_features}")
+        raise DataError(f"{args.dataset} has {x.shape[1]} features per example but the circuit reads {n_features}")
     return x[args.input_index]
 
 

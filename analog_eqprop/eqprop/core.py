@@ -28,12 +28,14 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 
 from analog_eqprop.errors import ConfigError
+from analog_eqprop.validation import is_real, short
 
 __all__ = ["BetaMode", "BETA_MODES", "EqPropGradient", "eqprop_gradient", "signed_beta"]
 
@@ -62,8 +64,8 @@ class EqPropGradient:
 
 def signed_beta(beta: float, mode: str, rng: np.random.Generator | None) -> float:
     """The beta of one batch: ``+beta``, or ``+-beta`` at random for ``random_sign``."""
-    if not beta > 0:
-        raise ConfigError(f"beta must be > 0 (the nudge strength), got {beta!r}")
+    if not (is_real(beta) and math.isfinite(beta) and beta > 0):
+        raise ConfigError(f"beta must be > 0 and finite (the nudge strength), got {short(beta)}")
     if mode not in BETA_MODES:
         raise ConfigError(f"unknown beta mode {mode!r}; use one of {', '.join(BETA_MODES)}")
     if mode == "random_sign":

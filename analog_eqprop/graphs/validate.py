@@ -25,21 +25,12 @@ import numpy as np
 
 from analog_eqprop.errors import GraphError
 from analog_eqprop.graphs.groups import CIRCUIT_ROLES, HOPFIELD_ROLES
+from analog_eqprop.validation import is_real as _is_real
+from analog_eqprop.validation import short as _short
 
 __all__ = ["validate_graph", "HOPFIELD_ROLES", "CIRCUIT_ROLES"]
 
 _MISSING = object()
-
-
-def _is_real(value: Any) -> bool:
-    # bool and numpy.bool_ are not couplings even though bool subclasses int.
-    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
-
-
-def _short(value: Any, limit: int = 40) -> str:
-    # Keep messages readable when the bad value is e.g. a 400-digit int.
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _check_nodes(

@@ -40,6 +40,7 @@ import numpy as np
 from analog_eqprop.config import check_positive, option
 from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.models.blocks import BlockStructure, params_to_graph, structure_from_graph
+from analog_eqprop.validation import array, finite_fields, integer, nudge_target, real
 
 __all__ = [
     "HopfieldConfig",
@@ -70,6 +71,7 @@ class HopfieldConfig:
     dtype: Literal["float32", "float64"] = option("float32", "floating-point type of states and parameters")
 
     def __post_init__(self) -> None:
+        finite_fields(self)
         check_positive("HopfieldConfig", eps=self.eps, cost_scale=self.cost_scale)
         if self.n_free < 1 or self.n_nudged < 1:
             raise ConfigError(f"HopfieldConfig: n_free and n_nudged must be >= 1, got {self.n_free}, {self.n_nudged}")
@@ -172,8 +174,13 @@ def relax(
         Output cost with ``grad(y, t)`` (:mod:`analog_eqprop.eqprop.losses`) instead of
         ``cost_scale * ||y - t||^2``.
     """
-    if beta != 0.0 and target is None:
-        raise ConfigError("relax: a nonzero beta needs a target")
+    x, s, beta, target, static = _relax_args(st, x, s, beta, target, static)
+    n_iter = integer(n_iter, "n_iter", low=0)
+    eps = real(eps, "eps", low=0.0, low_open=True)
+    cost_scale = real(cost_scale, "cost_scale")
+    sigma = real(sigma, "sigma", low=0.0)
+    if tol is not None:
+        tol = real(tol, "tol", low=0.0)
     if sigma > 0 and rng is None:
         raise ConfigError("relax: Langevin noise (sigma > 0) needs an rng")
     c = static_drive(st, params, x) if static is None else static
@@ -208,6 +215,21 @@ def relax(
     if tol is None:
         max_step = float(np.max(np.abs(u))) if s.size else 0.0
     return RelaxResult(s, it, max_step, converged=tol is None or max_step <= tol)
+
+
+def _relax_args(st: BlockStructure, x, s, beta, target, static):
+    """The arrays of a relaxation, checked as every backend checks its own
+    (:mod:`analog_eqprop.validation`): shapes exactly as documented, no NaN or inf, a target
+    whenever ``beta != 0``. Floating arrays keep their dtype (float32 stays float32)."""
+    x = array(x, "x", (None, st.n_inputs), dtype=None)
+    B = x.shape[0]
+    s = array(s, "state", (B, st.n_free), dtype=None)
+    beta, target = nudge_target(beta, target, "target", st.n_outputs, B)
+    if target is not None:
+        target = target.astype(s.dtype, copy=False)
+    if static is not None:
+        static = array(static, "static", (B, st.n_free), dtype=None)
+    return x, s, beta, target, static
 
 
 def energy(st: BlockStructure, params: dict[str, np.ndarray], x: np.ndarray, s: np.ndarray) -> np.ndarray:
@@ -269,7 +291,12 @@ class HopfieldNetwork:
         self.config = config or HopfieldConfig()
         self.loss = None if loss is None else get_loss(loss)
         dt = np.dtype(self.config.dtype)
-        self.params = {k: np.ascontiguousarray(v, dtype=dt) for k, v in params.items()}
+        st = structure
+        shapes = {f"W{k}": (st.group_sizes[a], st.group_sizes[b]) for k, (a, b) in enumerate(st.blocks)}
+        shapes.update({f"b{g}": (st.group_sizes[g],) for g in st.free_groups})
+        if set(params) != set(shapes):
+            raise DataError(f"params must have exactly the keys {sorted(shapes)}, got {sorted(params)}")
+        self.params = {k: np.ascontiguousarray(array(v, k, shapes[k], dtype=dt)) for k, v in params.items()}
 
     # -- construction -------------------------------------------------------------------
     @classmethod
@@ -320,13 +347,9 @@ class HopfieldNetwork:
 
     def check_inputs(self, x: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
         """Validate and cast an input batch (and target), raising DataError naming the problem."""
-        x = np.asarray(x)
-        if x.ndim != 2 or x.shape[1] != self.n_inputs:
-            raise DataError(f"inputs must have shape (batch, {self.n_inputs}), got {x.shape}")
+        x = array(x, "inputs x", (None, self.n_inputs), dtype=None)
         if target is not None:
-            t = np.asarray(target)
-            if t.shape != (x.shape[0], self.n_outputs):
-                raise DataError(f"targets must have shape ({x.shape[0]}, {self.n_outputs}), got {t.shape}")
+            array(target, "targets", (x.shape[0], self.n_outputs))
         return x.astype(self.dtype, copy=False)
 
     # -- physics --------------------------------------------------------------------------

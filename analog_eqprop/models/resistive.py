@@ -62,6 +62,7 @@ from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.models.hopfield import RelaxResult
 from analog_eqprop.solvers.backends import get_backend
 from analog_eqprop.solvers.mna import MNASystem
+from analog_eqprop.validation import array, nudge_target
 
 __all__ = ["ResistiveNetwork"]
 
@@ -303,9 +304,8 @@ class ResistiveNetwork:
         self._dtype = np.dtype(dtype)
         if self._dtype not in (np.float32, np.float64):
             raise ConfigError(f"ResistiveNetwork: dtype must be float32 or float64, got {dtype!r}")
-        g = np.array(circuit.edge_g if g is None else g, dtype=self._dtype)
-        if g.shape != (circuit.n_edges,):
-            raise DataError(f"conductances must have shape ({circuit.n_edges},), got {g.shape}")
+        g = np.array(array(circuit.edge_g if g is None else g, "g", (circuit.n_edges,), dtype=self._dtype,
+                           positive=True))  # a copy: the model owns its conductances
         self._layer_idx = [np.flatnonzero(circuit.edge_layer == lay) for lay in range(circuit.n_layers)]
         # one conductance vector in edge order; a layer whose edges are contiguous there gets a
         # view of it as its parameter array, so the backends read the trained values in place.
@@ -338,10 +338,8 @@ class ResistiveNetwork:
             if not getattr(self.backend, "supports_i_ext", False):
                 raise ConfigError(f"bias currents need a backend that takes current sources (backend='bcd'), "
                                   f"not {getattr(self.backend, 'name', self.backend)!r}")
-            i0 = np.zeros(circuit.n_free) if bias_currents is True else np.asarray(bias_currents, np.float64)
-            i0 = i0.astype(self._dtype)
-            if i0.shape != (circuit.n_free,):
-                raise DataError(f"bias currents must have shape ({circuit.n_free},), got {i0.shape}")
+            i0 = np.zeros(circuit.n_free) if bias_currents is True else bias_currents
+            i0 = array(i0, "bias_currents", (circuit.n_free,)).astype(self._dtype)
             layers = np.unique(self._node_layer)
             self._bias_idx = [np.flatnonzero(self._node_layer == lay) for lay in layers]
             for k, idx in enumerate(self._bias_idx):
@@ -377,8 +375,8 @@ class ResistiveNetwork:
         """Set every conductance [S] from an edge-order vector (a tied parameter takes the value
         of its first conductance; fixed conductances are set too)."""
         self._version += 1  # outstanding prepare() tokens no longer vouch for g
+        g = array(g, "g", (self.circuit.n_edges,), dtype=None, positive=True)
         if self._map is not None:
-            g = np.asarray(g)
             self._gbuf[...] = g
             g = g[self._map.first_edge]
         for lay, idx in enumerate(self._pidx):
@@ -444,11 +442,10 @@ class ResistiveNetwork:
         return self._dtype
 
     def check_inputs(self, x: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != self.n_inputs:
-            raise DataError(f"inputs must have shape (batch, {self.n_inputs}), got {x.shape}")
-        if not np.all(np.isfinite(x)):
-            raise DataError("inputs contain NaN or inf")
+        """Validate an input batch (and target), raising DataError naming the problem."""
+        x = array(x, "inputs x", (None, self.n_inputs))
+        if target is not None:
+            array(target, "targets", (x.shape[0], self.n_outputs))
         return x
 
     # -- physics --------------------------------------------------------------------------
@@ -472,9 +469,8 @@ class ResistiveNetwork:
         x = self.check_inputs(x)
         target_v = None
         kw = {"i_ext": self.bias_currents} if self._bias_idx else {}
-        if beta:
-            if target is None:
-                raise DataError("a nudged phase (beta != 0) needs targets")
+        beta, target = nudge_target(beta, target, "target", self.n_outputs, x.shape[0])
+        if target is not None:
             target_v = self._loss_target(target)
             if self._custom_loss:
                 target_v = self._custom_nudge(state, target_v, beta, kw)

@@ -66,7 +66,7 @@ from typing import Literal
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
-from analog_eqprop.errors import NetlistError, SimulationError
+from analog_eqprop.errors import ConfigError, DataError, NetlistError, SimulationError
 from analog_eqprop.netlist.names import (
     NameMap,
     check_model_name,
@@ -76,6 +76,7 @@ from analog_eqprop.netlist.names import (
     title_text,
     unique_name,
 )
+from analog_eqprop.validation import array, real
 
 __all__ = ["Netlist", "compile_netlist", "compile_sweep", "FORMS", "FORMAT_LINE", "Transient"]
 
@@ -190,25 +191,20 @@ class Netlist:
 
 # ------------------------------------------------------------------------------ checks
 def _batch(a, n: int, what: str, batch: int | None = None) -> np.ndarray:
+    """``(batch, n)`` from ``(n,)`` (one example) or ``(batch, n)``: DataError naming ``what``
+    for any other shape or a NaN / inf (the arrays a call hands over, as every backend checks them)."""
     arr = np.asarray(a, dtype=np.float64)
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != n or (batch is not None and arr.shape[0] != batch):
         want = f"({n},)" if batch in (None, 1) else f"({batch}, {n})"
-        raise NetlistError(f"{what} must have shape {want}, got {np.shape(a)}")
-    if not np.all(np.isfinite(arr)):
-        raise NetlistError(f"{what} has non-finite entries")
+        raise DataError(f"{what} must have shape {want}, got {np.shape(a)}")
+    array(a, what, np.shape(a))  # a NaN / inf, named by its index in the array as given
     return arr
 
 
 def _conductances(circuit: Circuit, g) -> np.ndarray:
-    g = np.asarray(circuit.edge_g if g is None else g, dtype=np.float64)
-    if g.shape != (circuit.n_edges,):
-        raise NetlistError(f"g must have shape ({circuit.n_edges},), got {g.shape}")
-    bad = ~np.isfinite(g) | (g <= 0)
-    if np.any(bad):
-        k = int(np.argmax(bad))
-        raise NetlistError(f"conductance {k} is {g[k]!r} S; a resistor needs a finite g > 0")
+    g = array(circuit.edge_g if g is None else g, "g", (circuit.n_edges,), positive=True)
     return g
 
 
@@ -275,7 +271,7 @@ class _Deck:
 
     def __init__(self, circuit: Circuit, g: np.ndarray, form: str, sweep: bool):
         if form not in FORMS:
-            raise NetlistError(f"form must be one of {FORMS}, got {form!r}")
+            raise ConfigError(f"netlist form must be one of {FORMS}, got {form!r}")
         self.c, self.g, self.form, self.sweep = circuit, g, form, sweep
         c = circuit
         self.names = NameMap(list(c.nodes) + list(c.sources) + list(c.amp_names))
@@ -415,7 +411,7 @@ def _conductances_and_norton(d: _Deck, v_src: np.ndarray) -> None:
         bad = (in_a | in_b) & (other != 0)
         if np.any(bad):
             k = int(np.argmax(bad))
-            raise NetlistError(f"the Norton form cannot fold conductance {k} between "
+            raise ConfigError(f"the Norton form cannot fold conductance {k} between "
                                f"{c.terminal_name(c.edge_a[k])!r} and {c.terminal_name(c.edge_b[k])!r}: an input "
                                "source must connect to free nodes only; use form='full'")
         fold = in_a | in_b
@@ -455,8 +451,8 @@ def _diodes(d: _Deck, folded: np.ndarray) -> None:
     for k in range(c.n_diodes):
         for t in (c.diode_anode[k], c.diode_cathode[k]):
             if c.terminal_kind(np.array([t]))[0] == 1 and folded[t - c.n_free]:
-                raise NetlistError(f"diode {k} touches input source {c.terminal_name(t)!r}, which the Norton form "
-                                   "folds away; use form='full'")
+                raise ConfigError(f"diode {k} touches input source {c.terminal_name(t)!r}, which the Norton form "
+                                  "folds away; use form='full'")
         d.add(f"d{k} {d.name(c.diode_anode[k])} {d.name(c.diode_cathode[k])} {c.models[c.diode_model[k]].name}")
 
 
@@ -465,10 +461,11 @@ def _nudge(d: _Deck, beta: float, target, nudge_ref, batch: int, nudge_current=N
     if beta == 0.0:
         return
     if nudge_current is not None and c.nudge != "current":
-        raise NetlistError("explicit nudge currents need a current-mode circuit (nudge='current'); resistive "
-                           "nudging is a conductance to the target")
+        raise ConfigError("explicit nudge currents need a current-mode circuit (nudge='current'); resistive "
+                          "nudging is a conductance to the target")
     if target is None and nudge_current is None:
-        raise NetlistError("beta != 0 needs a target (one-hot or soft, shape (n_outputs,))")
+        raise DataError("a nudged phase (beta != 0) needs its target: pass target (one-hot or soft, shape "
+                        f"({c.n_outputs},))")
     has_neg = c.out_neg >= 0
     if nudge_current is not None:  # any loss: I = -beta dC/dV computed by the caller
         current = _batch(nudge_current, c.n_outputs, "nudge_current", batch if d.sweep else 1)
@@ -479,7 +476,8 @@ def _nudge(d: _Deck, beta: float, target, nudge_ref, batch: int, nudge_current=N
         t = c.targets(t_raw)
         if c.nudge == "current":
             if nudge_ref is None:
-                raise NetlistError("current-mode nudging needs nudge_ref, the free-phase free-node voltages")
+                raise DataError("current-mode nudging needs the free state as reference: pass nudge_ref, the "
+                                "free-phase free-node voltages")
             ref = _batch(nudge_ref, c.n_free, "nudge_ref", batch if d.sweep else 1)
             current = -beta * (c.outputs(ref) - t)  # -beta dC/dV(pos); dC/dV(neg) is the opposite
             d.section(f"nudging (beta = {beta!r}, current mode): I = -beta dC/dV at the free state into",
@@ -532,9 +530,7 @@ def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, 
         raise NetlistError(f"expected a Circuit, got {type(circuit).__name__}")
     if analysis not in ("op", None):
         raise NetlistError(f"analysis must be 'op' or None, got {analysis!r}")
-    beta = float(beta)
-    if not np.isfinite(beta):
-        raise NetlistError(f"beta must be finite, got {beta!r}")
+    beta = real(beta, "beta")
     c = circuit
     d = _Deck(c, _conductances(c, g), form, sweep)
     if repeats < 1:
@@ -644,9 +640,14 @@ def compile_netlist(
 
     Raises
     ------
+    DataError
+        For an array of the wrong shape or with a NaN / inf (``g``, ``x``, ``target``, ...), a
+        missing ``target`` (``beta != 0``) or ``nudge_ref`` (current-mode nudging).
+    ConfigError
+        For a non-finite ``beta``, nudge currents on a resistive-nudging circuit, or a circuit
+        the Norton form cannot fold (as the ngspice backend's ``form="norton"``).
     NetlistError
-        For wrong shapes, non-finite values, unsafe model or option text, or a circuit the
-        Norton form cannot fold.
+        For unsafe model or option text.
 
     Examples
     --------
@@ -701,7 +702,7 @@ def compile_sweep(
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] < 1:
-        raise NetlistError(f"X must have shape (B, {circuit.n_features}) with B >= 1, got {X.shape}")
+        raise DataError(f"X must have shape (B, {circuit.n_features}) with B >= 1, got {X.shape}")
     X = _batch(X, circuit.n_features, "X", X.shape[0])
     return _compile(circuit, g, X, beta=beta, target=target, nudge_ref=nudge_ref, form=form, options=options,
                     analysis="op", title=title, probes=probes, sweep=True, repeats=repeats,

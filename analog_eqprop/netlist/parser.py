@@ -178,12 +178,12 @@ class ParsedNetlist:
         """``(circuit, g, x)``: exact for the full form, equivalent for the Norton form."""
         try:
             result = _build(self)
+            if self.form == "full":
+                _check_against(self, *result)  # recompiles: bad metadata arrays raise DataError there
         except NetlistError:
             raise
-        except AnalogEqpropError as exc:
+        except AnalogEqpropError as exc:  # a deck is text: whatever is wrong with it is a NetlistError
             raise NetlistError(f"the netlist describes no valid circuit: {exc}") from None
-        if self.form == "full":
-            _check_against(self, *result)
         return result
 
 

@@ -2,7 +2,8 @@
 
 Every backend answers ``operating_point(system, g, x, beta=, target_v=, ref=, u0=)`` with an
 :class:`~analog_eqprop.solvers.newton.OperatingPoint`, so EqProp and training never know which
-engine produced the voltages:
+engine produced the voltages; every backend first checks its arguments with
+:func:`analog_eqprop.validation.solve_args`, so a bad input gets the same error from each:
 
 * ``numpy``: batched damped Newton on the nodal equations (:mod:`.newton`), any circuit;
 * ``bcd``: exact block coordinate descent for layered ideal-diode networks (:mod:`.bcd`);
@@ -23,6 +24,7 @@ import numpy as np
 from analog_eqprop.errors import ConfigError
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import NewtonSolver, OperatingPoint
+from analog_eqprop.validation import solve_args
 
 __all__ = ["Backend", "NumpyBackend", "get_backend", "BACKENDS"]
 
@@ -48,8 +50,10 @@ class NumpyBackend:
         self.solver = solver or NewtonSolver()
 
     def operating_point(self, system, g, x, *, beta=0.0, target_v=None, ref=None, u0=None) -> OperatingPoint:
+        g, x, beta, target_v, ref, u0 = solve_args(system.circuit, g, x, beta=beta, target=target_v, ref=ref, u0=u0,
+                                                   n_state=system.n)
         v_src = system.circuit.source_voltages(x)
-        nudge = system.nudge_terms(beta, target_v, ref) if beta else None
+        nudge = system.nudge_terms(beta, target_v, ref) if target_v is not None else None
         return self.solver.solve(system, g, v_src, u0=u0, nudge=nudge)
 
 

@@ -66,6 +66,7 @@ from analog_eqprop.errors import ConfigError, ConvergenceError, DataError
 from analog_eqprop.solvers.bcd_checks import _USE_NUMPY, _ends, check_bcd_circuit
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import OperatingPoint
+from analog_eqprop.validation import array, solve_args
 
 __all__ = ["BCDBackend", "check_bcd_circuit"]
 # +x / -x source pairs are folded onto the features (Dx = F @ D, one pass over the input block)
@@ -512,27 +513,24 @@ class BCDBackend:
         t0 = time.perf_counter()
         p = self._plan(system)
         c, nf = p.circuit, p.nf
-        x = np.atleast_2d(np.asarray(x, dtype=np.float64))
-        if x.ndim != 2 or x.shape[1] != c.n_features:
-            raise DataError(f"inputs must have shape (batch, {c.n_features}), got {x.shape}")
+        # same_g: g was checked by the call that built it (a million conductances need not be rescanned)
+        g, x, beta, target_v, ref, u0 = solve_args(c, g, x, beta=beta, target=target_v, ref=ref, u0=u0,
+                                                   n_state=system.n, check_g=not same_g, per_example_beta=True,
+                                                   g_dtype=None)
+        if i_ext is not None:
+            i_ext = array(i_ext, "i_ext", (nf,))
         B = x.shape[0]
         g = np.asarray(g)
         dt = self._dtype(g)
         W, drive, diag = p.built(g, dt, same_g)
         b = p.norton(x)
         if i_ext is not None:  # current sources into the nodes
-            i_ext = np.asarray(i_ext, dtype=dt)[p.order]
+            i_ext = i_ext.astype(dt)[p.order]
             for bk, sl in zip(b, p.slices):
                 bk += i_ext[sl]
         coupling = 0.0
-        if np.ndim(beta):
-            beta = np.asarray(beta, dtype=np.float64)
-            if beta.shape != (B,):
-                raise DataError(f"beta must be a number or one per example ({B},), got shape {beta.shape}")
-        if np.any(beta):
-            if target_v is None:
-                raise ValueError("a nonzero beta needs target voltages")
-            diag, coupling = self._nudge(p, system, beta, np.asarray(target_v, dtype=np.float64), ref, diag, b)
+        if target_v is not None:
+            diag, coupling = self._nudge(p, system, beta, target_v, ref, diag, b)
             diag = diag.astype(dt, copy=False)
         v_src = None if p.bounds_const and not system.n_internal else c.source_voltages(x)
         lo, hi = p.bounds_as(dt) if p.bounds_const else (a.astype(dt, copy=False) for a in p.bounds(v_src))
@@ -623,7 +621,7 @@ class BCDBackend:
         per_example = np.ndim(beta) == 1  # one beta per example: diagonal (batch, n_free)
         if c.nudge == "current":
             if ref is None:
-                raise ValueError("current-mode nudging needs the free state as reference (ref)")
+                raise DataError("current-mode nudging needs the free state as reference (ref)")
             _, db = system.nudge_terms(1.0 if per_example else beta, target_v, np.asarray(ref, dtype=np.float64))
             db = db[:, : p.nf][:, p.order]
             if per_example:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
+from analog_eqprop.errors import DataError
 
 __all__ = ["MNASystem"]
 
@@ -172,7 +173,7 @@ class MNASystem:
         has_neg = neg >= 0
         if c.nudge == "current":
             if ref is None:
-                raise ValueError("current-mode nudging needs the free state as reference")
+                raise DataError("current-mode nudging needs the free state as reference (ref)")
             out = c.outputs(ref[:, : c.n_free])
             grad = (out - target_v) if loss_grad is None else loss_grad(out, target_v)
             np.add.at(db, (slice(None), pos), -beta * grad)

@@ -39,6 +39,7 @@ from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.circuits.elements import DiodeModel, diode_current
 from analog_eqprop.errors import ConvergenceError
 from analog_eqprop.solvers.mna import MNASystem
+from analog_eqprop.validation import solve_args
 
 __all__ = ["NewtonSolver", "OperatingPoint", "solve_dc", "branch_current", "single_thread_blas"]
 
@@ -468,14 +469,15 @@ def solve_dc(circuit: Circuit, g: np.ndarray, x: np.ndarray, *, solver: NewtonSo
 
     With ``beta != 0`` the outputs are nudged towards ``target`` (one-hot, (batch, n_outputs));
     in ``current`` mode ``ref`` (the free-phase voltages) sets the nudging currents.
+
+    Every argument is checked first (:func:`~analog_eqprop.validation.solve_args`): a wrong
+    shape or a NaN / inf raises :class:`~analog_eqprop.errors.DataError` (arrays) or
+    :class:`~analog_eqprop.errors.ConfigError` (``beta``) naming it, as every backend does.
     """
     system = system or MNASystem(circuit)
     solver = solver or NewtonSolver()
-    x = np.atleast_2d(np.asarray(x, dtype=np.float64))
+    g, x, beta, target, ref, u0 = solve_args(circuit, g, x, beta=beta, target=target, target_name="target", ref=ref,
+                                             u0=u0, n_state=system.n)
     v_src = circuit.source_voltages(x)
-    nudge = None
-    if beta:
-        if target is None:
-            raise ValueError("a nonzero beta needs a target")
-        nudge = system.nudge_terms(beta, circuit.targets(target), ref)
-    return solver.solve(system, np.asarray(g, dtype=np.float64), v_src, u0=u0, nudge=nudge)
+    nudge = None if target is None else system.nudge_terms(beta, circuit.targets(target), ref)
+    return solver.solve(system, g, v_src, u0=u0, nudge=nudge)

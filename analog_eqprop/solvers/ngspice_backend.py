@@ -52,6 +52,7 @@ from analog_eqprop.circuits.description import GROUND, Circuit
 from analog_eqprop.errors import ConfigError, ConvergenceError, SimulationTimeoutError, WorkerDiedError
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import OperatingPoint, single_thread_blas
+from analog_eqprop.validation import batch, solve_args
 
 __all__ = ["NgspiceBackend", "NortonPlan", "ChunkResult", "solve_chunk", "TIGHT_OPTIONS", "DEFAULT_OPTIONS",
            "RETRY_AIDS", "run_deck"]
@@ -415,20 +416,18 @@ class NgspiceBackend:
         instead of the squared error's ``-beta (V(ref) - target_v)``."""
         t0 = time.perf_counter()
         c = system.circuit
-        X = np.atleast_2d(np.asarray(x, dtype=np.float64))
-        B = X.shape[0]
-        target = None
-        if beta:
-            if target_v is None:
-                raise ConfigError("a nudged phase needs targets")
-            target = (np.asarray(target_v) - c.target_off) / (c.target_on - c.target_off)
-        ref_free = None if ref is None else np.asarray(ref)[:, : c.n_free]
-        g = np.asarray(g, dtype=np.float64)
+        nudged = nudge_current is not None and bool(beta)
+        g, x, beta, target_v, ref, u0 = solve_args(c, g, x, beta=beta, target=target_v, ref=ref, u0=u0,
+                                                   n_state=system.n, ref_optional=nudged)
+        X, B = x, x.shape[0]
+        nudge = None if not nudged else batch(nudge_current, "nudge_current", c.n_outputs, rows=B, promote=False)
+        target = None if target_v is None else (target_v - c.target_off) / (c.target_on - c.target_off)
+        # ref may carry the diodes' internal nodes (the NumPy solvers' state); the deck wants the free nodes
+        ref_free = None if ref is None else ref[:, : c.n_free]
         circuit, form = c, self.form
         if form == "norton":
             plan = self._plan(c)
             circuit, (g, X) = plan.reduced, plan.fold(g, X)
-        nudge = None if nudge_current is None or not beta else np.asarray(nudge_current, dtype=np.float64)
         jobs = [(circuit, g, X[s], float(beta), None if target is None else target[s],
                  None if ref_free is None else ref_free[s], form, self.options, self.mode, self.timeout_s,
                  self.repeats) + (() if nudge is None else (nudge[s],)) for s in self.chunks(B)]
@@ -448,7 +447,7 @@ class NgspiceBackend:
         if system.n_internal:
             # ngspice's internal diode nodes are not read back; start them at their anode
             # (they only seed warm starts of the NumPy solvers, never an EqProp update).
-            w = system.extended(np.concatenate([v, internal], axis=1), c.source_voltages(np.atleast_2d(x)))
+            w = system.extended(np.concatenate([v, internal], axis=1), c.source_voltages(x))
             internal = w[:, system.d_anode_term[system.has_rs]]
         seconds = time.perf_counter() - t0
         self.stats["wall_seconds"] += seconds

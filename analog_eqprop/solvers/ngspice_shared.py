@@ -333,9 +333,9 @@ class NgspiceShared:
         True
         """
         if "\n" in cmd or "\r" in cmd or "\x00" in cmd:
-            raise ValueError("an ngspice command must be a single line")
+            raise NetlistError(f"an ngspice command must be a single line, got {cmd!r}")
         if cmd.strip().split(" ")[0].lower() in ("quit", "exit"):
-            raise ValueError("refusing 'quit': ngspice cannot be re-initialised in this process")
+            raise NetlistError(f"refusing {cmd.strip()!r}: ngspice cannot be re-initialised in this process")
         with _LOCK:
             self._check_usable()
             # An arbitrary command may load circuits or make plots; assume it did.
@@ -462,7 +462,7 @@ class NgspiceShared:
         """
         cmd = "run" if analysis is None else analysis.strip()
         if not cmd or "\n" in cmd or "\r" in cmd or "\x00" in cmd:
-            raise ValueError(f"analysis must be one non-empty line, got {analysis!r}")
+            raise NetlistError(f"analysis must be one non-empty line, got {analysis!r}")
         start = time.perf_counter()
         with _LOCK:
             self._check_usable()

@@ -41,6 +41,8 @@ from analog_eqprop.training.checkpoint import load_checkpoint, save_checkpoint
 from analog_eqprop.training.optim import OPTIMIZERS, make_optimizer
 from analog_eqprop.training.schedules import SCHEDULES, make_schedule
 from analog_eqprop.training.update_rules import make_update_rule, rules_for_params
+from analog_eqprop.validation import finite_fields
+from analog_eqprop.validation import labels as check_labels
 
 __all__ = ["TrainConfig", "Trainer", "one_hot_targets"]
 
@@ -76,6 +78,7 @@ class TrainConfig:
         ("exact",), "per-layer update rule: exact, sign, quantized:Q or power:P (one for all, or one per layer)")
 
     def __post_init__(self) -> None:
+        finite_fields(self)
         if self.epochs < 0:
             raise ConfigError(f"TrainConfig.epochs must be >= 0, got {self.epochs}")
         if self.batch_size < 1 or self.eval_batch_size < 1:
@@ -128,12 +131,11 @@ def _fault_counts(model: Any) -> dict[str, int]:
     return {f"ngspice_{k}": int(stats[k]) for k in ("aided_chunks", "worker_restarts") if stats.get(k)}
 
 
-def one_hot_targets(labels: np.ndarray, n_outputs: int, dtype: Any = np.float64) -> np.ndarray:
-    """One-hot targets ``(n, n_outputs)`` from integer labels."""
-    labels = np.asarray(labels)
-    if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
-        raise DataError(f"labels must lie in [0, {n_outputs}) to match the network's {n_outputs} outputs, "
-                        f"got range [{labels.min()}, {labels.max()}]")
+def one_hot_targets(labels: np.ndarray, n_outputs: int, dtype: Any = np.float64, *,
+                    rows: int | None = None) -> np.ndarray:
+    """One-hot targets ``(n, n_outputs)`` from integer labels ``(n,)`` in ``[0, n_outputs)``
+    (``rows``: the number of examples they label; DataError naming the first bad label)."""
+    labels = check_labels(labels, "labels y", n_outputs, rows=rows)
     out = np.zeros((labels.shape[0], n_outputs), dtype=dtype)
     out[np.arange(labels.shape[0]), labels] = 1
     return out
@@ -227,6 +229,7 @@ class Trainer:
 
         model, cfg = self.model, self.config
         x = model.check_inputs(x)
+        y = check_labels(y, "labels y", model.n_outputs, rows=x.shape[0])
         targets = one_hot_targets(y, model.n_outputs, model.dtype)
         n = x.shape[0]
         parts = self._particles("train", n)
@@ -281,6 +284,7 @@ class Trainer:
         """
         model = self.model
         x = model.check_inputs(x)
+        y = check_labels(y, "labels y", model.n_outputs, rows=x.shape[0])
         targets = one_hot_targets(y, model.n_outputs, model.dtype)
         n = x.shape[0]
         parts = self._particles(split, n) if split else None
