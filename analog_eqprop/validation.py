@@ -228,7 +228,7 @@ def batch(value: Any, name: str, n_cols: int, *, rows: int | None = None, error:
           dtype: Any = np.float64, promote: bool = True) -> np.ndarray:
     """A ``(batch, n_cols)`` array (``rows`` fixes the batch); with ``promote`` a single
     example ``(n_cols,)`` becomes ``(1, n_cols)``. Finite entries only."""
-    if promote and np.ndim(value) == 1:
+    if promote and np.ndim(value) == 1 and np.shape(value)[0] == n_cols:
         value = np.asarray(value)[None, :]
     return array(value, name, (rows, n_cols), error=error, dtype=dtype)
 
@@ -330,8 +330,8 @@ def solve_args(circuit: Any, g: Any, x: Any, *, beta: Any = 0.0, target: Any = N
     state, needed for current-mode nudging) and ``u0`` ``(batch, n_free)`` or
     ``(batch, n_state)``; ``ref_optional`` for a caller that gives the nudge currents itself.
 
-    Returns ``(g, x, beta, target, ref, u0)``: ``x`` float64 2-D, ``target`` ``None`` in a
-    free phase, the rest as given (``None`` stays ``None``).
+    Returns ``(g, x, beta, target, ref, u0)`` checked: ``x`` float64 2-D, ``beta`` a float (or
+    ``(batch,)`` array), ``target`` ``None`` in a free phase, ``ref`` / ``u0`` arrays or ``None``.
     """
     c = circuit
     if check_g:
