@@ -309,6 +309,10 @@ class Circuit:
                 who = self.sources[k] if name.startswith("source") and k < self.n_sources else \
                     self.amp_names[k] if k < len(self.amp_names) else str(k)
                 raise GraphError(f"circuit: {name}[{k}] ({who}) is {a[k]!r}; it must be finite")
+        if np.any(self.amp_gain <= 0):
+            k = int(np.argmax(self.amp_gain <= 0))
+            raise GraphError(f"circuit: amplifier {self.amp_names[k] if k < len(self.amp_names) else k} has gain "
+                             f"{self.amp_gain[k]!r}; amplifier gains must be > 0")
         for name in ("target_on", "target_off", "g_min", "g_max"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(v)):

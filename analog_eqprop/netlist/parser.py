@@ -543,6 +543,8 @@ def _build(p: ParsedNetlist) -> tuple[Circuit, np.ndarray, np.ndarray | None]:
         if e[k].nodes[1:] != ("0", amp["node"], "0") or va[k].nodes != (inner, amp["copy"]) or \
                 f[k].nodes != (amp["node"], "0") or f[k].ref != f"va{k}" or term.get(amp["node"], nf) >= nf:
             raise _fail(e[k].line, f"amplifier {k}: e{k}, va{k}, f{k} are not wired as the compiler writes them")
+        if not e[k].value > 0:  # the offset below divides by it; a circuit's amplifier gains are > 0
+            raise _fail(e[k].line, f"amplifier {k}: e{k} has gain {e[k].value!r}; amplifier gains must be > 0")
         a_node.append(term[amp["node"]])
         a_gain.append(e[k].value)
         a_back.append(f[k].value)
