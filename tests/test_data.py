@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import struct
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analog_eqprop.data import (
+    DATA_HOME_ENV_VAR,
     DATASETS,
     FASHION_MNIST_DEBIAN_DIR,
     FASHION_MNIST_ENV_VAR,
@@ -32,7 +34,8 @@ from analog_eqprop.data import (
 from analog_eqprop.data import datasets as datasets_module
 from analog_eqprop.errors import ConfigError, DataError
 
-SHARED_MNIST = Path("/work/shared/data/mnist")
+# tests/conftest.py points $ANALOG_EQPROP_MNIST_DIR at ../shared/data/mnist beside the checkout.
+SHARED_MNIST = Path(os.environ.get(MNIST_ENV_VAR) or Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")
 MNIST_STEMS = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -295,7 +298,7 @@ def test_fashion_dir_from_env_var(tmp_path, monkeypatch):
 
 
 def test_missing_directory_messages(tmp_path, monkeypatch):
-    with pytest.raises(DataError, match=rf"mnist data directory {tmp_path / 'nope'} \(from data_dir\) does not exist; pass data_dir=\.\.\. or set the environment variable {MNIST_ENV_VAR}"):
+    with pytest.raises(DataError, match=rf"mnist data directory {tmp_path / 'nope'} \(from data_dir\) does not exist; download it with `analog-eqprop data fetch mnist` \(or download=True\), pass data_dir=\.\.\. \(--data-dir\), or set the environment variable {MNIST_ENV_VAR}"):
         load_mnist(tmp_path / "nope")
     monkeypatch.setenv(FASHION_MNIST_ENV_VAR, str(tmp_path / "gone"))
     with pytest.raises(DataError, match=rf"from \${FASHION_MNIST_ENV_VAR}\) does not exist; .*apt-get install dataset-fashion-mnist"):
@@ -305,21 +308,49 @@ def test_missing_directory_messages(tmp_path, monkeypatch):
 def test_missing_default_directories(tmp_path, monkeypatch):
     monkeypatch.delenv(MNIST_ENV_VAR, raising=False)
     monkeypatch.delenv(FASHION_MNIST_ENV_VAR, raising=False)
-    monkeypatch.setitem(datasets_module._DEFAULT_DIRS, "mnist", (tmp_path / "a", tmp_path / "b"))
-    monkeypatch.setitem(datasets_module._DEFAULT_DIRS, "fashion-mnist", (tmp_path / "c",))
-    with pytest.raises(DataError, match=rf"mnist data directory not found \(looked in {tmp_path / 'a'}, {tmp_path / 'b'}\); .*{MNIST_ENV_VAR}"):
+    monkeypatch.setenv(DATA_HOME_ENV_VAR, str(tmp_path / "home"))
+    monkeypatch.setattr(datasets_module, "FASHION_MNIST_DEBIAN_DIR", tmp_path / "debian")
+    with pytest.raises(DataError, match=rf"mnist data not found \(looked in {tmp_path / 'home' / 'mnist'}\); download it with `analog-eqprop data fetch mnist`.*{MNIST_ENV_VAR}"):
         load_mnist()
-    with pytest.raises(DataError, match=rf"{FASHION_MNIST_ENV_VAR} \(on Debian: apt-get install dataset-fashion-mnist\)"):
+    with pytest.raises(DataError, match=rf"looked in {tmp_path / 'home' / 'fashion-mnist'}, {tmp_path / 'debian'}\).*{FASHION_MNIST_ENV_VAR}, or on Debian: apt-get install dataset-fashion-mnist"):
         load_dataset("fashion-mnist")
-    make_mnist_dir(tmp_path / "b")
-    assert resolve_data_dir("mnist") == tmp_path / "b"
+    # An incomplete directory in the data home (an interrupted fetch) does not count ...
+    make_mnist_dir(tmp_path / "home" / "mnist")
+    (tmp_path / "home" / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(DataError, match="mnist data not found"):
+        resolve_data_dir("mnist")
+    # ... a complete one does, and so does Debian's directory for Fashion-MNIST.
+    make_mnist_dir(tmp_path / "home" / "mnist")
+    assert resolve_data_dir("mnist") == tmp_path / "home" / "mnist"
+    assert load_mnist().n_train == 6
+    make_mnist_dir(tmp_path / "debian", n_train=2)
+    assert resolve_data_dir("fashion-mnist") == tmp_path / "debian"
+    make_mnist_dir(tmp_path / "home" / "fashion-mnist")
+    assert resolve_data_dir("fashion-mnist") == tmp_path / "home" / "fashion-mnist"
+    # data_home= overrides the environment
+    make_mnist_dir(tmp_path / "other" / "mnist", n_train=3)
+    assert load_mnist(data_home=tmp_path / "other").n_train == 3
 
 
-def test_fashion_default_is_debian_location():
+def test_fashion_default_is_debian_location(tmp_path):
     assert FASHION_MNIST_DEBIAN_DIR == Path("/usr/share/datasets/fashion-mnist")
-    assert datasets_module._DEFAULT_DIRS["fashion-mnist"] == (FASHION_MNIST_DEBIAN_DIR,)
+    assert datasets_module._default_dirs("fashion-mnist", tmp_path) == (tmp_path / "fashion-mnist", FASHION_MNIST_DEBIAN_DIR)
+    assert datasets_module._default_dirs("mnist", tmp_path) == (tmp_path / "mnist",)
     with pytest.raises(DataError, match="unknown IDX data set kind 'cifar'"):
         resolve_data_dir("cifar")
+    with pytest.raises(DataError, match="unknown IDX data set kind 'cifar'"):
+        load_mnist(kind="cifar", download=True)
+
+
+def test_library_names_no_machine_or_repository_path():
+    """The library must work installed: no /work, no ../shared, no path built from its own location."""
+    import analog_eqprop.data as pkg
+
+    for source in Path(pkg.__file__).parent.glob("*.py"):
+        text = source.read_text()
+        assert "/work" not in text.replace("/working", ""), source
+        assert "shared/data" not in text and '"shared"' not in text, source
+        assert "parents[" not in text and "__file__" not in text, source
 
 
 def test_missing_file_lists_what_was_looked_for(tmp_path):

@@ -13,6 +13,7 @@ __all__ = ["main", "build_parser"]
 
 def build_parser() -> argparse.ArgumentParser:
     from analog_eqprop.cli import compare_cmd, gradcheck_cmd, netlist_cmd, report_cmd, simulate_cmd, train_cmd
+    from analog_eqprop.cli import data_cmd
 
     parser = argparse.ArgumentParser(
         prog="analog-eqprop",
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for mod in (train_cmd, gradcheck_cmd, netlist_cmd, simulate_cmd, compare_cmd, report_cmd):
         mod.add_parser(sub)
+    data_cmd.add_parser(sub)
     return parser
 
 

@@ -2,9 +2,9 @@
 
 Every loader returns a :class:`Dataset`: features ``(N, D)`` ``float64`` in [0, 1] (the range an
 input voltage source is driven over), labels ``(N,)`` ``int64`` in ``[0, n_classes)``.
-Nothing here downloads; MNIST and Fashion-MNIST are read from local IDX files (see
-:func:`resolve_data_dir` for where they are looked for), the others ship with scikit-learn or
-are built in.
+MNIST and Fashion-MNIST are read from local IDX files (see :func:`resolve_data_dir` for where
+they are looked for) and downloaded on request (``download=True``, or ``analog-eqprop data fetch``;
+see :mod:`analog_eqprop.data.remote`); the others ship with scikit-learn or are built in.
 
 Splits are deterministic so that runs are comparable across machines:
 
@@ -31,6 +31,8 @@ from typing import Optional
 import numpy as np
 
 from analog_eqprop.data.idx import PathLike, read_idx
+from analog_eqprop.data.remote import data_home as remote_data_home
+from analog_eqprop.data.remote import fetch_dataset
 from analog_eqprop.errors import ConfigError, DataError
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "load_dataset",
     "load_digits",
     "load_iris",
+    "load_fashion_mnist",
     "load_mnist",
     "load_xor",
     "one_hot",
@@ -56,22 +59,14 @@ DATASETS = ("digits", "mnist", "fashion-mnist", "iris", "xor")
 MNIST_ENV_VAR = "ANALOG_EQPROP_MNIST_DIR"
 #: Environment variable naming the Fashion-MNIST directory.
 FASHION_MNIST_ENV_VAR = "ANALOG_EQPROP_FASHION_MNIST_DIR"
-#: Where Debian's ``dataset-fashion-mnist`` package installs the four gzipped IDX files.
+#: Where Debian's ``dataset-fashion-mnist`` package installs the four gzipped IDX files; a
+#: fallback after the data home, as a distribution's location rather than this project's.
 FASHION_MNIST_DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
-# The repository root is the parent of the package directory; the project keeps shared data
-# beside the checkout, in ../shared/data.
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-
 _ENV_VARS = {"mnist": MNIST_ENV_VAR, "fashion-mnist": FASHION_MNIST_ENV_VAR}
-# Tried in order when neither an argument nor the environment variable names a directory.
-_DEFAULT_DIRS: dict[str, tuple[Path, ...]] = {
-    "mnist": (_REPO_ROOT.parent / "shared" / "data" / "mnist", Path("/work/shared/data/mnist")),
-    "fashion-mnist": (FASHION_MNIST_DEBIAN_DIR,),
-}
 _INSTALL_HINTS = {
     "mnist": "",
-    "fashion-mnist": " (on Debian: apt-get install dataset-fashion-mnist)",
+    "fashion-mnist": ", or on Debian: apt-get install dataset-fashion-mnist",
 }
 _MNIST_STEMS = {
     "x_train": "train-images-idx3-ubyte",
@@ -275,20 +270,65 @@ class Dataset:
         return dataclasses.replace(self, **changes)
 
 
-def resolve_data_dir(kind: str = "mnist", data_dir: Optional[PathLike] = None) -> Path:
+def _default_dirs(kind: str, data_home: Optional[PathLike]) -> tuple[Path, ...]:
+    """Directories tried, in order, when neither an argument nor the environment names one."""
+    cached = remote_data_home(data_home) / kind
+    if kind == "fashion-mnist":
+        return (cached, FASHION_MNIST_DEBIAN_DIR)
+    return (cached,)
+
+
+def _is_complete(directory: Path) -> bool:
+    """Whether ``directory`` holds all four IDX files (gzipped or raw)."""
+    return all((directory / f"{stem}.gz").is_file() or (directory / stem).is_file() for stem in _MNIST_STEMS.values())
+
+
+def _explicit_dir(kind: str, data_dir: Optional[PathLike]) -> Optional[tuple[Path, str]]:
+    """The directory named by the argument or the environment variable, with where it came from."""
+    env_var = _ENV_VARS[kind]
+    if data_dir is not None:
+        return Path(data_dir).expanduser(), "data_dir"
+    if os.environ.get(env_var):
+        return Path(os.environ[env_var]).expanduser(), f"${env_var}"
+    return None
+
+
+def _download_dir(
+    kind: str, data_dir: Optional[PathLike], data_home: Optional[PathLike], mirrors: Optional[list[str]]
+) -> Path:
+    """Like :func:`resolve_data_dir`, but fetch the files that are missing instead of failing.
+
+    An explicit directory (argument or environment variable) gets its missing files; files
+    already there are kept untouched, whatever they hold. Otherwise a complete default
+    directory is used as it is, and failing one the files go to the data home.
+    """
+    explicit = _explicit_dir(kind, data_dir)
+    if explicit is not None:
+        if _is_complete(explicit[0]):
+            return explicit[0]
+        return fetch_dataset(kind, directory=explicit[0], mirrors=mirrors, verify_cached=False).directory
+    for candidate in _default_dirs(kind, data_home):
+        if _is_complete(candidate):
+            return candidate
+    return fetch_dataset(kind, data_home, mirrors=mirrors, verify_cached=False).directory
+
+
+def resolve_data_dir(
+    kind: str = "mnist", data_dir: Optional[PathLike] = None, *, data_home: Optional[PathLike] = None
+) -> Path:
     """Return the directory holding the IDX files of ``kind`` (``"mnist"`` or ``"fashion-mnist"``).
 
     Looked for in this order: ``data_dir``; the environment variable
-    ``ANALOG_EQPROP_MNIST_DIR`` / ``ANALOG_EQPROP_FASHION_MNIST_DIR``; then the defaults:
-    for MNIST ``../shared/data/mnist`` beside the repository and ``/work/shared/data/mnist``,
-    for Fashion-MNIST ``/usr/share/datasets/fashion-mnist`` (Debian package
-    ``dataset-fashion-mnist``).
+    ``ANALOG_EQPROP_MNIST_DIR`` / ``ANALOG_EQPROP_FASHION_MNIST_DIR``; the data set's directory
+    in the data home (``DATA_HOME/mnist``, where ``analog-eqprop data fetch`` puts the files;
+    see :func:`~analog_eqprop.data.remote.data_home`); for Fashion-MNIST then
+    ``/usr/share/datasets/fashion-mnist`` (Debian package ``dataset-fashion-mnist``). A default
+    directory counts only when it holds all four files.
 
     Raises
     ------
     DataError
-        If ``kind`` is unknown, or the chosen directory does not exist; the message says how to
-        point at the data.
+        If ``kind`` is unknown, or no directory is found; the message says how to get the data.
 
     Examples
     --------
@@ -300,17 +340,20 @@ def resolve_data_dir(kind: str = "mnist", data_dir: Optional[PathLike] = None) -
     if kind not in _ENV_VARS:
         raise DataError(f"unknown IDX data set kind {kind!r}, expected one of {sorted(_ENV_VARS)}")
     env_var = _ENV_VARS[kind]
-    how = f"pass data_dir=... or set the environment variable {env_var}{_INSTALL_HINTS[kind]}"
-    if data_dir is not None:
-        chosen, source = Path(data_dir), "data_dir"
-    elif os.environ.get(env_var):
-        chosen, source = Path(os.environ[env_var]), f"${env_var}"
+    how = (
+        f"download it with `analog-eqprop data fetch {kind}` (or download=True), pass data_dir=... "
+        f"(--data-dir), or set the environment variable {env_var}{_INSTALL_HINTS[kind]}"
+    )
+    explicit = _explicit_dir(kind, data_dir)
+    if explicit is not None:
+        chosen, source = explicit
     else:
-        for candidate in _DEFAULT_DIRS[kind]:
-            if candidate.is_dir():
+        candidates = _default_dirs(kind, data_home)
+        for candidate in candidates:
+            if _is_complete(candidate):
                 return candidate
-        tried = ", ".join(str(p) for p in _DEFAULT_DIRS[kind])
-        raise DataError(f"{kind} data directory not found (looked in {tried}); {how}")
+        tried = ", ".join(str(p) for p in candidates)
+        raise DataError(f"{kind} data not found (looked in {tried}); {how}")
     if not chosen.is_dir():
         raise DataError(f"{kind} data directory {chosen} (from {source}) does not exist; {how}")
     return chosen
@@ -327,8 +370,15 @@ def _find_idx(directory: Path, stem: str) -> Path:
     )
 
 
-def load_mnist(data_dir: Optional[PathLike] = None, *, kind: str = "mnist") -> Dataset:
-    """Load MNIST or Fashion-MNIST from the four standard IDX files.
+def load_mnist(
+    data_dir: Optional[PathLike] = None,
+    *,
+    kind: str = "mnist",
+    download: bool = False,
+    data_home: Optional[PathLike] = None,
+    mirrors: Optional[list[str]] = None,
+) -> Dataset:
+    """Load MNIST or Fashion-MNIST from the four standard IDX files, downloading them on request.
 
     Parameters
     ----------
@@ -338,6 +388,16 @@ def load_mnist(data_dir: Optional[PathLike] = None, *, kind: str = "mnist") -> D
         preferred when both exist) or raw. Default: see :func:`resolve_data_dir`.
     kind : {"mnist", "fashion-mnist"}
         Which data set; selects the environment variable and default directory, and the name.
+    download : bool
+        Fetch the files that are missing from the data set's public mirrors, each checked
+        against the published content digest before it is kept (see
+        :func:`~analog_eqprop.data.remote.fetch_dataset`): into ``data_dir`` (or the
+        environment variable's directory) when one is named, else into the data home. Files
+        already present are used as they are.
+    data_home : str or os.PathLike, optional
+        The data home (default ``$ANALOG_EQPROP_DATA_HOME``, else the user cache directory).
+    mirrors : list of str, optional
+        Base URLs or local directories to download from instead of the public mirrors.
 
     Returns
     -------
@@ -350,7 +410,9 @@ def load_mnist(data_dir: Optional[PathLike] = None, *, kind: str = "mnist") -> D
     ------
     DataError
         If the directory or a file is missing or corrupt, image and label counts differ, the
-        images are not ``uint8`` of shape ``(N, H, W)``, or train and test image sizes differ.
+        images are not ``uint8`` of shape ``(N, H, W)``, or train and test image sizes differ;
+        with ``download``, if no mirror gives a good copy of a file (the message lists the
+        URLs tried and what went wrong).
 
     Examples
     --------
@@ -369,7 +431,12 @@ def load_mnist(data_dir: Optional[PathLike] = None, *, kind: str = "mnist") -> D
     >>> ds.x_train.shape, float(ds.x_train.max()), ds.y_test
     ((3, 4), 1.0, array([7]))
     """
-    directory = resolve_data_dir(kind, data_dir)
+    if kind not in _ENV_VARS:
+        raise DataError(f"unknown IDX data set kind {kind!r}, expected one of {sorted(_ENV_VARS)}")
+    if download:
+        directory = _download_dir(kind, data_dir, data_home, mirrors)
+    else:
+        directory = resolve_data_dir(kind, data_dir, data_home=data_home)
     paths = {field: _find_idx(directory, stem) for field, stem in _MNIST_STEMS.items()}
     arrays = {field: read_idx(path) for field, path in paths.items()}
     image_shape = None
@@ -398,6 +465,22 @@ def load_mnist(data_dir: Optional[PathLike] = None, *, kind: str = "mnist") -> D
         # Dividing a uint8 array by a float gives float64 directly, with no intermediate copy.
         arrays[f"x_{split}"] = images.reshape(images.shape[0], -1) / 255.0
     return Dataset(name=kind, n_classes=10, **arrays)
+
+
+def load_fashion_mnist(
+    data_dir: Optional[PathLike] = None,
+    *,
+    download: bool = False,
+    data_home: Optional[PathLike] = None,
+    mirrors: Optional[list[str]] = None,
+) -> Dataset:
+    """Load Fashion-MNIST (Zalando): ``load_mnist(..., kind="fashion-mnist")``.
+
+    Looked for in ``data_dir``, ``$ANALOG_EQPROP_FASHION_MNIST_DIR``, the data home and
+    Debian's ``/usr/share/datasets/fashion-mnist``; ``download=True`` fetches it. The
+    parameters are those of :func:`load_mnist`.
+    """
+    return load_mnist(data_dir, kind="fashion-mnist", download=download, data_home=data_home, mirrors=mirrors)
 
 
 def _stratified_split(
@@ -479,7 +562,7 @@ def load_xor() -> Dataset:
     return Dataset("xor", x, y, x.copy(), y.copy(), n_classes=2)
 
 
-def load_dataset(name: str, data_dir: Optional[PathLike] = None) -> Dataset:
+def load_dataset(name: str, data_dir: Optional[PathLike] = None, *, download: bool = False) -> Dataset:
     """Load a data set by name, one of :data:`DATASETS`.
 
     Parameters
@@ -489,6 +572,9 @@ def load_dataset(name: str, data_dir: Optional[PathLike] = None) -> Dataset:
         ``_`` for ``-`` do not matter.
     data_dir : str or os.PathLike, optional
         Directory of the IDX files; only meaningful for ``"mnist"`` and ``"fashion-mnist"``.
+    download : bool
+        For ``"mnist"`` and ``"fashion-mnist"``: fetch missing files (see :func:`load_mnist`);
+        the built-in sets need no download and ignore it.
 
     Raises
     ------
@@ -509,7 +595,7 @@ def load_dataset(name: str, data_dir: Optional[PathLike] = None) -> Dataset:
     if key not in DATASETS:
         raise DataError(f"unknown data set {name!r}, expected one of: {', '.join(DATASETS)}")
     if key in _ENV_VARS:
-        return load_mnist(data_dir, kind=key)
+        return load_mnist(data_dir, kind=key, download=download)
     if data_dir is not None:
         raise DataError(
             f"data_dir={str(data_dir)!r} given for {key!r}, which is built in and reads no files; "
