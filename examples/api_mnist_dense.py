@@ -26,13 +26,13 @@ parser.add_argument("--epochs", type=int, default=10)
 parser.add_argument("--backend", choices=("bcd", "numpy"), default="bcd")
 parser.add_argument("--n-train", type=int, default=None, help="first N training images (default: all)")
 parser.add_argument("--n-test", type=int, default=None, help="first N test images (default: all)")
-parser.add_argument("--data-dir", default=None, help="MNIST IDX files (default: $ANALOG_EQPROP_MNIST_DIR, "
-                                                   "../shared/data/mnist)")
+parser.add_argument("--data-dir", default=None, help="MNIST IDX files (default: $ANALOG_EQPROP_MNIST_DIR, else the "
+                                                   "data home, downloaded there on first use)")
 args = parser.parse_args()
 try:
-    data = load_mnist(args.data_dir).subset(n_train=args.n_train, n_test=args.n_test)
+    data = load_mnist(args.data_dir, download=True).subset(n_train=args.n_train, n_test=args.n_test)
 except DataError as exc:
-    sys.exit(f"MNIST not found: {exc}")
+    sys.exit(f"MNIST unavailable: {exc}")
 
 model = Sequential([Input(784), Dense(100, clamp=DiodeClamp(low=0.0)), Dense(10)], seed=0, backend=args.backend)
 model.compile(optimizer="adam", learning_rate=1e-7, beta=1e-6)

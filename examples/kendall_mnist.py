@@ -33,13 +33,13 @@ parser.add_argument("--full", action="store_true", help="all 60,000 training and
 parser.add_argument("--n-train", type=int, default=1000, help="training images at small scale")
 parser.add_argument("--n-test", type=int, default=500, help="test images at small scale")
 parser.add_argument("--backend", choices=("both", "numpy", "ngspice"), default="both")
-parser.add_argument("--data-dir", default=None, help="MNIST IDX files (default: $ANALOG_EQPROP_MNIST_DIR, "
-                                                   "../shared/data/mnist)")
+parser.add_argument("--data-dir", default=None, help="MNIST IDX files (default: $ANALOG_EQPROP_MNIST_DIR, else the "
+                                                   "data home, downloaded there on first use)")
 args = parser.parse_args()
 try:
-    data = load_mnist(args.data_dir)
+    data = load_mnist(args.data_dir, download=True)
 except DataError as exc:
-    sys.exit(f"MNIST not found: {exc}")
+    sys.exit(f"MNIST unavailable: {exc}")
 if not args.full:
     data = data.subset(n_train=args.n_train, n_test=args.n_test)
 if args.backend != "numpy" and not ngspice_available():

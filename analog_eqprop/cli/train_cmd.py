@@ -48,7 +48,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="seed of the Glorot-uniform initial weights (default: the run's --seed)")
     g.add_argument("--dataset", default=None, help="digits (built in), mnist, fashion-mnist, iris, xor (default: digits)")
     g.add_argument("--data-dir", dest="data_dir", default=None,
-                   help="directory of the IDX files (else $ANALOG_EQPROP_MNIST_DIR, then ../shared/data/mnist)")
+                   help="directory of the IDX files (else $ANALOG_EQPROP_MNIST_DIR, then the data home: "
+                        "`analog-eqprop data fetch mnist`)")
     g.add_argument("--n-train", dest="n_train", default=None, type=int, help="use only the first N training examples")
     g.add_argument("--n-test", dest="n_test", default=None, type=int, help="use only the first N test examples")
     g.add_argument("--hardware", default=None, help="--model circuit: build it of devices, a preset (ideal, rram, "
