@@ -44,7 +44,7 @@ import networkx as nx
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
-from analog_eqprop.circuits.elements import DiodeModel, load_diode_models
+from analog_eqprop.circuits.elements import DiodeModel, diode_model, is_library_spec, load_diode_models
 from analog_eqprop.errors import GraphError
 from analog_eqprop.validation import graph_number, real
 
@@ -126,7 +126,8 @@ def circuit_from_graph(
     G : networkx.Graph
         A circuit graph (see the module docstring); validated here.
     diode : str or DiodeModel
-        Default clamp diode model (a card name from ``hardware_models/diodes.lib``).
+        Default clamp diode model: a card name from ``hardware_models/diodes.lib``, or a card of
+        the user's own library file, ``"FILE.lib:NAME"`` (see :func:`~analog_eqprop.circuits.elements.diode_model`).
     clamp : (low, high), optional
         Default clamp rails [V] for hidden nodes (``None`` entries: no diode on that side).
         Output nodes are linear unless their attributes say otherwise.
@@ -146,6 +147,8 @@ def circuit_from_graph(
     validate_graph(G, allowed_roles=CIRCUIT_ROLES, role=role, weight=weight, positive_weights=True)
     clamp = _check_builder_args(clamp, amplifier_back)
     lib = models if models is not None else load_diode_models()
+    if is_library_spec(diode):  # the caller's own file (graph attributes name cards only)
+        diode = diode_model(diode)
     nd = G.nodes
     num = functools.partial(_node_number, nd)
     keys = {n: _ROLE_ORDER[d[role]] if d.get(layer) is None else num(n, layer, integer=True)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from analog_eqprop.errors import ConfigError, NetlistError
 
 __all__ = [
     "BOLTZMANN", "CHARGE", "T_NOMINAL", "thermal_voltage", "DiodeModel", "diode_current", "parse_model_cards",
-    "load_diode_models", "HARDWARE_MODELS_DIR", "GMIN", "spice_number",
+    "load_diode_models", "diode_model", "is_library_spec", "hardware_models_dir", "HARDWARE_MODELS_DIR", "GMIN", "spice_number",
 ]
 
 # ngspice's own constants (src/include/ngspice/const.h), so V_T matches to the last digit.
@@ -43,7 +44,28 @@ T_NOMINAL = 300.15  # K (27 degC, ngspice's default TEMP and TNOM)
 GMIN = 1e-12  # S, ngspice's default junction gmin
 _E = math.e
 
-HARDWARE_MODELS_DIR = Path(__file__).resolve().parent.parent.parent / "hardware_models"
+def hardware_models_dir() -> Path:
+    """The folder of the model files the library ships (diode cards, amplifier tables, presets).
+
+    In the repository they live in the top-level ``hardware_models/``, the place to read and
+    edit them. The wheel carries them inside the package as ``analog_eqprop/hardware_models/``
+    (``pyproject.toml`` maps the folder onto the package ``analog_eqprop.hardware_models``), found
+    with :mod:`importlib.resources`. A source checkout on ``sys.path`` (``PYTHONPATH=repo`` or an
+    editable install) reads its own top-level folder, so the running tree's files are the ones used.
+    A user's own files are read by path instead (:func:`load_diode_models`, :func:`diode_model`,
+    :func:`analog_eqprop.hardware.load_hardware`).
+    """
+    root = Path(__file__).resolve().parent.parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "hardware_models").is_dir():
+        return root / "hardware_models"  # a source checkout (site-packages holds no pyproject.toml)
+    try:
+        return Path(str(resources.files("analog_eqprop.hardware_models")))
+    except ModuleNotFoundError:  # an install without them: every reader names the missing file here
+        return Path(str(resources.files("analog_eqprop").joinpath("hardware_models")))
+
+
+#: Where the shipped model files are (see :func:`hardware_models_dir`).
+HARDWARE_MODELS_DIR = hardware_models_dir()
 
 
 def thermal_voltage(temperature_k: float = T_NOMINAL) -> float:
@@ -213,9 +235,83 @@ def parse_model_cards(text: str, *, source: str = "<text>") -> dict[str, DiodeMo
     return models
 
 
-def load_diode_models(path: str | Path | None = None) -> dict[str, DiodeModel]:
-    """Diode models from a ``.lib`` file (default: ``hardware_models/diodes.lib``)."""
-    path = Path(path) if path else HARDWARE_MODELS_DIR / "diodes.lib"
+def _read_library(path: Path) -> str:
     if not path.is_file():
-        raise ConfigError(f"diode model library not found: {path}")
-    return parse_model_cards(path.read_text(encoding="utf-8"), source=str(path))
+        where = "" if path.parent != HARDWARE_MODELS_DIR else \
+            " (the installation lacks its hardware_models; reinstall analog_eqprop)"
+        raise ConfigError(f"diode model library not found: {path}{where}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read diode model library {path}: {exc}") from None
+
+
+def load_diode_models(path: str | Path | None = None) -> dict[str, DiodeModel]:
+    """Diode models from a ``.lib`` file of ``.model NAME D(...)`` cards (default: the shipped
+    ``hardware_models/diodes.lib``, see :func:`hardware_models_dir`).
+
+    Examples
+    --------
+    >>> sorted(load_diode_models())
+    ['D1N4148', 'DIDEAL', 'DSHOCKLEY']
+    """
+    path = Path(path) if path else HARDWARE_MODELS_DIR / "diodes.lib"
+    return parse_model_cards(_read_library(path), source=str(path))
+
+
+_CARD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def diode_model(spec: str | Path | DiodeModel, models: dict[str, DiodeModel] | None = None) -> DiodeModel:
+    """A diode model from a card name, a user's library file, or a model passed through.
+
+    ``spec`` is a name from ``models`` (default: the shipped ``diodes.lib``); or ``FILE:NAME``,
+    card ``NAME`` of the library file ``FILE``; or ``FILE`` alone when it holds exactly one
+    diode card. Anything but a bare card name (letters, digits, ``_``) is read as a path,
+    relative to the working directory.
+
+    Examples
+    --------
+    >>> diode_model("D1N4148").N
+    1.906
+    >>> import pathlib, tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     lib = pathlib.Path(tmp, "mine.lib")
+    ...     _ = lib.write_text(".model DFAST D(IS=2n N=1.5)\\n")
+    ...     diode_model(str(lib)).name, diode_model(f"{lib}:DFAST").N
+    ('DFAST', 1.5)
+    """
+    if isinstance(spec, DiodeModel):
+        return spec
+    text = str(spec)
+    file, name = _library_spec(text)
+    if file is None:
+        lib = models if models is not None else load_diode_models()
+        if text not in lib:
+            raise ConfigError(f"unknown diode model {text!r}; known: {', '.join(sorted(lib))} "
+                              f"(or give a library file: FILE.lib or FILE.lib:NAME)")
+        return lib[text]
+    lib = load_diode_models(file)
+    if name is None:
+        if len(lib) != 1:
+            raise ConfigError(f"{file} holds {len(lib)} diode models ({', '.join(sorted(lib)) or 'none'}); "
+                              f"name one: {file}:NAME")
+        return next(iter(lib.values()))
+    if name not in lib:
+        raise ConfigError(f"{file} has no diode model {name!r}; it has {', '.join(sorted(lib)) or 'none'}")
+    return lib[name]
+
+
+def is_library_spec(spec: object) -> bool:
+    """Whether ``spec`` names a library file (``FILE`` or ``FILE:NAME``) rather than a card name."""
+    return isinstance(spec, (str, Path)) and _library_spec(str(spec))[0] is not None
+
+
+def _library_spec(text: str) -> tuple[Path | None, str | None]:
+    text = text.strip()
+    if _CARD_NAME.fullmatch(text):
+        return None, None
+    head, sep, tail = text.rpartition(":")
+    if sep and head and _CARD_NAME.fullmatch(tail) and (Path(head).is_file() or not Path(text).is_file()):
+        return Path(head), tail
+    return Path(text), None

@@ -10,7 +10,10 @@ A :class:`HardwareConfig` says what the physical circuit is made of, apart from 
 * the diode card (``hardware_models/diodes.lib``) that replaces the circuit's, if any.
 
 Presets are the ``*.toml`` files of ``hardware_models/`` (every number there carries a
-comment naming its source); :func:`load_hardware` takes a preset name or a file path, and
+comment naming its source), shipped inside the package (see
+:func:`~analog_eqprop.circuits.elements.hardware_models_dir`); :func:`load_hardware` takes a
+preset name or the path of a user's own ``.toml`` / ``.json`` file (whose ``diode`` may name a
+card of the user's own library, ``diode = "my.lib:DX"``, relative to that file), and
 :func:`with_overrides` changes fields one by one (``read_noise=0.02`` or
 ``device.read_noise=0.02``), as the CLI's ``--hardware-set`` does. :func:`hardware_to_toml`
 writes a config back so that it loads unchanged.
@@ -38,7 +41,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping
 
-from analog_eqprop.circuits.elements import HARDWARE_MODELS_DIR
+from analog_eqprop.circuits.elements import HARDWARE_MODELS_DIR, is_library_spec
 from analog_eqprop.config import from_dict, load_config_file, option, to_dict
 from analog_eqprop.errors import ConfigError
 
@@ -168,7 +171,8 @@ class HardwareConfig:
     device: DeviceConfig = option(DeviceConfig(), "the programmable conductances")
     wire: WireConfig = option(WireConfig(), "the crossbar lines")
     amplifier: AmplifierConfig = option(AmplifierConfig(), "the amplifiers, if the circuit has any")
-    diode: str | None = option(None, "diode card replacing the circuit's (hardware_models/diodes.lib; none: keep)")
+    diode: str | None = option(None, "diode card replacing the circuit's: a name from hardware_models/diodes.lib, "
+                                     "or FILE.lib[:NAME] of your own library (none: keep)")
 
 
 # ----------------------------------------------------------------------------- files
@@ -236,9 +240,13 @@ def load_hardware(spec: str | Path | HardwareConfig | None = "ideal",
         elif Path(name).suffix.lower() in (".toml", ".json") or Path(name).is_file():
             path = Path(name)
         else:
-            raise ConfigError(f"unknown hardware {name!r}: give a preset ({', '.join(HARDWARE_PRESETS)}) or a "
-                              f".toml / .json file")
-        cfg = hardware_from_dict(load_config_file(path), source=str(path))
+            known = ", ".join(HARDWARE_PRESETS) or f"none: {HARDWARE_MODELS_DIR} holds no presets, reinstall"
+            raise ConfigError(f"unknown hardware {name!r}: give a preset ({known}) or a .toml / .json file")
+        data = load_config_file(path)
+        diode = data.get("diode")
+        if isinstance(diode, str) and is_library_spec(diode) and not Path(diode).is_absolute():
+            data["diode"] = str(path.resolve().parent / diode)  # a library named by the file: beside it
+        cfg = hardware_from_dict(data, source=str(path))
     return with_overrides(cfg, overrides) if overrides else cfg
 
 

@@ -35,8 +35,7 @@ from dataclasses import replace
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
-from analog_eqprop.circuits.elements import load_diode_models
-from analog_eqprop.errors import ConfigError
+from analog_eqprop.circuits.elements import diode_model
 from analog_eqprop.hardware.config import AmplifierConfig
 
 __all__ = ["with_lines", "line_resistance", "with_range", "with_diode", "with_amplifiers", "WIRE_LAYER_NAME",
@@ -58,13 +57,12 @@ def with_range(circuit: Circuit, g_min: float, g_max: float) -> Circuit:
 
 
 def with_diode(circuit: Circuit, name: str | None) -> Circuit:
-    """Every diode of ``circuit`` given the card ``name`` (``hardware_models/diodes.lib``)."""
+    """Every diode of ``circuit`` given the card ``name`` (``hardware_models/diodes.lib``, or
+    ``FILE.lib[:NAME]`` of a user's library: see :func:`~analog_eqprop.circuits.elements.diode_model`)."""
     if name is None or not circuit.n_diodes:
         return circuit
-    lib = load_diode_models()
-    if name not in lib:
-        raise ConfigError(f"unknown diode model {name!r}; known: {', '.join(sorted(lib))}")
-    return replace(circuit, models=(lib[name],), diode_model=np.zeros(circuit.n_diodes, np.int64))
+    model = diode_model(name)
+    return replace(circuit, models=(model,), diode_model=np.zeros(circuit.n_diodes, np.int64))
 
 
 def with_amplifiers(circuit: Circuit, cfg: AmplifierConfig, rng: np.random.Generator) -> Circuit:
