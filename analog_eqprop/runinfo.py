@@ -26,12 +26,20 @@ def package_versions() -> dict[str, str | None]:
 
 
 def _git_commit() -> str | None:
+    """The commit of the source checkout this package runs from; None for an installed copy
+    (its site-packages may lie inside some other git repository, e.g. a project's .venv)."""
     root = Path(__file__).resolve().parent.parent
+    if not (root / "pyproject.toml").is_file():
+        return None
     try:
-        res = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        res = subprocess.run(["git", "-C", str(root), "rev-parse", "--show-toplevel", "HEAD"], capture_output=True,
+                             text=True, timeout=5)
     except (OSError, subprocess.SubprocessError):
         return None
-    return res.stdout.strip() or None if res.returncode == 0 else None
+    out = res.stdout.splitlines()
+    if res.returncode != 0 or len(out) != 2 or Path(out[0]).resolve() != root:
+        return None
+    return out[1]
 
 
 def _ngspice_version() -> str | None:
