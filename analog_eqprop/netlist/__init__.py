@@ -6,6 +6,8 @@
   :func:`compile_sweep` (many examples in one ``.dc``), full or Norton form;
 * :mod:`~analog_eqprop.netlist.parser`: :func:`parse_netlist` and
   :meth:`ParsedNetlist.to_circuit`.
+* :mod:`~analog_eqprop.netlist.pyspice`: :func:`to_pyspice`, the same circuit as a PySpice
+  ``Circuit`` object (PySpice imported on use).
 
 Examples
 --------
@@ -23,8 +25,9 @@ from __future__ import annotations
 from analog_eqprop.netlist.compiler import FORMS, Netlist, compile_netlist, compile_sweep
 from analog_eqprop.netlist.names import NameMap, comment_text, sanitize, title_text
 from analog_eqprop.netlist.parser import Element, ParsedNetlist, parse_netlist
+from analog_eqprop.netlist.pyspice import pyspice_free_voltages, to_pyspice
 
 __all__ = [
     "Netlist", "compile_netlist", "compile_sweep", "FORMS", "NameMap", "sanitize", "comment_text", "title_text",
-    "parse_netlist", "ParsedNetlist", "Element",
+    "parse_netlist", "ParsedNetlist", "Element", "to_pyspice", "pyspice_free_voltages",
 ]
