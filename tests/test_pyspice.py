@@ -21,7 +21,7 @@ import pytest
 
 from analog_eqprop.circuits import drn_circuit, kendall_circuit, layered_circuit
 from analog_eqprop.data import load_digits
-from analog_eqprop.errors import NetlistError
+from analog_eqprop.errors import AnalogEqpropError, NetlistError
 from analog_eqprop.netlist import compile_netlist
 from analog_eqprop.solvers.backends import NumpyBackend
 from analog_eqprop.solvers.mna import MNASystem
@@ -147,12 +147,14 @@ def test_pyspice_circuit_holds_the_compiled_netlists_elements(nudge):
 
 def test_pyspice_export_checks_its_inputs():
     c = layered_circuit([2, 2, 1], seed=0)
-    with pytest.raises(NetlistError, match="x must have shape"):
-        to_pyspice(c, x=[1.0])
-    with pytest.raises(NetlistError, match="needs a target"):
-        to_pyspice(c, beta=1e-6)
-    with pytest.raises(NetlistError, match="conductance 0 is .*nan"):
-        to_pyspice(c, g=np.r_[np.nan, c.edge_g[1:]])
+    # the same checks, and error types, as compile_netlist
+    for kw, msg in [({"x": [1.0]}, "x must have shape"), ({"beta": 1e-6}, "needs its target"),
+                    ({"beta": 1e-6, "target": [1.0]}, "needs the free state"),
+                    ({"g": np.r_[np.nan, c.edge_g[1:]]}, r"g\[0\] is nan|conductance 0 is .*nan")]:
+        with pytest.raises(AnalogEqpropError, match=msg) as exc:
+            to_pyspice(c, **kw)
+        with pytest.raises(type(exc.value)):
+            compile_netlist(c, **kw)
     ckt = to_pyspice(c, title="x\n.control\nshell rm -rf /")
     assert str(ckt).count("\n.control") == 0 and "shell" not in str(ckt).splitlines()[1]
     assert pyspice_node_names(c)["y0"] == "y0"

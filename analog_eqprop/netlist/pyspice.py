@@ -51,9 +51,10 @@ from typing import Any
 import numpy as np
 
 from analog_eqprop.circuits.description import Circuit
-from analog_eqprop.errors import NetlistError, SimulationError
+from analog_eqprop.errors import ConfigError, DataError, NetlistError, SimulationError
 from analog_eqprop.netlist.compiler import _batch, _conductances, _model_cards
 from analog_eqprop.netlist.names import NameMap, format_number, title_text, unique_name
+from analog_eqprop.validation import real
 
 __all__ = ["to_pyspice", "pyspice_node_names", "pyspice_free_voltages"]
 
@@ -111,16 +112,16 @@ def to_pyspice(
     ------
     ImportError
         Without PySpice.
-    NetlistError
-        For wrong shapes, non-finite values or unsafe model names (as ``compile_netlist``).
+    DataError, ConfigError, NetlistError
+        As :func:`~analog_eqprop.netlist.compile_netlist`: wrong shapes, non-finite values,
+        missing targets, unsafe model names; and a title containing "error" (see the module
+        docstring).
     """
     if not isinstance(circuit, Circuit):
         raise NetlistError(f"expected a Circuit, got {type(circuit).__name__}")
     c = circuit
     g = _conductances(c, g)
-    beta = float(beta)
-    if not np.isfinite(beta):
-        raise NetlistError(f"beta must be finite, got {beta!r}")
+    beta = real(beta, "beta")
     _model_cards(c)  # the compiler's checks of model names and parameters
     v_src = np.asarray(c.source_offset, dtype=np.float64).copy()
     is_input = np.array([k == "input" for k in c.source_kind], dtype=bool)
@@ -169,16 +170,19 @@ def to_pyspice(
 def _nudge(ckt: Any, c: Circuit, term: list[str], taken: set[str], beta: float, target, nudge_ref,
            nudge_current) -> None:
     if nudge_current is not None and c.nudge != "current":
-        raise NetlistError("explicit nudge currents need a current-mode circuit (nudge='current')")
+        raise ConfigError("explicit nudge currents need a current-mode circuit (nudge='current'); resistive "
+                          "nudging is a conductance to the target")
     if nudge_current is not None:
         current = _batch(nudge_current, c.n_outputs, "nudge_current", 1)[0]
     else:
         if target is None:
-            raise NetlistError("beta != 0 needs a target (one-hot or soft, shape (n_outputs,))")
+            raise DataError("a nudged phase (beta != 0) needs its target: pass target (one-hot or soft, shape "
+                            f"({c.n_outputs},))")
         t = c.targets(_batch(target, c.n_outputs, "target", 1))[0]
         if c.nudge == "current":
             if nudge_ref is None:
-                raise NetlistError("current-mode nudging needs nudge_ref, the free-phase free-node voltages")
+                raise DataError("current-mode nudging needs the free state as reference: pass nudge_ref, the "
+                                "free-phase free-node voltages")
             ref = _batch(nudge_ref, c.n_free, "nudge_ref", 1)
             current = -beta * (c.outputs(ref)[0] - t)
     for k in range(c.n_outputs):
