@@ -48,16 +48,12 @@ def hardware_models_dir() -> Path:
     """The folder of the model files the library ships (diode cards, amplifier tables, presets).
 
     In the repository they live in the top-level ``hardware_models/``, the place to read and
-    edit them. The wheel carries them inside the package as ``analog_eqprop/hardware_models/``
-    (``pyproject.toml`` maps the folder onto the package ``analog_eqprop.hardware_models``), found
-    with :mod:`importlib.resources`. A source checkout on ``sys.path`` (``PYTHONPATH=repo`` or an
-    editable install) reads its own top-level folder, so the running tree's files are the ones used.
+    edit them; ``pyproject.toml`` maps that folder onto the package ``analog_eqprop.hardware_models``,
+    so a wheel carries them inside the package and an editable install reads the folder itself.
+    Either way they are found with :mod:`importlib.resources`, never by the repository's layout.
     A user's own files are read by path instead (:func:`load_diode_models`, :func:`diode_model`,
     :func:`analog_eqprop.hardware.load_hardware`).
     """
-    root = Path(__file__).resolve().parent.parent.parent
-    if (root / "pyproject.toml").is_file() and (root / "hardware_models").is_dir():
-        return root / "hardware_models"  # a source checkout (site-packages holds no pyproject.toml)
     try:
         return Path(str(resources.files("analog_eqprop.hardware_models")))
     except ModuleNotFoundError:  # an install without them: every reader names the missing file here
