@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analog_eqprop.circuits.spice_numbers import spice_number  # re-exported: the one SPICE number reader
 from analog_eqprop.errors import ConfigError, NetlistError
 
 __all__ = [
@@ -184,21 +185,6 @@ def diode_current(v: np.ndarray, model: DiodeModel, *, gmin: float = GMIN, tempe
 
 _MODEL_RE = re.compile(r"^\s*\.model\s+([A-Za-z][A-Za-z0-9_]*)\s+([A-Za-z]+)\s*\(?(.*?)\)?\s*$", re.IGNORECASE)
 _PARAM_RE = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\s*=\s*([-+0-9.eE]+[a-zA-Z]*)")
-_SUFFIX = {"t": 1e12, "g": 1e9, "meg": 1e6, "k": 1e3, "m": 1e-3, "u": 1e-6, "n": 1e-9, "p": 1e-12, "f": 1e-15}
-
-
-def spice_number(text: str) -> float:
-    """A SPICE number with an optional scale suffix (``4.352n``, ``1meg``, ``100u``)."""
-    m = re.fullmatch(r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)([a-zA-Z]*)", text.strip())
-    if not m:
-        raise NetlistError(f"not a SPICE number: {text!r}")
-    value, suffix = float(m.group(1)), m.group(2).lower()
-    for key in ("meg", "t", "g", "k", "m", "u", "n", "p", "f"):
-        if suffix.startswith(key):
-            return value * _SUFFIX[key]
-    return value
-
-
 def parse_model_cards(text: str, *, source: str = "<text>") -> dict[str, DiodeModel]:
     """Diode ``.model`` cards from SPICE library text (``+`` continuation lines joined)."""
     lines: list[str] = []
