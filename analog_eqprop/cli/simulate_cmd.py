@@ -16,9 +16,18 @@ library's compiler), with the NumPy twin (the netlist is parsed back into its ci
 solved by batched Newton) or with ngspice (the deck is run as it is, through libngspice or
 `ngspice -b`). Node names are those of the netlist.
 
+A deck is code: ngspice runs shell commands from .control blocks, '*#' lines and
+'*ng_script' files, and reads any file an .include or .lib card names. So a deck must pass
+the deck policy first, an allow list of element letters (R C L V I D E F G H B M X), dot
+cards (.model .options .op .dc .tran .save .print .ic .nodeset .temp .global .param .func
+.subckt .ends .title .end), model types and options; a refusal names the line. Only for a
+deck whose every line you would run yourself: --trust-deck runs it as written, its own
+commands included.
+
 examples:
   analog-eqprop simulate netlists/tiny_layered-2-2-1.cir --backend numpy --json
   analog-eqprop simulate out.cir --backend ngspice --mode batch
+  analog-eqprop simulate my_own.cir --backend ngspice --trust-deck   # runs its .control block too
 """
 
 
@@ -31,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="ngspice through its shared library or an `ngspice -b` subprocess")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds before the analysis is stopped with an error (batch: the process is killed; "
                         "shared: the analysis is halted)")
+    p.add_argument("--trust-deck", action="store_true",
+                   help="run the deck's own commands (.control blocks, '*#' lines, scripts, includes): skips the "
+                        "deck policy; only for decks you would run yourself (ngspice backend)")
     p.add_argument("--json", action="store_true", help='print {"voltages": {node: volts}, "status": ...}')
     p.set_defaults(func=run)
 
@@ -53,11 +65,13 @@ def simulate_numpy(text: str) -> tuple[dict[str, float], dict]:
     return volts, info
 
 
-def simulate_ngspice(text: str, mode: str, timeout: float) -> tuple[dict[str, float], dict]:
-    """Run the deck in ngspice; report every node voltage it returns."""
+def simulate_ngspice(text: str, mode: str, timeout: float, *, trust_deck: bool = False
+                     ) -> tuple[dict[str, float], dict]:
+    """Run the deck in ngspice (after the deck policy, unless ``trust_deck``); report every
+    node voltage it returns."""
     from analog_eqprop.solvers.ngspice_backend import run_deck
 
-    run = run_deck(text, mode, timeout)
+    run = run_deck(text, mode, timeout, trust_deck=trust_deck)
     volts = {}
     for name, vec in run.vectors.items():
         if name.startswith("i(") or name in ("v-sweep", "i-sweep") or "#" in name:
@@ -66,7 +80,8 @@ def simulate_ngspice(text: str, mode: str, timeout: float) -> tuple[dict[str, fl
         arr = np.asarray(vec).reshape(-1)
         if arr.size:
             volts[key] = float(arr[-1])
-    return volts, {"status": "converged", "seconds": run.seconds, "notes": list(run.notes)[-5:]}
+    return volts, {"status": "converged", "seconds": run.seconds, "notes": list(run.notes)[-5:],
+                   "trusted_deck": trust_deck}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if args.backend == "numpy":
         volts, info = simulate_numpy(text)
     else:
-        volts, info = simulate_ngspice(text, args.mode, args.timeout)
+        volts, info = simulate_ngspice(text, args.mode, args.timeout, trust_deck=args.trust_deck)
     if args.json:
         print_json({"voltages": volts, "backend": args.backend, **info})
         return 0

@@ -60,7 +60,8 @@ SAFE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 RESERVED = frozenset(
     """0 gnd end ends model subckt include lib control endc shell param func options option
     op dc ac tran noise save print plot probe global ic nodeset temp time temper hertz pi e
-    i v all true false yes no pwl source run alter altermod quit exit echo set unset let""".split()
+    i v all true false yes no pwl source run alter altermod quit exit echo set unset let
+    exec system popen unixcom codemodel osdi pre_osdi""".split()
 )
 
 #: Characters allowed in free text (title and human comments). ``*``, ``#``, ``$``, ``;``,

@@ -6,7 +6,14 @@ a :class:`~analog_eqprop.errors.NetlistError` that names the line: foreign netli
 ``* analog_eqprop netlist, format 1`` on line 2), element names or shapes the compiler
 never writes, ``.control``/``.include``/``.lib``/``.param`` and other cards, ``*#`` lines
 (ngspice runs them as commands), and sweep decks from
-:func:`~analog_eqprop.netlist.compile_sweep`.
+:func:`~analog_eqprop.netlist.compile_sweep`. A deck it reads also passes the drivers' deck
+policy (:func:`~analog_eqprop.netlist.deck_policy.check_deck`: title line, options).
+
+Numbers, in element values, metadata and options, are read as ngspice reads them, by
+:func:`~analog_eqprop.circuits.spice_numbers.spice_number` (``10mil`` is 2.54e-4, ``1meg``
+1e6, ``10kohm`` 1e4), and what ngspice would read differently from what was written is
+refused (``353_006``, which ngspice reads as 353; full-width digits), so that the NumPy twin
+never solves another circuit than ngspice.
 
 :meth:`ParsedNetlist.to_circuit` gives ``(circuit, g, x)``:
 
@@ -41,7 +48,6 @@ analog_eqprop.errors.NetlistError: line 67: card '.control' is not supported (an
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -49,9 +55,11 @@ from typing import Any
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
-from analog_eqprop.circuits.elements import DiodeModel, parse_model_cards, spice_number
+from analog_eqprop.circuits.elements import DiodeModel, parse_model_cards
+from analog_eqprop.circuits.spice_numbers import option_value, spice_number
 from analog_eqprop.errors import AnalogEqpropError, NetlistError
 from analog_eqprop.netlist.compiler import FORMAT_LINE, FORMS
+from analog_eqprop.netlist.deck_policy import check_deck
 from analog_eqprop.netlist.names import NameMap, decode_label
 
 __all__ = ["Element", "ParsedNetlist", "parse_netlist", "option_value"]
@@ -193,16 +201,12 @@ def _fail(line: int, msg: str) -> NetlistError:
 
 
 def _number(token: str, line: int, what: str) -> float:
+    """A number as ngspice reads it (:func:`~analog_eqprop.circuits.spice_numbers.spice_number`:
+    ``10mil`` is 25.4e-5, ``353_006`` and ``１２３`` are refused), finite."""
     try:
-        value = float(token)
-    except ValueError:
-        try:
-            value = spice_number(token)
-        except NetlistError:
-            raise _fail(line, f"{what} {token!r} is not a number") from None
-    if not math.isfinite(value):
-        raise _fail(line, f"{what} is {token!r}; only finite numbers are allowed")
-    return value
+        return spice_number(token)
+    except NetlistError as exc:
+        raise _fail(line, f"{what} {token!r} is not a number ({str(exc).split(': ', 1)[-1]})") from None
 
 
 def _cards(text: str) -> list[tuple[int, str]]:
@@ -321,20 +325,6 @@ def _meta(st: _State, line: int, text: str) -> None:
         raise _fail(line, f"unknown metadata '@{key}'")
 
 
-def option_value(token: str) -> Any:
-    """An ``.options`` value as SPICE reads it: an int, else a float, else the text itself.
-
-    >>> option_value("200"), option_value("1e-6"), option_value("gear")
-    (200, 1e-06, 'gear')
-    """
-    if re.fullmatch(r"[-+]?\d+", token):
-        return int(token)
-    try:
-        return float(token)
-    except ValueError:
-        return token
-
-
 def _dot(st: _State, line: int, text: str) -> None:
     word = text.split()[0].lower()
     if word == ".model":
@@ -422,6 +412,8 @@ def parse_netlist(text: str) -> ParsedNetlist:
         raise NetlistError("the netlist has no .end line")
     if not st.meta:
         raise NetlistError("the netlist has no '* @circuit' metadata line")
+    # What parse_netlist admits, the ngspice drivers admit too (the title line, the options).
+    check_deck(text)
     return _finish(st)
 
 

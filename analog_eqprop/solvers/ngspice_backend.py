@@ -90,16 +90,22 @@ RETRY_AIDS: tuple[tuple[str, dict[str, Any] | None], ...] = (
 )
 
 
-def run_deck(text: str, mode: str, timeout_s: float | None = None):
+def run_deck(text: str, mode: str, timeout_s: float | None = None, *, trust_deck: bool = False):
     """Run a deck through libngspice (``mode="shared"``) or ``ngspice -b`` (``"batch"``, killed
-    after ``timeout_s``, default 600 s); an :class:`~analog_eqprop.solvers.ngspice_batch.NgspiceRun`."""
+    after ``timeout_s``, default 600 s); an :class:`~analog_eqprop.solvers.ngspice_batch.NgspiceRun`.
+
+    The deck must pass the deck policy (:mod:`analog_eqprop.netlist.deck_policy`: no
+    commands, includes or scripts; the refusal names the line) unless ``trust_deck=True``,
+    which runs it as written, its own commands included."""
+    if mode not in ("shared", "batch"):
+        raise ConfigError(f"ngspice mode must be 'shared' or 'batch', got {mode!r}")
     if mode == "batch":
         from analog_eqprop.solvers.ngspice_batch import run_batch
 
-        return run_batch(text, timeout_s=timeout_s or 600.0)
+        return run_batch(text, timeout_s=timeout_s or 600.0, trust_deck=trust_deck)
     from analog_eqprop.solvers.ngspice_shared import run_netlist
 
-    return run_netlist(text, timeout_s=timeout_s)
+    return run_netlist(text, timeout_s=timeout_s, trust_deck=trust_deck)
 
 
 def _nodesets(circuit: Circuit, g: np.ndarray, X: np.ndarray, beta: float, target: np.ndarray | None,

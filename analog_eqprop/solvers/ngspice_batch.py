@@ -279,26 +279,25 @@ def normalize_vector_name(name: str) -> str:
     return low
 
 
-_CONTROL_BLOCK = re.compile(r"^\s*\.(control|endc)\b", re.IGNORECASE | re.MULTILINE)
-_HASH_COMMAND = re.compile(r"^\s*\*#")
-_INCLUDE = re.compile(r"^\s*\.(include|inc|lib)\b", re.IGNORECASE)
-
-
-def check_netlist_text(netlist_text: str, *, allow_includes: bool = False) -> list[str]:
+def check_netlist_text(netlist_text: str, *, trust_deck: bool = False) -> list[str]:
     r"""Validate netlist text for the drivers and split it into lines.
 
-    ``.control`` blocks are refused: they run arbitrary commands (``shell``), a
-    ``quit`` in one would end the process's only engine, and the plots they create
-    would escape the stale-result checks. Use
-    :meth:`~analog_eqprop.solvers.ngspice_shared.NgspiceShared.command` instead.
+    Unless ``trust_deck``, the deck must pass :func:`analog_eqprop.netlist.deck_policy.check_deck`:
+    an allow list of element letters, dot cards, ``.model`` types and ``.options`` keys, and
+    no ``.control`` block, ``*#`` line, ``*ng_script`` script, include or library card, or
+    command word anywhere ngspice reads a card (they run programs and read files). With
+    ``trust_deck=True`` the deck runs as written, its own commands included: only for decks
+    whose every line you would run yourself. In the shared library a ``quit`` in such a deck
+    ends the process's only engine.
+
     A missing final ``.end`` is added: ``ngspice -b`` accepts a deck without it, the
     shared library rejects it ("Error: .end statement is missing in netlist!").
 
     Raises
     ------
     NetlistError
-        For empty text, NUL characters, a ``.control`` block, a ``*#`` command line, or
-        (unless ``allow_includes``) an ``.include`` / ``.lib`` line that reads another file.
+        For text that is not a str, empty text, NUL characters, and (unless ``trust_deck``)
+        every line the deck policy refuses, named by number and text.
 
     Examples
     --------
@@ -307,29 +306,24 @@ def check_netlist_text(netlist_text: str, *, allow_includes: bool = False) -> li
     ['title', 'R1 a 0 1k', '.end']
     >>> check_netlist_text("title\nR1 a 0 1k")
     ['title', 'R1 a 0 1k', '.end']
+    >>> check_netlist_text("title\nR1 a 0 1k\n.control\nshell ls\n.endc\n")
+    Traceback (most recent call last):
+    ...
+    analog_eqprop.errors.NetlistError: deck line 3: card '.control' is not allowed (ngspice runs the commands of any block starting with '.control'); allowed dot cards: .dc .end .ends .func .global .ic .model .nodeset .op .opt .option .options .param .print .save .subckt .temp .title .tran -- line 3: '.control'
     """
     if not isinstance(netlist_text, str):
         raise NetlistError(f"netlist must be str, got {type(netlist_text).__name__}")
     if "\x00" in netlist_text:
         raise NetlistError("netlist contains a NUL character")
-    if _CONTROL_BLOCK.search(netlist_text):
-        raise NetlistError(
-            "netlist contains a .control block; the ngspice drivers run analyses "
-            "themselves and refuse control blocks (they can run shell commands)"
-        )
     lines = netlist_text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    for no, line in enumerate(lines, start=1):
-        # ngspice executes "*#" comment lines as control commands ("*#shell ..." runs a shell)
-        if _HASH_COMMAND.match(line):
-            raise NetlistError(f"netlist line {no}: '*#' lines are ngspice commands (they can run shell "
-                               f"commands) and are refused: {line.strip()[:60]!r}")
-        if not allow_includes and _INCLUDE.match(line):
-            raise NetlistError(f"netlist line {no}: {line.strip()[:60]!r} reads another file; the drivers refuse "
-                               f".include/.lib unless allow_includes=True")
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
         raise NetlistError("netlist is empty")
+    if not trust_deck:
+        from analog_eqprop.netlist.deck_policy import check_deck
+
+        check_deck(netlist_text)
     if len(lines) == 1 or lines[-1].strip().lower() != ".end":
         lines.append(".end")
     return lines
@@ -556,6 +550,7 @@ def run_batch(
     timeout_s: float = 60.0,
     ngspice: str = "ngspice",
     throw: bool = True,
+    trust_deck: bool = False,
 ) -> NgspiceRun:
     """Run ``netlist_text`` with ``ngspice -b`` in a fresh process.
 
@@ -570,6 +565,10 @@ def run_batch(
     throw : bool
         Raise on failure (default). With False, failures come back in
         ``NgspiceRun.errors`` with empty ``vectors``; a timeout always raises.
+    trust_deck : bool
+        Run the deck as written, its ``.control`` blocks, includes and other commands
+        included. Off by default: a deck is untrusted input and must pass
+        :func:`check_netlist_text`.
 
     Returns
     -------
@@ -580,7 +579,7 @@ def run_batch(
     Raises
     ------
     NetlistError
-        If ngspice rejected the deck.
+        If the deck policy or ngspice rejected the deck.
     ConvergenceError
         If the analysis did not converge.
     SimulationError
@@ -588,7 +587,7 @@ def run_batch(
     SimulatorUnavailableError
         If the executable is missing.
     """
-    lines = check_netlist_text(netlist_text)
+    lines = check_netlist_text(netlist_text, trust_deck=trust_deck)
     exe = _find_executable(ngspice)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="analog_eqprop_ngspice_") as tmp:

@@ -367,19 +367,23 @@ class NgspiceShared:
             self._send("destroy all")
             self._plots_dirty = False
 
-    def load(self, netlist_text: str) -> list[str]:
+    def load(self, netlist_text: str, *, trust_deck: bool = False) -> list[str]:
         """Replace the loaded circuit by ``netlist_text`` (first line is the title).
 
-        Returns the output lines of the load.
+        Returns the output lines of the load. Unless ``trust_deck``, the deck must pass the
+        deck policy (:func:`~analog_eqprop.solvers.ngspice_batch.check_netlist_text`); with
+        it, ngspice runs the deck's ``.control`` blocks and other commands as it loads it
+        (a ``quit`` among them ends this process's only engine).
 
         Raises
         ------
         NetlistError
-            If ngspice printed any error while parsing (its return code is not
-            trusted) or asked to exit (the engine is then unusable).
+            If the deck policy refuses the deck (naming the line), if ngspice printed any
+            error while parsing (its return code is not trusted) or asked to exit (the
+            engine is then unusable).
         """
         try:
-            lines = check_netlist_text(netlist_text)
+            lines = check_netlist_text(netlist_text, trust_deck=trust_deck)
         except NetlistError:
             # a refused deck must not leave the previous circuit loaded (a later "run" would
             # silently simulate it again)
@@ -395,6 +399,8 @@ class NgspiceShared:
             self._pending, self._pending_seconds = [], 0.0
             self._clear()
             self._circuit_loaded = True
+            # a trusted deck's own commands may load circuits and make plots
+            self._circuits_unknown = self._plots_dirty = trust_deck
             self._title = lines[0]
             rc = self._lib.ngSpice_Circ(array)
             output = self._take_output()
@@ -557,10 +563,11 @@ class NgspiceShared:
             return result
 
 
-def operating_point(netlist_text: str, *, throw: bool = True) -> NgspiceRun:
+def operating_point(netlist_text: str, *, throw: bool = True, trust_deck: bool = False) -> NgspiceRun:
     r"""Load ``netlist_text`` and compute its DC operating point (``op``).
 
     Any analysis cards in the deck are ignored; see :func:`run_netlist` for those.
+    ``trust_deck``: see :meth:`NgspiceShared.load` (off: the deck must pass the deck policy).
 
     Examples
     --------
@@ -571,12 +578,15 @@ def operating_point(netlist_text: str, *, throw: bool = True) -> NgspiceRun:
     """
     with _LOCK:
         engine = get_engine()
-        engine.load(netlist_text)
+        engine.load(netlist_text, trust_deck=trust_deck)
         return engine.run("op", throw=throw)
 
 
-def run_netlist(netlist_text: str, *, throw: bool = True, timeout_s: float | None = None) -> NgspiceRun:
+def run_netlist(netlist_text: str, *, throw: bool = True, timeout_s: float | None = None,
+                trust_deck: bool = False) -> NgspiceRun:
     r"""Load ``netlist_text`` and run the analyses it contains (``.op`` or ``.dc``).
+
+    ``trust_deck``: see :meth:`NgspiceShared.load` (off: the deck must pass the deck policy).
 
     Examples
     --------
@@ -590,6 +600,6 @@ def run_netlist(netlist_text: str, *, throw: bool = True, timeout_s: float | Non
     """
     with _LOCK:
         engine = get_engine()
-        engine.load(netlist_text)
+        engine.load(netlist_text, trust_deck=trust_deck)
         return engine.run(None, throw=throw, timeout_s=timeout_s)
 
