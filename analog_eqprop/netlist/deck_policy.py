@@ -123,7 +123,9 @@ _NODES = {"r": 2, "c": 2, "l": 2, "v": 2, "i": 2, "d": 2, "e": 4, "g": 4, "f": 2
 def _refuse(no: int, text: str, why: str) -> NetlistError:
     shown = text.strip()
     shown = shown if len(shown) <= 80 else shown[:77] + "..."
-    return NetlistError(f"deck line {no}: {why} -- line {no}: {shown!r}")
+    exc = NetlistError(f"deck line {no}: {why} -- line {no}: {shown!r}")
+    exc.deck_line = no  # type: ignore[attr-defined]
+    return exc
 
 
 def _strip_comment(text: str) -> str:
@@ -212,6 +214,8 @@ def _classify(no: int, raw: str, cards: list[_Card], last: _Card | None) -> _Car
                     (".control", ".endc")) else ""
             raise _refuse(no, raw, f"card {word!r} is not allowed{hint}; allowed dot cards: "
                                    + " ".join(sorted(DOT_CARDS)))
+        if word == ".title":  # ngspice takes the title from it as it reads the line
+            _check_title_text(no, raw, s[6:])
         cards.append(_Card(no, s))
         return cards[-1]
     letter = s[0].lower()
@@ -300,8 +304,6 @@ def _check_card(card: _Card) -> None:
             _check_options(card, rest)
         elif low == ".model":
             _check_model(card, rest)
-        elif low == ".title":
-            _check_title_text(card.no, card.text, rest)
         elif low in (".ic", ".nodeset"):
             _numbers(card, re.findall(r"=\s*([^\s=(),]+)", _GROUPS.sub(" expr ", rest)))
         elif low in (".dc", ".tran", ".temp"):
@@ -341,21 +343,33 @@ def check_deck(text: str) -> None:
     simple: tuple[int, str] | None = None  # the last card, if it passed the fast check
     low = text.lower()
     fast_line = (_FAST_GUARDED if any(w in low for w in COMMAND_WORDS) else _FAST).fullmatch
+    refused: NetlistError | None = None
     for no, raw in enumerate(lines[1:], start=2):
         fast = fast_line(raw)
         if fast:
             kind = fast.lastgroup
             if kind == "element":
                 last, simple = None, (no, raw)
-            elif kind == "more":  # numbers only: nothing to check, if there is a card to continue
-                if last is None and simple is None:
-                    raise _refuse(no, raw, "continuation line '+' without a card to continue")
+            elif kind == "more" and last is None and simple is None:  # numbers only: fine if it continues
+                refused = _refuse(no, raw, "continuation line '+' without a card to continue")
+                break
             continue
         if simple is not None and raw.lstrip(" \t").startswith("+"):
             cards.append(_Card(*simple))  # a card that passed the fast check gets more text
             last = cards[-1]
-        card = _classify(no, raw, cards, last)
+        try:
+            card = _classify(no, raw, cards, last)
+        except NetlistError as exc:
+            refused = exc
+            break
         if card is not None:
             last, simple = card, None
-    for card in cards:
-        _check_card(card)
+    for card in cards:  # all start before the refused line, if any
+        try:
+            _check_card(card)
+        except NetlistError as exc:
+            if refused is None or exc.deck_line < refused.deck_line:  # type: ignore[attr-defined]
+                raise
+            break
+    if refused is not None:
+        raise refused

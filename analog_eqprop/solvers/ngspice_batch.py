@@ -313,9 +313,10 @@ def check_netlist_text(netlist_text: str, *, trust_deck: bool = False) -> list[s
     """
     if not isinstance(netlist_text, str):
         raise NetlistError(f"netlist must be str, got {type(netlist_text).__name__}")
-    if "\x00" in netlist_text:
-        raise NetlistError("netlist contains a NUL character")
     lines = netlist_text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if "\x00" in netlist_text:  # the shared library would cut the line there
+        no = next(i for i, line in enumerate(lines, start=1) if "\x00" in line)
+        raise NetlistError(f"netlist line {no} contains a NUL character")
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
