@@ -21,6 +21,9 @@ suffix     factor    note
 =========  ========  =========================================================
 
 There is no atto (``1a`` is 1: ``a`` is a unit letter) and no ``x`` (HSPICE's mega).
+Before that, ngspice's tokenizer (``INPgetUTok``) ends a value at ``, = ( ) * / ^`` and at
+a sign after anything but the mantissa's ``e``: ``1d-3`` is read as ``1d`` (1) followed by
+another token ``-3``, ``1,5`` as ``1`` and ``5``.
 ngspice refuses a token that does not start with a digit or a point after the sign
 (``e3``, ``inf``, ``nan``, full-width ``１２３`` or other non-ASCII digits): it takes it
 for a model name and fails.
@@ -28,9 +31,10 @@ for a model name and fails.
 **Stricter than ngspice, on purpose** (``strict=True``, the default). ngspice stops at
 the first character it does not understand and silently ignores the rest, so ``353_006``
 is 353, ``1.2.3`` is 1.2, ``1k2`` is 1000, ``1e3.5`` is 1000, ``1e-`` is 1, ``.`` is 0,
-``1Ω`` is 1 and ``1e309`` is infinite. A value a user did not mean is worse than an error,
-so those are refused: after the number and its scale factor only ASCII letters may follow,
-an exponent marker needs digits, the mantissa needs a digit, and the value must be finite.
+``1Ω`` is 1, ``1e309`` is infinite, and ``1d-3`` and ``1,5`` are two tokens each. A value a user did not mean is worse than an error,
+so those are refused: the token must be one token to ngspice, after the number and its
+scale factor only ASCII letters may follow, an exponent marker needs digits, the mantissa
+needs a digit, and the value must be finite.
 Every token the strict reader accepts means what it means to ngspice; ``strict=False``
 accepts what ngspice accepts (tests/test_spice_numbers.py checks both against ngspice).
 
@@ -97,6 +101,10 @@ class NumberScan:
         ``""`` or the scale factor, lowercased (``"k"``, ``"meg"``, ``"mil"``...).
     tail : str
         What ngspice ignores after the scale factor.
+    rest : str
+        What ngspice's tokenizer (``INPgetUTok``) cuts off as further tokens: it ends a
+        token at ``, = ( ) * / ^`` and blanks, and at a sign that does not follow the
+        mantissa's ``e`` (``1d-3`` is the two tokens ``1d`` and ``-3``).
     problem : str
         Why ngspice refuses the token (empty when ``ok``).
     """
@@ -109,7 +117,14 @@ class NumberScan:
     exp_digits: str = ""
     scale: str = ""
     tail: str = ""
+    rest: str = ""
     problem: str = ""
+
+    @property
+    def text(self) -> str:
+        """The token ngspice reads as the number (the part before ``rest``)."""
+        return ("-" if self.sign < 0 else "") + self.int_digits + ("." + self.frac_digits if self.frac_digits else "") \
+            + self.exp_marker + self.exp_digits + self.scale + self.tail
 
     @property
     def exponent(self) -> int:
@@ -119,6 +134,8 @@ class NumberScan:
 
     def strict_problem(self) -> str:
         """Why the strict reader refuses a token ngspice accepts (empty: it does not)."""
+        if self.rest:
+            return f"ngspice would split it, reading {self.text!r} and then {self.rest!r} as more tokens"
         if not (self.int_digits or self.frac_digits):
             return "it has no digits"
         if self.exp_marker and not self.exp_digits:
@@ -134,14 +151,37 @@ def _show(int_digits: str, frac_digits: str, sign: int) -> str:
     return ("-" if sign < 0 else "") + text
 
 
+def _utok_end(s: str) -> int:
+    """Where ngspice's value tokenizer (``INPgetUTok``, inpgtok.c) ends the token ``s``."""
+    state = 0
+    for i, ch in enumerate(s):
+        if ch in " \t=(),*/^":
+            return i if i else 1
+        if ch in "+-":
+            if state in (1, 3):
+                return i if i else 1
+            state += 1
+        elif ch in _DIGITS or ch == ".":
+            state = 3 if state > 1 else 1
+        elif ch in "eE" and state == 1:
+            state = 2
+        else:
+            state = 3
+    return len(s)
+
+
 def scan_number(token: str) -> NumberScan:
-    """Split ``token`` the way ngspice 39.3's ``INPevaluate`` reads it (no value computed).
+    """Split ``token`` the way ngspice 39.3 reads it (``INPgetUTok``, then ``INPevaluate``).
 
     >>> s = scan_number("-1.5e3kohm")
     >>> s.sign, s.int_digits, s.frac_digits, s.exp_marker, s.exp_digits, s.scale, s.tail
     (-1, '1', '5', 'e', '3', 'k', 'ohm')
+    >>> scan_number("1d-3").rest
+    '-3'
     """
-    s = token.replace(_MICRO, "u")
+    whole = token.replace(_MICRO, "u")
+    cut = _utok_end(whole)
+    s, rest = whole[:cut], whole[cut:]
     i, n, sign = 0, len(s), 1
     if i < n and s[i] in "+-":
         sign = -1 if s[i] == "-" else 1
@@ -149,7 +189,7 @@ def scan_number(token: str) -> NumberScan:
     if i >= n or (s[i] not in _DIGITS and s[i] != "."):
         what = "it is empty" if not s else "it is only a sign" if i >= n else \
             f"it starts with {s[i]!r}, not a digit or '.' (ngspice would take it for a model name)"
-        return NumberScan(False, problem=what)
+        return NumberScan(False, rest=rest, problem=what)
     j = i
     while j < n and s[j] in _DIGITS:
         j += 1
@@ -177,7 +217,7 @@ def scan_number(token: str) -> NumberScan:
         elif low[:1] in SCALE_FACTORS:
             scale = low[:1]
         i += len(scale)
-    return NumberScan(True, sign, int_digits, frac, marker, digits, scale, s[i:])
+    return NumberScan(True, sign, int_digits, frac, marker, digits, scale, s[i:], rest)
 
 
 def _ngspice_value(sc: NumberScan) -> float:
@@ -230,7 +270,8 @@ def spice_number(token: str, *, strict: bool = True, ngspice_rounding: bool = Fa
         One token, e.g. ``"4.7k"``; surrounding spaces and tabs are ignored.
     strict : bool
         Refuse what ngspice reads but a user hardly meant (``353_006``, ``1.2.3``, ``1e-``,
-        infinite values). With False, accept exactly what ngspice accepts.
+        infinite values). With False, accept what ngspice reads as one number (a token it
+        splits in two, ``1d-3`` or ``1,5``, is refused either way).
     ngspice_rounding : bool
         Reproduce ngspice's arithmetic bit for bit instead of rounding correctly.
 
@@ -249,6 +290,8 @@ def spice_number(token: str, *, strict: bool = True, ngspice_rounding: bool = Fa
     sc = scan_number(tok)
     if not sc.ok:
         raise NetlistError(f"{token!r} is not a SPICE number: {sc.problem}")
+    if sc.rest:  # not one number to ngspice, whatever the mode
+        raise NetlistError(f"{token!r} is not a SPICE number: {sc.strict_problem()}")
     if strict:
         problem = sc.strict_problem()
         if problem:
