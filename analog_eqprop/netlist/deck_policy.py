@@ -99,23 +99,24 @@ _NODE = r"[ \t]+[a-z0-9_]+"
 _WORDS = "|".join(sorted(COMMAND_WORDS))
 
 
-def _fast(words: bool) -> re.Pattern:
-    """Lines that need no further look (most of a compiled deck): blank lines, plain
-    comments, two-terminal elements and controlled sources with a plain number (and, if
-    ``words``, no command word), continuation lines of plain numbers."""
+def _fast_line(words: bool) -> re.Pattern:
+    """A lowercased line that needs no closer look: blank lines, plain comments,
+    two-terminal elements and controlled sources with a plain number (and, if ``words``, no
+    command word), continuation lines of plain numbers -- most of a compiled deck."""
     guard = r"(?![^\n]*(?:" + _WORDS + r"))" if words else ""
-    return re.compile(
-        r"[ \t]*(?:(?P<blank>)|(?P<comment>\*(?!#|ng_script)[^\x00-\x08\x0a-\x1f\x7f]*)"
-        r"|(?P<element>" + guard
+    fast = (
+        r"[ \t]*(?:|\*(?!#|ng_script)[^\x00-\x08\x0a-\x1f\x7f]*"
+        r"|" + guard
         + r"(?:[rclvi][a-z0-9_]*" + _NODE * 2 + r"[ \t]+" + _NUM + r"|[eg][a-z0-9_]*" + _NODE * 4 + r"[ \t]+" + _NUM
         + r"|[fh][a-z0-9_]*" + _NODE * 2 + r"[ \t]+[a-z][a-z0-9_]*[ \t]+" + _NUM
-        + r"|d[a-z0-9_]*" + _NODE * 2 + r"[ \t]+[a-z][a-z0-9_]*))"
-        r"|(?P<more>\+[ \t0-9eE.,+\-()]*))[ \t]*",
-        re.IGNORECASE,
+        + r"|d[a-z0-9_]*" + _NODE * 2 + r"[ \t]+[a-z][a-z0-9_]*)"
+        r"|\+[ \t0-9e.,+\-()]*)[ \t]*"
     )
+    return re.compile(fast)
 
 
-_FAST, _FAST_GUARDED = _fast(False), _fast(True)
+_FAST, _FAST_GUARDED = _fast_line(False), _fast_line(True)
+_MORE = "+ \t0123456789e.,-()"  # a continuation line of these characters only holds numbers
 # nodes after the element name, per letter (values after them are checked as numbers)
 _NODES = {"r": 2, "c": 2, "l": 2, "v": 2, "i": 2, "d": 2, "e": 4, "g": 4, "f": 2, "h": 2, "m": 4}
 
@@ -158,7 +159,9 @@ class _Card:
 
 
 def _lines(text: str) -> list[str]:
-    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.split("\n")
 
 
 def _check_title(no: int, line: str) -> None:
@@ -182,29 +185,23 @@ def _check_title_text(no: int, line: str, text: str) -> None:
                                 "turns the deck into a script)")
 
 
-def _classify(no: int, raw: str, cards: list[_Card], last: _Card | None) -> _Card | None:
-    """Check one physical line after the title; return the card it starts or continues
-    (None for blank and comment lines). ``last``: the card a '+' line would continue."""
+def _classify(no: int, raw: str, cards: list[_Card]) -> None:
+    """Check one physical line after the title, but a '+' line; a card it starts goes to ``cards``."""
     if _BAD_CHAR.search(raw):
         raise _refuse(no, raw, f"control character {_BAD_CHAR.search(raw).group()!r}")
     s = raw.lstrip(" \t")
     low = s.lower()
     if not s:
-        return None
+        return
     if low.startswith("*"):
         if low.startswith("*#"):
             raise _refuse(no, raw, f"'*#' lines are ngspice commands; {_TRUST_HINT}")
         if low.startswith("*ng_script"):
             raise _refuse(no, raw, "'*ng_script' turns a deck into a script of commands")
-        return None
+        return
     if s.rstrip(" \t").endswith("\\\\"):
         raise _refuse(no, raw, "a line ending in '\\\\' continues into the next one (ngspice's shell-style "
                                "continuation); continue cards with '+' lines")
-    if s.startswith("+"):
-        if last is None:
-            raise _refuse(no, raw, "continuation line '+' without a card to continue")
-        last.parts.append((no, s[1:], raw))
-        return last
     if s.startswith("."):
         word = re.match(r"\.[^\s]*", s).group().lower()
         if word not in DOT_CARDS:
@@ -217,11 +214,11 @@ def _classify(no: int, raw: str, cards: list[_Card], last: _Card | None) -> _Car
         if word == ".title":  # ngspice takes the title from it as it reads the line
             _check_title_text(no, raw, s[6:])
         cards.append(_Card(no, s))
-        return cards[-1]
+        return
     letter = s[0].lower()
     if letter in ELEMENT_LETTERS:
         cards.append(_Card(no, s))
-        return cards[-1]
+        return
     if letter.isalpha():
         raise _refuse(no, raw, f"element letter {s[0]!r} is not allowed; allowed: "
                                + ", ".join(f"{k.upper()} ({v})" for k, v in ELEMENT_LETTERS.items()))
@@ -314,6 +311,21 @@ def _check_card(card: _Card) -> None:
         _numbers(card, _values(card, rest)[_NODES[letter]:])
 
 
+def _continue(no: int, raw: str, lines: list[str], cards: list[_Card]) -> None:
+    """Add the '+' line ``no`` to the card it continues: the nearest line above that is
+    neither blank, a comment nor a continuation (ngspice skips comments in between)."""
+    if _BAD_CHAR.search(raw):
+        raise _refuse(no, raw, f"control character {_BAD_CHAR.search(raw).group()!r}")
+    k = no - 2
+    while k >= 1 and (not lines[k].strip() or lines[k].lstrip(" \t")[:1] in ("*", "+")):
+        k -= 1
+    if k < 1:
+        raise _refuse(no, raw, "continuation line '+' without a card to continue")
+    if not (cards and cards[-1].no == k + 1):  # a card that passed the fast look gets more text
+        cards.append(_Card(k + 1, lines[k].lstrip(" \t")))
+    cards[-1].parts.append((no, raw.lstrip(" \t")[1:], raw))
+
+
 def check_deck(text: str) -> None:
     """Refuse a deck that holds anything but what the allow list admits (module docstring).
 
@@ -338,32 +350,26 @@ def check_deck(text: str) -> None:
         first = next((i for i, line in enumerate(lines) if line.strip()), None)
         if first is not None:
             _check_title(first + 1, lines[first])
-    cards: list[_Card] = []  # the cards that need the full check
-    last: _Card | None = None
-    simple: tuple[int, str] | None = None  # the last card, if it passed the fast check
+    cards: list[_Card] = []  # the cards that need the full check, in order
     low = text.lower()
-    fast_line = (_FAST_GUARDED if any(w in low for w in COMMAND_WORDS) else _FAST).fullmatch
+    fast = (_FAST_GUARDED if any(w in low for w in COMMAND_WORDS) else _FAST).fullmatch
     refused: NetlistError | None = None
-    for no, raw in enumerate(lines[1:], start=2):
-        fast = fast_line(raw)
-        if fast:
-            kind = fast.lastgroup
-            if kind == "element":
-                last, simple = None, (no, raw)
-            elif kind == "more" and last is None and simple is None:  # numbers only: fine if it continues
-                refused = _refuse(no, raw, "continuation line '+' without a card to continue")
-                break
+    for no, lowered in enumerate(_lines(low)[1:], start=2):
+        if (lowered[:1] == "+" and not lowered.strip(_MORE)) or fast(lowered):
             continue
-        if simple is not None and raw.lstrip(" \t").startswith("+"):
-            cards.append(_Card(*simple))  # a card that passed the fast check gets more text
-            last = cards[-1]
+        raw = lines[no - 1]
         try:
-            card = _classify(no, raw, cards, last)
+            if raw.lstrip(" \t").startswith("+"):
+                _continue(no, raw, lines, cards)
+            else:
+                _classify(no, raw, cards)
         except NetlistError as exc:
             refused = exc
             break
-        if card is not None:
-            last, simple = card, None
+    first = next((i for i in range(1, len(lines)) if lines[i].strip() and not lines[i].lstrip(" \t")[:1] == "*"), None)
+    if first is not None and lines[first].lstrip(" \t").startswith("+") and \
+            (refused is None or first + 1 < refused.deck_line):  # type: ignore[attr-defined]
+        refused = _refuse(first + 1, lines[first], "continuation line '+' without a card to continue")
     for card in cards:  # all start before the refused line, if any
         try:
             _check_card(card)
