@@ -411,3 +411,15 @@ def test_policy_refusals_name_the_line(line, fragment):
     with pytest.raises(NetlistError, match="deck line %d:" % n) as info:
         check_deck(text)
     assert fragment in str(info.value), str(info.value)
+
+
+def test_backend_options_are_checked_up_front():
+    from analog_eqprop.errors import ConfigError
+    from analog_eqprop.solvers.ngspice_backend import NgspiceBackend
+
+    NgspiceBackend(options={"reltol": np.float64(1e-6), "itl1": np.int64(200), "method": "gear", "klu": True})
+    for bad, fragment in [({"rawfile": "x.raw"}, "'rawfile' is not allowed"), ({"method": "euler"}, "allowed values"),
+                          ({"reltol": float("nan")}, "finite"), ({"gmin": "1_0"}, "not a SPICE number"),
+                          ({"reltol": True}, "needs a value")]:
+        with pytest.raises(ConfigError, match=fragment):
+            NgspiceBackend(options=bad)

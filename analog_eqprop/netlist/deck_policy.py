@@ -47,12 +47,14 @@ analog_eqprop.errors.NetlistError: deck line 3: 'shell' is a command word; decks
 
 from __future__ import annotations
 
+import math
+import numbers
 import re
 
 from analog_eqprop.circuits.spice_numbers import spice_number
 from analog_eqprop.errors import NetlistError
 
-__all__ = ["check_deck", "ELEMENT_LETTERS", "DOT_CARDS", "MODEL_TYPES", "OPTIONS", "COMMAND_WORDS",
+__all__ = ["check_deck", "check_options", "ELEMENT_LETTERS", "DOT_CARDS", "MODEL_TYPES", "OPTIONS", "COMMAND_WORDS",
            "MAX_TITLE_BYTES"]
 
 #: Element letters a deck may use, with what they are.
@@ -324,6 +326,34 @@ def _continue(no: int, raw: str, lines: list[str], cards: list[_Card]) -> None:
     if not (cards and cards[-1].no == k + 1):  # a card that passed the fast look gets more text
         cards.append(_Card(k + 1, lines[k].lstrip(" \t")))
     cards[-1].parts.append((no, raw.lstrip(" \t")[1:], raw))
+
+
+def check_options(options) -> None:
+    """Refuse ``.options`` entries (a mapping, as the compiler takes them) that the deck
+    policy would refuse: unknown keys, flags given values, words not allowed, non-numbers.
+
+    >>> check_options({"reltol": 1e-6, "method": "gear", "klu": True})
+    >>> check_options({"rawfile": "out.raw"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    analog_eqprop.errors.NetlistError: option 'rawfile' is not allowed in a deck; allowed options: abstol acct ...
+    """
+    for key, value in dict(options or {}).items():
+        kind = OPTIONS.get(str(key).lower())
+        if kind is None:
+            raise NetlistError(f"option {key!r} is not allowed in a deck; allowed options: " + " ".join(sorted(OPTIONS)))
+        if value is None or value is False:
+            continue
+        if value is True:
+            if kind != "flag":
+                raise NetlistError(f"option {key!r} needs a value, not True")
+        elif isinstance(kind, frozenset):
+            if not isinstance(value, str) or value.lower() not in kind:
+                raise NetlistError(f"option {key}={value!r}: allowed values are " + ", ".join(sorted(kind)))
+        elif isinstance(value, str):
+            spice_number(value)
+        elif not (isinstance(value, numbers.Real) and math.isfinite(float(value))):
+            raise NetlistError(f"option {key}={value!r} is not a finite number")
 
 
 def check_deck(text: str) -> None:

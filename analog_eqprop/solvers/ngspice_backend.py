@@ -49,7 +49,13 @@ from typing import Any, Literal, Mapping, NamedTuple
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
-from analog_eqprop.errors import ConfigError, ConvergenceError, SimulationTimeoutError, WorkerDiedError
+from analog_eqprop.errors import (
+    ConfigError,
+    ConvergenceError,
+    NetlistError,
+    SimulationTimeoutError,
+    WorkerDiedError,
+)
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import OperatingPoint, single_thread_blas
 from analog_eqprop.validation import batch, solve_args
@@ -373,6 +379,12 @@ class NgspiceBackend:
             raise ConfigError(f"per_analysis must be >= 1, got {per_analysis}")
         self.mode, self.form, self.per_analysis = mode, form, int(per_analysis)
         self.options = dict(DEFAULT_OPTIONS if options is None else options) or None
+        from analog_eqprop.netlist.deck_policy import check_options
+
+        try:  # the deck policy would refuse every deck with them: say so now
+            check_options(self.options)
+        except NetlistError as exc:
+            raise ConfigError(f"ngspice options: {exc}") from None
         self.executor = executor
         if timeout_s is not None and not timeout_s > 0:
             raise ConfigError(f"timeout_s must be > 0 seconds, got {timeout_s!r}")
