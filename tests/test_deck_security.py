@@ -251,7 +251,8 @@ def test_the_corpus_is_live_in_shared_mode(tmp_path):
 
 
 # ------------------------------------------------------------------------ trusted decks
-BENIGN = "trusted\nV1 a 0 1\nR1 a b 1k\nR2 b 0 3k\n.op\n.control\nshell touch {M}\necho TRUSTED_BLOCK_RAN\n.endc\n.end\n"
+BENIGN = ("trusted\nV1 a 0 1\nR1 a b 1k\nR2 b 0 3k\n.op\n"
+          ".control\nshell touch {M}\necho TRUSTED_BLOCK_RAN\n.endc\n.end\n")
 
 
 @needs_shared

@@ -341,7 +341,8 @@ def check_options(options) -> None:
     for key, value in dict(options or {}).items():
         kind = OPTIONS.get(str(key).lower())
         if kind is None:
-            raise NetlistError(f"option {key!r} is not allowed in a deck; allowed options: " + " ".join(sorted(OPTIONS)))
+            raise NetlistError(f"option {key!r} is not allowed in a deck; allowed options: "
+                               + " ".join(sorted(OPTIONS)))
         if value is None or value is False:
             continue
         if value is True:
