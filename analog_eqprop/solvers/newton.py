@@ -1,12 +1,25 @@
-"""Batched damped Newton on the nodal equations: the NumPy reference solver of any circuit.
+"""Batched Newton on the nodal equations: the NumPy reference solver of any circuit.
 
 Solves ``G u - b + i_D(u) = 0`` for a batch of examples at once (no Python loop over
-examples): one batched dense LU per iteration, junction-voltage limiting in the spirit of
-SPICE's ``pnjlim`` (a diode's voltage may not jump more than a few ``n V_T`` above its knee
-per step) and backtracking on the residual norm. Linear circuits converge in one step.
+examples): one batched dense LU per iteration (a shared chord LU where examples' Jacobians
+agree), with the convergence aids of circuit simulators, as ngspice 39 has them
+(:mod:`~analog_eqprop.solvers.continuation`):
 
-Converged means ``|du| <= reltol |u| + vntol`` *and* the KCL residual below ``abstol``, which
-is tighter than ngspice's test, so a converged answer is the operating point to ~1e-12 V.
+* a junction-aware start: a cold start counts every junction the start would bias beyond
+  its critical voltage as off (ngspice's ``MODEINITJCT``), so an ideal-diode clamp whose
+  rail sits 0.2 V forward of the start is not linearised at ``1e-9 exp(386)`` A;
+* junction limiting (ngspice's ``pnjlim``): above ``V_crit`` a junction moves only
+  logarithmically per iteration and is linearised at its limited voltage (the companion
+  model), never at the node voltages; a branch with a series resistance (eliminated, below)
+  needs none, its conductance being at most ``1 / RS``;
+* for examples that still do not converge in ``max_iter`` iterations, gmin stepping and
+  then source stepping (``NewtonSolver.continuation``); the result names, per example,
+  what was tried (``OperatingPoint.extra["aids"]``, in the ngspice backend's words).
+
+Linear circuits converge in one step; examples that converge leave the batch.
+Converged means ``|du| <= reltol |u| + vntol`` *and* the KCL residual below ``abstol`` (plus
+rounding) *and* no junction limited in that step, which is tighter than ngspice's test, so a
+converged answer is the operating point to ~1e-12 V.
 
 Series resistances are eliminated exactly (``eliminate_rs=True``, the default): ngspice gives
 a diode with ``RS > 0`` an internal node, which for a 1N4148-clamped MNIST net (200 diodes, 120
@@ -30,14 +43,17 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 import numpy as np
 
 from analog_eqprop.circuits.description import Circuit
-from analog_eqprop.circuits.elements import DiodeModel, diode_current
-from analog_eqprop.errors import ConvergenceError
+from analog_eqprop.circuits.elements import DiodeModel, diode_current, thermal_voltage
+from analog_eqprop.errors import ConfigError, ConvergenceError
+from analog_eqprop.solvers.continuation import AIDS, JunctionTable, gmin_stepping, source_stepping
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.validation import solve_args
 
@@ -58,11 +74,19 @@ class OperatingPoint:
         ``"converged"`` or ``"max_iter"``.
     converged : ndarray of bool, (batch,)
     iterations : int
+        The batch's largest iteration count.
     residual : ndarray, (batch,)
         Largest KCL residual [A] per example.
     backend : str
     log : str
     seconds : float
+    extra : dict
+        Backend-specific details. The NumPy Newton's: ``"aids"``, a list of ``(example,
+        tried)`` for each example that needed a fall-back, ``tried`` naming in order what was
+        tried (``"as configured (...)"``, ``"gmin stepping"``, ``"source stepping"``; a
+        failed one with `` (no convergence)``), as the ngspice backend names its retries per
+        chunk; ``"example_iterations"``, the Newton iterations of each example, fall-backs'
+        included (``iterations`` is their maximum).
     """
 
     voltages: np.ndarray
@@ -107,6 +131,14 @@ def branch_current(v: np.ndarray, model: DiodeModel, *, gmin: float = 1e-12, rel
     lo, hi = np.minimum(v, 0.0), np.maximum(v, 0.0)
     est = model.vte() * np.log1p(np.maximum(v, 0.0) / (rs * model.IS))
     vj = np.where(v > 0, np.minimum(v, est), v)
+    bv = model.breakdown_voltage(reltol=reltol)
+    if bv is not None and np.any(v < -bv):
+        # in breakdown h is concave: start from the lower bound, the junction voltage if all of
+        # (-v - BV) / RS flowed (from v itself, Newton crawled on exp's 700 cap and stopped
+        # after max_iter at 1e295 A for a 1N4148 at -224 V)
+        vtb = (model.NBV if model.NBV is not None else model.N) * thermal_voltage()
+        est_b = -bv - vtb * np.log1p(np.maximum(-v - bv, 0.0) / (rs * model.IS))
+        vj = np.where(v < -bv, np.maximum(v, est_b), vj)
     small = 1e-7 * model.vte()
     i_out, g_out, vj_out = np.empty_like(v), np.empty_like(v), vj.copy()
     act = np.arange(v.size)  # flat indices still iterating
@@ -137,87 +169,133 @@ def branch_current(v: np.ndarray, model: DiodeModel, *, gmin: float = 1e-12, rel
     return i_out, g_out / (1.0 + rs * g_out), vj_out
 
 
-class _Reduced:
-    """The nodal system on the free nodes only, each diode a series (RS + junction) branch.
+class _Eval(NamedTuple):
+    """The diodes at one iterate, each ``(batch, n_diodes)``: branch voltages ``v`` [V],
+    junction voltages ``vj`` [V], branch currents ``i`` [A] and conductances ``g`` [S]."""
 
-    Built once per :class:`MNASystem` (cached): terminal indices in the reduced extended
-    coordinates ``w = [u (n_free), V_src, 0]``, and the dense incidence that scatters branch
-    currents and conductances into rows (a product, not a Python loop).
+    v: np.ndarray
+    vj: np.ndarray
+    i: np.ndarray
+    g: np.ndarray
+
+    def take(self, rows) -> "_Eval":
+        return _Eval(self.v[rows], self.vj[rows], self.i[rows], self.g[rows])
+
+
+class _Nodal:
+    """The nodal equations in the unknowns Newton iterates on, every diode a *branch*.
+
+    ``reduced=True``: the free nodes only, each diode a series (RS + junction) branch (see the
+    module docstring). ``reduced=False``: ngspice's unknowns, the internal nodes included; a
+    branch is then the bare junction and RS a linear conductance in ``G``. Either way the
+    unknowns ``u`` extend to ``w = [u, V_src, 0]`` and a branch runs from ``w[anode]`` to
+    ``w[cathode]``. Built once per :class:`MNASystem` and formulation (cached): terminal
+    indices, and the dense incidence that scatters branch currents and conductances into rows
+    (a product, not a Python loop).
     """
 
-    def __init__(self, system: MNASystem):
+    def __init__(self, system: MNASystem, reduced: bool):
         c = system.circuit
         nf, n = c.n_free, system.n
-        self.nf = nf
+        self.reduced = reduced
+        self.m = m = nf if reduced else n
+        models = list(system.models)
+        if reduced:
+            def remap(t: np.ndarray) -> np.ndarray:  # the system's extended index -> reduced one
+                if np.any((t >= nf) & (t < n)):
+                    raise AssertionError("a diode terminal is another diode's internal node")
+                return np.where(t < nf, t, t - n + nf)
 
-        def remap(t: np.ndarray) -> np.ndarray:  # the system's extended index -> reduced one
-            if np.any((t >= nf) & (t < n)):
-                raise AssertionError("a diode terminal is another diode's internal node")
-            return np.where(t < nf, t, t - n + nf)
-
-        self.anode, self.cathode = remap(system.d_anode_term), remap(system.d_cathode)
-        # the linear stamps without the series resistances (those only ever touch internal
-        # nodes and their anodes, so dropping them is exact, not a subtraction)
-        self.g_flat = system._g_rows * nf + system._g_cols
-        self.g_edge, self.g_coef = system._g_edge, system._g_coef
-        self.groups = [(system.models[m], np.flatnonzero(system.d_model == m)) for m in np.unique(system.d_model)]
+            self.anode, self.cathode = remap(system.d_anode_term), remap(system.d_cathode)
+            # the linear stamps without the series resistances (those only ever touch internal
+            # nodes and their anodes, so dropping them is exact, not a subtraction)
+            self.g_flat = system._g_rows * nf + system._g_cols
+            self.g_edge, self.g_coef = system._g_edge, system._g_coef
+            self.rs = system.d_rs
+        else:
+            self.anode, self.cathode = system.d_anode, system.d_cathode
+            models = [replace(mod, RS=0.0) for mod in models]  # RS is a conductance of G here
+            self.rs = np.zeros(c.n_diodes)
+        self.groups = [(models[k], np.flatnonzero(system.d_model == k)) for k in np.unique(system.d_model)]
+        # a series resistance caps a branch's conductance at 1 / RS: the eliminated branches
+        # need no limiting (and climbing pnjlim's logarithmic steps cost 2 to 4 iterations)
+        self.junctions = JunctionTable.of(system.models, system.d_model, exempt=(self.rs > 0) if reduced else None)
         nd = c.n_diodes
-        a_free, k_free = self.anode < nf, self.cathode < nf
-        inc = np.zeros((nd, nf))
+        a_free, k_free = self.anode < m, self.cathode < m
+        inc = np.zeros((nd, m))
         np.add.at(inc, (np.flatnonzero(a_free), self.anode[a_free]), 1.0)
         np.add.at(inc, (np.flatnonzero(k_free), self.cathode[k_free]), -1.0)
         self.inc, self.diag = inc, np.abs(inc)  # abs: a diode between two free nodes adds to both diagonals
         both = np.flatnonzero(a_free & k_free)
         self.pair_d = both
-        self.pair_flat = np.concatenate([self.anode[both] * nf + self.cathode[both],
-                                         self.cathode[both] * nf + self.anode[both]])
-        self.vte = np.empty(nd)
-        for model, sel in self.groups:
-            self.vte[sel] = model.vte()
+        self.pair_flat = np.concatenate([self.anode[both] * m + self.cathode[both],
+                                         self.cathode[both] * m + self.anode[both]])
         self.has_rs = system.has_rs
-        self.rs = system.d_rs
         self._last = None
 
     def linear(self, system: MNASystem, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``G`` (n_free, n_free) and the drive ``D`` (n_sources, n_free) [S] for conductances
-        ``g``; the free and nudged phases of a batch share ``g``, so the last pair is reused."""
+        """``G`` (m, m) and the drive ``D`` (n_sources, m) [S] for conductances ``g``; the free
+        and nudged phases of a batch share ``g``, so the last pair is reused."""
         last = self._last
         if last is not None and np.array_equal(last[0], g):
             return last[1], last[2]
-        nf = self.nf
-        vals = g[self.g_edge] * self.g_coef
-        G = np.bincount(self.g_flat, weights=vals, minlength=nf * nf).reshape(nf, nf)
-        # the series resistances' drive stamps sit in internal-node columns only
-        D = np.ascontiguousarray(system.drive_matrix(g)[:, :nf])
+        if self.reduced:
+            nf = self.m
+            vals = g[self.g_edge] * self.g_coef
+            G = np.bincount(self.g_flat, weights=vals, minlength=nf * nf).reshape(nf, nf)
+            # the series resistances' drive stamps sit in internal-node columns only
+            D = np.ascontiguousarray(system.drive_matrix(g)[:, :nf])
+        else:
+            G, D = system.conductance_matrix(g), system.drive_matrix(g)
         self._last = (np.array(g, copy=True), G, D)
         return G, D
 
-    def branches(self, u: np.ndarray, v_src: np.ndarray, *, gmin: float):
-        """Branch voltages, currents and conductances, each ``(batch, n_diodes)``."""
+    def evaluate(self, u: np.ndarray, v_src: np.ndarray, *, gmin: float) -> _Eval:
+        """Branch voltages, junction voltages, currents and conductances at ``u``."""
         w = np.concatenate([u, v_src, np.zeros((u.shape[0], 1))], axis=1)
         v = w[:, self.anode] - w[:, self.cathode]
-        i, gd = np.empty_like(v), np.empty_like(v)
+        vj, i, gd = np.empty_like(v), np.empty_like(v), np.empty_like(v)
         for model, sel in self.groups:
-            i[:, sel], gd[:, sel], _ = branch_current(v[:, sel], model, gmin=gmin)
-        return v, i, gd
+            i[:, sel], gd[:, sel], vj[:, sel] = branch_current(v[:, sel], model, gmin=gmin)
+        return _Eval(v, vj, i, gd)
 
-    def evaluate(self, G, b, u, v_src, *, gmin: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """KCL residual [A] ``(batch, n_free)``, branch voltages and branch conductances."""
-        v, i, gd = self.branches(u, v_src, gmin=gmin)
-        return u @ G.T - b + i @ self.inc, v, gd
+    def companion(self, ev: _Eval, vl: np.ndarray, lim: np.ndarray, *, gmin: float):
+        """Branch currents and conductances with each limited junction linearised at its
+        limited voltage ``vl`` (SPICE's companion model): ``i(vl) + g(vl) (v - v_l)``, ``v_l``
+        the branch voltage that puts the junction at ``vl``."""
+        i, g = ev.i.copy(), ev.g.copy()
+        for model, sel in self.groups:
+            rows, cols = np.nonzero(lim[:, sel])
+            if not rows.size:
+                continue
+            d = sel[cols]
+            ij, gj = diode_current(vl[rows, d], model, gmin=gmin)
+            rs = self.rs[d]
+            gb = gj / (1.0 + rs * gj)
+            i[rows, d] = ij + gb * (ev.v[rows, d] - (vl[rows, d] + rs * ij))
+            g[rows, d] = gb
+        return i, g
 
-    def direction(self, G, r, gd) -> np.ndarray:
-        """The Newton step ``-J^-1 r`` with ``J = G + diodes``.
+    def linear_residual(self, G, b, u, gshunt) -> np.ndarray:
+        """``G u - b`` [A] (plus the gmin-stepping shunt ``gshunt u``)."""
+        r = u @ G.T - b
+        return r if gshunt is None else r + gshunt[:, None] * u
+
+    def direction(self, G, r, gd, gshunt) -> np.ndarray:
+        """The Newton step ``-J^-1 r`` with ``J = G + diodes (+ shunt)``.
 
         Most examples share one Jacobian to within 1e-3 (clamp diodes that are off add ~1e-12
         S to a diagonal of ~1e-2 S), so they take a *chord* step with one LU of ``G`` plus the
         batch-median diode conductances: the iteration still converges to the same root (the
-        residual is exact), at least 1000-fold per step. The others get their own LU.
+        residual is exact), at least 1000-fold per step. The others get their own LU. A
+        singular Jacobian gives NaN steps for its example (which then stops).
         """
         import scipy.linalg
 
-        B, nf = r.shape
+        B, m = r.shape
         dg = gd @ self.diag
+        if gshunt is not None:
+            dg = dg + gshunt[:, None]
         du = np.empty_like(r)
         own = np.ones(B, bool)
         if not self.pair_d.size:
@@ -226,34 +304,55 @@ class _Reduced:
             own = np.max(np.abs(dg - ref) / np.maximum(np.abs(d_ref), 1e-300), axis=1) > 1e-3
             if not own.all():
                 J = G.copy()
-                J.flat[:: nf + 1] = d_ref
-                lu = scipy.linalg.lu_factor(J, check_finite=False)
-                du[~own] = -scipy.linalg.lu_solve(lu, r[~own].T, check_finite=False).T
+                J.flat[:: m + 1] = d_ref
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
+                    try:
+                        lu = scipy.linalg.lu_factor(J, check_finite=False)
+                        du[~own] = -scipy.linalg.lu_solve(lu, r[~own].T, check_finite=False).T
+                    except (scipy.linalg.LinAlgWarning, np.linalg.LinAlgError, ValueError):
+                        own[:] = True
         if own.any():
             J = np.broadcast_to(G, (int(own.sum()),) + G.shape).copy()
-            Jf = J.reshape(J.shape[0], nf * nf)
-            Jf[:, :: nf + 1] += dg[own]
+            Jf = J.reshape(J.shape[0], m * m)
+            Jf[:, :: m + 1] += dg[own]
             if self.pair_d.size:
                 gp = gd[own][:, self.pair_d]
                 np.add.at(Jf, (slice(None), self.pair_flat), -np.concatenate([gp, gp], axis=1))
-            du[own] = -np.linalg.solve(J, r[own][:, :, None])[:, :, 0]
+            du[own] = -_batched_solve(J, r[own])
         return du
 
-    def internal(self, u: np.ndarray, v_src: np.ndarray, *, gmin: float) -> np.ndarray:
-        """Internal node voltages ``v_anode - RS i`` [V], in the system's internal-node order."""
+    def internal(self, u: np.ndarray, v_src: np.ndarray, *, gmin: float, i: np.ndarray | None = None) -> np.ndarray:
+        """Internal node voltages ``v_anode - RS i`` [V], in the system's internal-node order
+        (``i``: the branch currents at ``u``, if at hand)."""
         w = np.concatenate([u, v_src, np.zeros((u.shape[0], 1))], axis=1)
-        _, i, _ = self.branches(u, v_src, gmin=gmin)
+        if i is None:
+            i = self.evaluate(u, v_src, gmin=gmin).i
         return w[:, self.anode[self.has_rs]] - self.rs[self.has_rs] * i[:, self.has_rs]
 
 
-_REDUCED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+def _batched_solve(J: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``J^-1 r`` per example; NaN for an example whose ``J`` is singular."""
+    try:
+        return np.linalg.solve(J, r[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        out = np.full_like(r, np.nan)
+        for k in range(r.shape[0]):
+            with contextlib.suppress(np.linalg.LinAlgError):
+                out[k] = np.linalg.solve(J[k], r[k])
+        return out
 
 
-def _reduced(system: MNASystem) -> _Reduced:
-    red = _REDUCED.get(system)
-    if red is None:
-        red = _REDUCED[system] = _Reduced(system)
-    return red
+_NODAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _nodal(system: MNASystem, reduced: bool) -> _Nodal:
+    cache = _NODAL.get(system)
+    if cache is None:
+        cache = _NODAL[system] = {}
+    if reduced not in cache:
+        cache[reduced] = _Nodal(system, reduced)
+    return cache[reduced]
 
 
 @dataclass(frozen=True)
@@ -263,15 +362,18 @@ class NewtonSolver:
     Parameters
     ----------
     max_iter : int
-        Newton iterations before giving up.
+        Newton iterations before the fall-backs (and of their final solve).
     reltol, vntol : float
         Step tolerance ``|du| <= reltol * |u| + vntol`` [V] (ngspice's defaults: 1e-3, 1e-6).
     abstol : float
         KCL residual tolerance [A] (ngspice's default: 1e-12).
     gmin : float
         Conductance across every junction [S] (ngspice's default: 1e-12).
-    max_junction_step : float
-        Largest rise of a forward-biased junction per step, in units of ``n V_T``.
+    continuation : tuple of {"gmin", "source"}
+        Fall-backs, in order, for examples plain Newton leaves unconverged: gmin stepping and
+        source stepping (:mod:`~analog_eqprop.solvers.continuation`); ``()`` for none.
+    step_iter : int
+        Newton iterations per continuation step (ngspice's ``itl2``: 50).
     throw : bool
         Raise :class:`~analog_eqprop.errors.ConvergenceError` if some example did not converge.
     eliminate_rs : bool
@@ -295,9 +397,20 @@ class NewtonSolver:
     vntol: float = 1e-12
     abstol: float = 1e-12
     gmin: float = 1e-12
-    max_junction_step: float = 10.0
+    continuation: tuple[str, ...] = ("gmin", "source")
+    step_iter: int = 50
     throw: bool = True
     eliminate_rs: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("max_iter", "step_iter"):
+            if not (isinstance(getattr(self, name), (int, np.integer)) and getattr(self, name) >= 1):
+                raise ConfigError(f"NewtonSolver.{name} must be an integer >= 1, got {getattr(self, name)!r}")
+        aids = self.continuation
+        if isinstance(aids, str) or not isinstance(aids, (tuple, list)) or any(a not in AIDS for a in aids):
+            raise ConfigError(f"NewtonSolver.continuation must be a tuple of {sorted(AIDS)} (or () for none), "
+                              f"got {aids!r}")
+        object.__setattr__(self, "continuation", tuple(aids))
 
     def solve(self, system: MNASystem, g: np.ndarray, v_src: np.ndarray, *, u0: np.ndarray | None = None,
               nudge: tuple[np.ndarray | None, np.ndarray] | None = None) -> OperatingPoint:
@@ -313,79 +426,142 @@ class NewtonSolver:
         t0 = time.perf_counter()
         B, n, nf = v_src.shape[0], system.n, system.circuit.n_free
         reduced = self.eliminate_rs and system.n_internal > 0
-        if reduced:
-            red = _reduced(system)
-            G, D = red.linear(system, g)
-            b = v_src @ D
-            if system.has_offsets:
-                b = b + system.offset_drive(g)[:nf]
-        else:
-            G, b = system.conductance_matrix(g), system.source_drive(g, v_src)
+        eq = _nodal(system, reduced)
+        G, D = eq.linear(system, g)
+        b = v_src @ D
+        if system.has_offsets:
+            b = b + system.offset_drive(g)[: eq.m]
         if nudge is not None:
             dG, db = nudge
             if dG is not None:
-                G = G + (dG[:nf, :nf] if reduced else dG)
-            b = b + (db[:, :nf] if reduced else db)
+                G = G + dG[: eq.m, : eq.m]
+            b = b + db[:, : eq.m]
         if system.circuit.n_diodes == 0:
             u = np.linalg.solve(G, b.T).T
             res = np.max(np.abs(u @ G.T - b), axis=1) if n else np.zeros(B)
-            return self._result(system, u, res, np.ones(B, bool), 1, t0)
+            return self._result(system, u, res, np.ones(B, bool), np.ones(B, np.int64), t0, [])
         if reduced:
             u = np.zeros((B, nf)) if u0 is None else np.array(u0[:, :nf], dtype=np.float64)
-            evaluate = lambda u_: red.evaluate(G, b, u_, v_src, gmin=self.gmin)  # noqa: E731
-            direction = lambda ev: red.direction(G, ev[0], ev[2])  # noqa: E731
-            knee_idx = (red.anode, red.cathode, red.vte)
         else:
             u = self._start(system, u0, v_src, B)
-            evaluate = lambda u_: self._residual(system, G, b, u_, v_src)  # noqa: E731
-            direction = lambda ev: -np.linalg.solve(ev[1], ev[0][:, :, None])[:, :, 0]  # noqa: E731
-            vte = np.array([system.models[m].vte() for m in system.d_model])
-            knee_idx = (system.d_anode, system.d_cathode, vte)
-        u, res_norm, converged, it = self._iterate(u, evaluate, direction, knee_idx, v_src, b)
+        ev = eq.evaluate(u, v_src, gmin=self.gmin)
+        vj = eq.junctions.start(ev.vj, warm=u0 is not None)
+        i_end = np.empty((B, eq.inc.shape[0]))  # the branch currents at the answer
+        u, _, res, conv, its = self._newton(eq, G, b, v_src, u, vj, None, self.max_iter, ev, i_end)
+        aided: list[tuple[int, tuple[str, ...]]] = []
+        if not conv.all() and self.continuation:
+            aided = self._continue(eq, G, b, v_src, u, res, conv, its)
+            redo = np.array([k for k, _ in aided], dtype=np.int64)
+            i_end[redo] = eq.evaluate(u[redo], v_src[redo], gmin=self.gmin).i
         if reduced:
-            u = np.concatenate([u, red.internal(u, v_src, gmin=self.gmin)], axis=1)
-        out = self._result(system, u, res_norm, converged, it, t0)
-        if self.throw and not converged.all():
-            bad = np.flatnonzero(~converged)
-            raise ConvergenceError(f"Newton did not converge for {bad.size} of {B} examples (first: {bad[0]}) in "
-                                   f"{self.max_iter} iterations; largest residual {res_norm.max():.3g} A")
+            u = np.concatenate([u, eq.internal(u, v_src, gmin=self.gmin, i=i_end)], axis=1)
+        out = self._result(system, u, res, conv, its, t0, aided)
+        if self.throw and not conv.all():
+            bad = np.flatnonzero(~conv)
+            tried = dict(aided).get(int(bad[0]), ())
+            raise ConvergenceError(
+                f"Newton did not converge for {bad.size} of {B} examples (first: {bad[0]}) in {self.max_iter} "
+                f"iterations; largest residual {res[bad].max():.3g} A"
+                + (f"; tried, in order: {'; '.join(tried)}" if tried else ""))
         return out
 
-    # -- pieces ---------------------------------------------------------------------------
-    def _iterate(self, u, evaluate, direction, knee_idx, v_src, b):
-        """Damped Newton from ``u``: returns (u, residual norm, converged, iterations).
+    # -- the iteration --------------------------------------------------------------------
+    def _newton(self, eq: _Nodal, G, b, v_src, u, vj, gshunt, max_iter, ev: _Eval | None = None,
+                i_end: np.ndarray | None = None):
+        """Newton with junction limiting from ``u`` (and the junctions' previous limited
+        voltages ``vj``; ``ev``, the diodes at ``u`` if at hand): ``(u, vj, residual norm [A],
+        converged, iterations)``, per example; the branch currents at the returned ``u`` go
+        into ``i_end`` if given.
 
-        ``evaluate(u)`` gives ``(r, ...)`` with the junction (branch) voltages last;
-        ``direction(ev)`` the Newton step. The evaluation at the accepted point is reused
-        by the next iteration, so each step costs one evaluation.
+        Each iteration limits every junction (:meth:`JunctionTable.limit`), linearises the
+        limited ones at their limited voltage, solves, and evaluates the new iterate (that
+        evaluation is the next iteration's, so each costs one). An example is done when its
+        step is within ``reltol |u| + vntol``, its KCL residual within ``abstol`` (plus 1e-9
+        of its largest drive, diode current or ``G_ii |u|``, for rounding: a DIDEAL clamp
+        behind 1e3 S carries hundreds of amperes) and no junction was limited; it then leaves the
+        batch, as does an example whose iterate is no longer finite (not converged).
         """
         B = u.shape[0]
-        converged = np.zeros(B, bool)
-        scale = 1e-9 * np.max(np.abs(b), axis=1, initial=0.0)
-        ev = evaluate(u)
-        res_norm = np.max(np.abs(ev[0]), axis=1)
-        it = 0
-        for it in range(1, self.max_iter + 1):
-            du = self._limit(u, direction(ev), v_src, ev[-1], knee_idx)
-            u_new = u + du
-            ev_new = evaluate(u_new)
-            new_norm = np.max(np.abs(ev_new[0]), axis=1)
-            # backtrack where the residual grew a lot (rare: limiting already tames the exponentials)
-            worse = new_norm > 10 * res_norm + 1e-9
-            for _ in range(8):
-                if not worse.any():
+        u, vj = u.copy(), vj.copy()
+        res = np.full(B, np.inf)
+        conv = np.zeros(B, bool)
+        its = np.zeros(B, np.int64)
+        tol = self.abstol + 1e-9 * np.max(np.abs(b), axis=1, initial=0.0)
+        g_diag = float(np.max(np.abs(np.diag(G)), initial=0.0))
+        act = np.arange(B)
+        ua, vja, ba, va, tola, ga = u, vj, b, v_src, tol, gshunt
+        ev = eq.evaluate(ua, va, gmin=self.gmin) if ev is None else ev
+        rl = eq.linear_residual(G, ba, ua, ga)
+        r = rl + ev.i @ eq.inc  # the KCL residual [A]
+        for it in range(1, max_iter + 1):
+            vl, lim = eq.junctions.limit(ev.vj, vja)
+            limited = False if lim is None else lim.any(axis=1)
+            if np.any(limited):  # the companion model's residual (rl + i: i may be 1e295 A beside it)
+                i_use, g_use = eq.companion(ev, vl, lim, gmin=self.gmin)
+                du = eq.direction(G, rl + i_use @ eq.inc, g_use, ga)
+            else:
+                du = eq.direction(G, r, ev.g, ga)
+            un = ua + du
+            ev = eq.evaluate(un, va, gmin=self.gmin)
+            rl = eq.linear_residual(G, ba, un, ga)
+            r = rl + ev.i @ eq.inc
+            rn = np.max(np.abs(r), axis=1)
+            step_ok = np.all(np.abs(du) <= self.reltol * np.maximum(np.abs(ua), np.abs(un)) + self.vntol, axis=1)
+            # rounding: 1e-9 of the largest drive, diode current or conductance current
+            scale = np.maximum(np.max(np.abs(ev.i), axis=1), g_diag * np.max(np.abs(un), axis=1))
+            done = step_ok & (rn <= tola + 1e-9 * scale)
+            if lim is not None:
+                done &= ~limited
+            stop = done | ~np.isfinite(rn)
+            its[act] = it
+            ua, vja = un, vl
+            if stop.any():
+                idx = act[stop]
+                u[idx], vj[idx], res[idx], conv[idx] = ua[stop], vja[stop], rn[stop], done[stop]
+                if i_end is not None:
+                    i_end[idx] = ev.i[stop]
+                keep = ~stop
+                if not keep.any():
                     break
-                du[worse] *= 0.5
-                u_new[worse] = u[worse] + du[worse]
-                ev_new = evaluate(u_new)
-                new_norm = np.max(np.abs(ev_new[0]), axis=1)
-                worse &= new_norm > 10 * res_norm + 1e-9
-            step_ok = np.all(np.abs(du) <= self.reltol * np.maximum(np.abs(u), np.abs(u_new)) + self.vntol, axis=1)
-            u, ev, res_norm = u_new, ev_new, new_norm
-            converged = step_ok & (res_norm <= self.abstol + scale)
-            if converged.all():
+                act, ua, vja, ba, va, tola, rl, r = (a[keep] for a in (act, ua, vja, ba, va, tola, rl, r))
+                ga = None if ga is None else ga[keep]
+                ev = ev.take(keep)
+        else:
+            u[act], vj[act], res[act] = ua, vja, np.max(np.abs(r), axis=1)
+            if i_end is not None:
+                i_end[act] = ev.i
+        return u, vj, res, conv, its
+
+    def _continue(self, eq: _Nodal, G, b, v_src, u, res, conv, its) -> list[tuple[int, tuple[str, ...]]]:
+        """Gmin and source stepping (``self.continuation``, in order) for the examples plain
+        Newton left unconverged; updates ``u, res, conv, its`` in place and returns, per
+        example that needed them, the aids tried (ngspice backend's wording)."""
+
+        def run(rows, u_, vj_, *, gshunt, lam, max_iter):
+            b_, v_ = b[rows], v_src[rows]
+            if lam is not None:
+                b_, v_ = b_ * lam[:, None], v_ * lam[:, None]
+            return self._newton(eq, G, b_, v_, u_, vj_, gshunt, max_iter)
+
+        bad = np.flatnonzero(~conv)
+        tried = {int(k): [f"as configured (no convergence in {self.max_iter} iterations)"] for k in bad}
+        for aid in self.continuation:
+            if not bad.size:
                 break
-        return u, res_norm, converged, it
+            zero = np.zeros((bad.size, eq.m))
+            if aid == "gmin":
+                vj0 = eq.junctions.start(eq.evaluate(zero, v_src[bad], gmin=self.gmin).vj, warm=False)
+                uu, _, rr, ok, it = gmin_stepping(run, bad, zero, vj0, gmin=self.gmin, step_iter=self.step_iter,
+                                                  final_iter=self.max_iter)
+            else:
+                vj0 = np.zeros((bad.size, eq.inc.shape[0]))
+                uu, _, rr, ok, it = source_stepping(run, bad, zero, vj0, step_iter=self.step_iter)
+            its[bad] += it
+            u[bad[ok]], res[bad[ok]], conv[bad[ok]] = uu[ok], rr[ok], True
+            for k, good in zip(bad, ok):
+                tried[int(k)].append(AIDS[aid] if good else f"{AIDS[aid]} (no convergence)")
+            bad = bad[~ok]
+        return [(k, tuple(t)) for k, t in sorted(tried.items())]
 
     def _start(self, system: MNASystem, u0, v_src, B) -> np.ndarray:
         n, nf = system.n, system.circuit.n_free
@@ -402,7 +578,7 @@ class NewtonSolver:
 
     def _residual(self, system: MNASystem, G, b, u, v_src, jac: bool = True):
         """KCL residual (and Jacobian, junction voltages) of the full system, internal nodes
-        included -- the reference formulation, also used by implicit gradients."""
+        included -- the reference formulation, used by implicit gradients."""
         w = system.extended(u, v_src)
         vd, idd, gd = system.diode_currents(w, gmin=self.gmin)
         r = u @ G.T - b
@@ -413,26 +589,12 @@ class NewtonSolver:
         system.scatter_diodes(idd, gd, r, J)
         return r, J, vd
 
-    def _limit(self, u, du, v_src, vd, knee_idx) -> np.ndarray:
-        """Scale each example's step so no forward junction rises more than the cap above its knee."""
-        anode, cathode, vte = knee_idx
-        w_new = np.concatenate([u + du, v_src, np.zeros((u.shape[0], 1))], axis=1)
-        vd_new = w_new[:, anode] - w_new[:, cathode]
-        rise = vd_new - np.maximum(vd, 0.0)
-        knee = 15 * vte  # below ~15 n V_T the exponential is harmless
-        cap = self.max_junction_step * vte
-        over = (vd_new > knee) & (rise > cap)
-        if not over.any():
-            return du
-        ratio = np.where(over, cap / np.maximum(np.abs(vd_new - vd), 1e-300), 1.0)
-        scale = np.clip(ratio.min(axis=1), 1e-6, 1.0)
-        return du * scale[:, None]
-
-    def _result(self, system: MNASystem, u, res, conv, it, t0) -> OperatingPoint:
+    def _result(self, system: MNASystem, u, res, conv, its, t0, aided) -> OperatingPoint:
         nf = system.circuit.n_free
         return OperatingPoint(voltages=u[:, :nf].copy(), internal=u[:, nf:].copy(),
-                              status="converged" if conv.all() else "max_iter", converged=conv, iterations=it,
-                              residual=res, seconds=time.perf_counter() - t0)
+                              status="converged" if conv.all() else "max_iter", converged=conv,
+                              iterations=int(its.max(initial=0)), residual=res, seconds=time.perf_counter() - t0,
+                              extra={"aids": aided, "example_iterations": its})
 
 
 def single_thread_blas():
