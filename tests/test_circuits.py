@@ -194,7 +194,7 @@ def test_newton_converges_with_strongly_conducting_diodes():
 def test_newton_reports_non_convergence():
     c = layered_circuit([4, 5, 2], seed=0, diode="DSHOCKLEY", clamp=(-0.2, 0.2), graph_kw={"input_gain": 50.0})
     with pytest.raises(Exception, match="did not converge"):
-        solve_dc(c, c.edge_g, np.ones((2, 4)), solver=NewtonSolver(max_iter=2))
+        solve_dc(c, c.edge_g, np.ones((2, 4)), solver=NewtonSolver(max_iter=2, continuation=()))  # no fall-backs
 
 
 # -- EqProp on circuits ---------------------------------------------------------------------
