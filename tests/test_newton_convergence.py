@@ -163,6 +163,27 @@ def test_a_batch_with_one_hard_example_reports_aids_for_that_example_only():
     assert np.abs(op.voltages - solve_dc(c, c.edge_g, X).voltages).max() < 1e-9
 
 
+def test_homotopies_end_when_every_step_fails_or_crawls():
+    from analog_eqprop.solvers.continuation import gmin_stepping, source_stepping
+
+    calls = []
+
+    def run(rows, u, vj, *, gshunt, lam, max_iter, ok=False, it=50):
+        calls.append(rows.size)
+        n = rows.size
+        return u, vj, np.zeros(n), np.full(n, ok), np.full(n, it)
+
+    rows, u, vj = np.arange(3), np.zeros((3, 2)), np.zeros((3, 1))
+    for stepper, kw in ((gmin_stepping, dict(gmin=1e-12, final_iter=5)), (source_stepping, {})):
+        calls.clear()
+        *_, conv, its = stepper(run, rows, u, vj, step_iter=50, **kw)
+        assert not conv.any() and 1 < len(calls) < 20  # every step fails: the step shrinks to nothing
+    calls.clear()  # every step succeeds, but at the iteration limit: steps shrink towards 1; bounded
+    *_, conv, _ = gmin_stepping(lambda *a, **k: run(*a, **k, ok=True), rows, u, vj, gmin=1e-12, step_iter=50,
+                                final_iter=5, max_rounds=40)
+    assert len(calls) == 40 and not conv.any()
+
+
 def test_branch_current_in_deep_breakdown_solves_the_junction():
     from analog_eqprop.circuits.elements import diode_current
     from analog_eqprop.solvers.newton import branch_current

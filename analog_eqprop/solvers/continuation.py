@@ -140,15 +140,20 @@ class JunctionTable:
         return np.where(far, 0.0, vj)
 
 
+#: Most steps one homotopy may take per example (each a Newton solve of up to ``step_iter``
+#: iterations): ngspice has no bound, and a factor hovering near 1 could step ~1e6 times.
+MAX_ROUNDS = 1000
+
 Run = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 def gmin_stepping(run: Run, rows: np.ndarray, u: np.ndarray, vj: np.ndarray, *, gmin: float, step_iter: int,
-                  final_iter: int, g_start: float = 1e-2, factor0: float = 10.0):
+                  final_iter: int, g_start: float = 1e-2, factor0: float = 10.0, max_rounds: int = MAX_ROUNDS):
     """ngspice's dynamic gmin stepping for the examples ``rows``, from the state ``(u, vj)``.
 
     Returns ``(u, vj, residual, converged, iterations)`` for those rows (iterations summed
-    over all steps). An example fails when its factor shrinks below 1.00005.
+    over all steps). An example fails when its factor shrinks below 1.00005 (or after
+    ``max_rounds`` steps, a bound ngspice does not have).
     """
     m = rows.size
     gsh = np.full(m, g_start / factor0)
@@ -157,8 +162,10 @@ def gmin_stepping(run: Run, rows: np.ndarray, u: np.ndarray, vj: np.ndarray, *, 
     u_ok, vj_ok = u.copy(), vj.copy()
     its = np.zeros(m, np.int64)
     state = np.zeros(m, np.int8)  # 0 stepping, 1 reached gmin, -1 failed
-    while (state == 0).any():
+    for _ in range(max_rounds):
         a = np.flatnonzero(state == 0)
+        if not a.size:
+            break
         un, vn, _, ok, it = run(rows[a], u_ok[a], vj_ok[a], gshunt=gsh[a], lam=None, max_iter=step_iter)
         its[a] += it
         good, bad = a[ok], a[~ok]
@@ -181,6 +188,7 @@ def gmin_stepping(run: Run, rows: np.ndarray, u: np.ndarray, vj: np.ndarray, *, 
             retry = bad[~dead]
             factor[retry] = np.sqrt(np.sqrt(factor[retry]))
             gsh[retry] = g_old[retry] / factor[retry]
+    state[state == 0] = -1
     res = np.full(m, np.inf)
     conv = np.zeros(m, bool)
     fin = np.flatnonzero(state == 1)
@@ -192,11 +200,12 @@ def gmin_stepping(run: Run, rows: np.ndarray, u: np.ndarray, vj: np.ndarray, *, 
 
 
 def source_stepping(run: Run, rows: np.ndarray, u: np.ndarray, vj: np.ndarray, *, step_iter: int,
-                    raise0: float = 1e-3):
+                    raise0: float = 1e-3, max_rounds: int = MAX_ROUNDS):
     """ngspice's Gillespie source stepping for the examples ``rows``: every source at
     ``lambda`` times its value, from ``lambda = 0`` (all nodes at 0 V, exactly) up to 1.
 
-    ``u`` and ``vj`` are the lambda = 0 state (zeros). Returns like :func:`gmin_stepping`.
+    ``u`` and ``vj`` are the lambda = 0 state (zeros). Returns like :func:`gmin_stepping`; an
+    example fails when its increment falls below 1e-7 (or after ``max_rounds`` steps).
     """
     m = rows.size
     lam_ok = np.zeros(m)
@@ -205,8 +214,10 @@ def source_stepping(run: Run, rows: np.ndarray, u: np.ndarray, vj: np.ndarray, *
     res = np.full(m, np.inf)
     its = np.zeros(m, np.int64)
     state = np.zeros(m, np.int8)
-    while (state == 0).any():
+    for _ in range(max_rounds):
         a = np.flatnonzero(state == 0)
+        if not a.size:
+            break
         lam = np.minimum(lam_ok[a] + rise[a], 1.0)
         un, vn, r, ok, it = run(rows[a], u_ok[a], vj_ok[a], gshunt=None, lam=lam, max_iter=step_iter)
         its[a] += it
