@@ -14,6 +14,8 @@ law are unchanged).
   that converge, the Newton iterations per circuit (the batch's slowest example; median, 90th
   percentile, max, over the circuits both solve), and which fall-backs "after" needed.
   ``--ngspice`` also checks every answer against ngspice (reltol=1e-6 vntol=1e-9).
+* **Issue 13's case**: the model API's ``Dense(16, clamp=DiodeClamp(low=0.2))`` on the 360
+  test digits (DIDEAL clamps 0.2 V forward of a cold start): examples converged, iterations.
 * **Speed of the common case**: the Kendall-size 1568-100-20 circuit (1N4148 clamps,
   amplifiers; batch 20 of random pixels: a free phase from cold, then a nudged phase warm-started
   from it) and the digits DRN 64-32-10 (DIDEAL clamps; the 360 test digits, cold). Medians of
@@ -126,6 +128,24 @@ def corpus(knobs, mods, check_ngspice: bool) -> dict:
     return out
 
 
+def issue_case(mods) -> dict:
+    """Issue 13's case: ``Sequential([Input(64), Dense(16, clamp=DiodeClamp(low=0.2)), Dense(10)])``
+    on the 360 test digits (DIDEAL clamps whose rail sits 0.2 V forward of a cold start)."""
+    from analog_eqprop.api import Dense, DiodeClamp, Input, Sequential
+    from analog_eqprop.data import load_digits
+    from analog_eqprop.solvers.mna import MNASystem
+
+    c = Sequential([Input(64), Dense(16, clamp=DiodeClamp(low=0.2)), Dense(10)], seed=0).network.circuit
+    sysm, x = MNASystem(c), load_digits().x_test
+    out = {}
+    for name, mod in mods.items():
+        t0 = time.perf_counter()
+        op = mod.solve_dc(c, c.edge_g, x, system=sysm, solver=mod.NewtonSolver(throw=False))
+        out[name] = {"converged": f"{int(op.converged.sum())}/{x.shape[0]}", "iterations": op.iterations,
+                     "ms": round(1e3 * (time.perf_counter() - t0), 1)}
+    return out
+
+
 def speed(mods, repeats: int) -> dict:
     from analog_eqprop.circuits import drn_circuit, kendall_circuit
     from analog_eqprop.data import load_digits
@@ -196,6 +216,7 @@ def main(argv=None) -> int:
     result["corpus_knobs_first"] = asdict(knobs[0])
     with single_thread_blas():
         result["corpus"] = corpus(knobs, mods, args.ngspice)
+        result["issue_case"] = issue_case(mods)
         if not args.skip_speed:
             result["speed"] = speed(mods, args.repeats)
     result["load_after"] = os.getloadavg()
@@ -210,6 +231,7 @@ def main(argv=None) -> int:
               f"p90 {r['iterations_p90']}, max {r['iterations_max']}; {r['seconds']} s; fall-backs {r['fallbacks_used']}")
     if args.ngspice:
         print("ngspice:", result["corpus"]["ngspice"])
+    print("issue 13's Dense(16, clamp=DiodeClamp(low=0.2)) on 360 digits:", result["issue_case"])
     for label, row in result.get("speed", {}).items():
         print(f"{label}: {row}")
     print(f"load after: {result['load_after']}")
