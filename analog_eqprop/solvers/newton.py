@@ -466,8 +466,15 @@ class NewtonSolver:
         return out
 
     # -- the iteration --------------------------------------------------------------------
-    def _newton(self, eq: _Nodal, G, b, v_src, u, vj, gshunt, max_iter, ev: _Eval | None = None,
-                i_end: np.ndarray | None = None):
+    def _newton(self, *args, **kw):
+        """:meth:`_iterate`, with overflow left to it: an iterate that runs off to inf (an
+        amplifier chain with its clamps off can ask for 1e3 V in one step) stops its example
+        (which then goes to the fall-backs), it must not raise where warnings are errors."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._iterate(*args, **kw)
+
+    def _iterate(self, eq: _Nodal, G, b, v_src, u, vj, gshunt, max_iter, ev: _Eval | None = None,
+                 i_end: np.ndarray | None = None):
         """Newton with junction limiting from ``u`` (and the junctions' previous limited
         voltages ``vj``; ``ev``, the diodes at ``u`` if at hand): ``(u, vj, residual norm [A],
         converged, iterations)``, per example; the branch currents at the returned ``u`` go
