@@ -228,7 +228,8 @@ def main(argv=None) -> int:
         r = result["corpus"][name]
         print(f"{name:>6}: {r['convergence_rate']:.1%} of {r['examples']} examples converge; iterations over the "
               f"{r['circuits_all_converged']} circuits both solve: median {r['iterations_median']}, "
-              f"p90 {r['iterations_p90']}, max {r['iterations_max']}; {r['seconds']} s; fall-backs {r['fallbacks_used']}")
+              f"p90 {r['iterations_p90']}, max {r['iterations_max']}; {r['seconds']} s; "
+              f"fall-backs {r['fallbacks_used']}")
     if args.ngspice:
         print("ngspice:", result["corpus"]["ngspice"])
     print("issue 13's Dense(16, clamp=DiodeClamp(low=0.2)) on 360 digits:", result["issue_case"])
