@@ -37,7 +37,7 @@ print(f"{'layers':<32} {'hidden nodes':>12} {'conductances':>13} {'parameters':>
       f"{'best %':>7} {'s':>6}")
 for name, blocks in nets.items():
     model = Sequential(blocks, seed=0, backend=args.backend)
-    model.compile(optimizer="adam", learning_rate=2e-7, beta=1e-6)
+    model.compile(optimizer="adam", learning_rate=2e-7, beta=1e-6, beta_mode="centered", batch_size=20)
     t0 = time.perf_counter()
     history = model.fit(data, epochs=args.epochs)
     seconds = time.perf_counter() - t0

@@ -39,7 +39,7 @@ except DataError as exc:
 model = Sequential([Input(784, shape=(28, 28)),
                     LocallyConnected2D(filters=args.filters, kernel=7, stride=3, clamp=DiodeClamp(low=0.0)),
                     Dense(10)], seed=0, backend=args.backend)
-model.compile(optimizer="adam", learning_rate=1e-7, beta=1e-6)
+model.compile(optimizer="adam", learning_rate=1e-7, beta=1e-6, beta_mode="centered", batch_size=20)
 print(model.summary())
 
 

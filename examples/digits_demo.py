@@ -28,7 +28,7 @@ if not ngspice_available():
     sys.exit("ngspice is not installed (Debian: apt-get install ngspice libngspice0)")
 
 circuit = build_circuit([64, 32, 10], CircuitConfig.preset("drn"), seed=0)
-config = default_train_config(learning_rates=(2e-7,))      # Adam, 0.2 uS steps, beta = 1 uS
+config = default_train_config(learning_rates=(2e-7,), batch_size=20)  # Adam, 0.2 uS steps, beta = 1 uS
 report = compare_backends(circuit, load_digits(), epochs=args.epochs, train_config=config,
                           callback=lambda chk, a, b: print(f"epoch {a['epoch']}: test error numpy "
                                                            f"{100 * a['test_error']:.2f}%, ngspice "

@@ -47,7 +47,7 @@ if args.backend != "numpy" and not ngspice_available():
 
 circuit = kendall_circuit(784, 100, 10, seed=0)
 # The circuit recipe: Adam on conductances (steps ~0.1 uS), beta = 1 uS, batch 20.
-config = default_train_config(epochs=args.epochs, batch_size=20)
+config = default_train_config(epochs=args.epochs, batch_size=20, learning_rates=(1e-7,))
 print(f"{circuit.name}: {circuit.n_edges} conductances, {circuit.n_diodes} diodes, {circuit.n_amps} amplifiers; "
       f"MNIST {len(data.y_train)} train / {len(data.y_test)} test; {args.epochs} epoch(s)", flush=True)
 

@@ -271,7 +271,7 @@ def test_phase_log_through_fit(tmp_path):
     from analog_eqprop.training.phase_log import PhaseLog, PhaseLogReader
 
     model = Sequential([Input(2), Dense(4, clamp=DiodeClamp(0.0)), Dense(2)], seed=0)
-    model.compile(batch_size=2)
+    model.compile(batch_size=2, beta_mode="centered")  # three phases per logged batch
     with PhaseLog(tmp_path / "phases", every=2) as log:
         model.fit(load_xor(), epochs=2, phase_log=log)
     r = PhaseLogReader(tmp_path / "phases")
@@ -318,7 +318,8 @@ def test_fitted_with_numpy_evaluated_by_ngspice(task, loss, request):
     n = data.n_features
     model = Sequential([Input(n), Dense(8, clamp=DiodeClamp(0.0)), Dense(data.n_classes)], seed=0,
                        loss=loss if loss == "mse" else None)
-    model.compile(learning_rate=2e-7, batch_size=4, loss=loss, temperature=0.05 if loss != "mse" else None)
+    model.compile(learning_rate=2e-7, batch_size=4, beta_mode="centered", loss=loss,
+                  temperature=0.05 if loss != "mse" else None)
     model.fit(data, epochs=3)
     num = model.outputs(data.x_test)
     spice = model.outputs(data.x_test, backend="ngspice")

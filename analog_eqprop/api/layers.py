@@ -50,6 +50,7 @@ import networkx as nx
 import numpy as np
 
 from analog_eqprop.config import option
+from analog_eqprop.defaults import CIRCUIT_DEFAULTS
 from analog_eqprop.errors import ConfigError
 from analog_eqprop.validation import finite_fields, is_real
 
@@ -178,7 +179,7 @@ class _Layer:
     clamp: DiodeClamp | None = None
     amplifier: Amplifier | None = None
     bias: bool = True
-    g_init: tuple[float, float] = (1e-6, 1e-5)
+    g_init: tuple[float, float] = (CIRCUIT_DEFAULTS["g_init_low"], CIRCUIT_DEFAULTS["g_init_high"])
     learning_rate: float | None = None
     update_rule: str | None = None
     name: str | None = None

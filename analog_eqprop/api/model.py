@@ -36,6 +36,7 @@ import numpy as np
 from analog_eqprop.api.history import History
 from analog_eqprop.api.layers import build_graph, split_blocks
 from analog_eqprop.config import to_dict
+from analog_eqprop.defaults import CIRCUIT_DEFAULTS
 from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.validation import array
 from analog_eqprop.validation import labels as check_labels
@@ -58,6 +59,15 @@ def _blas(threads: int | None):
     except ImportError:  # pragma: no cover - scikit-learn brings it
         return contextlib.nullcontext()
     return threadpool_limits(limits=int(threads), user_api="blas")
+
+
+def _auto(backend: Any, circuit: Any) -> Any:
+    """``"auto"``: the fastest exact backend for ``circuit`` (:func:`~analog_eqprop.models.factory.choose_backend`)."""
+    if isinstance(backend, str) and backend == "auto":
+        from analog_eqprop.models.factory import choose_backend
+
+        return choose_backend(circuit)
+    return backend
 
 
 def _backend_name(backend: Any) -> str:
@@ -99,12 +109,13 @@ class Model:
 
     # -- construction -----------------------------------------------------------------
     @classmethod
-    def from_circuit(cls, circuit, *, backend: Any = "numpy", g=None, loss: Any = None, dtype: Any = "float64",
-                     graph: Any = None, name: str | None = None, **backend_options) -> "Model":
-        """A model of ``circuit`` (conductances ``g`` [S], default ``circuit.edge_g``)."""
+    def from_circuit(cls, circuit, *, backend: Any = "numpy", g=None, loss: Any = None,
+                     dtype: Any = "float64", graph: Any = None, name: str | None = None, **backend_options) -> "Model":
+        """A model of ``circuit`` (conductances ``g`` [S], default ``circuit.edge_g``); ``backend="auto"``
+        trains on BCD where it is exact, on Newton otherwise."""
         from analog_eqprop.models.resistive import ResistiveNetwork
 
-        net = ResistiveNetwork(circuit, backend, g, loss=loss, dtype=dtype, **backend_options)
+        net = ResistiveNetwork(circuit, _auto(backend, circuit), g, loss=loss, dtype=dtype, **backend_options)
         return cls(net, graph=graph, name=name or circuit.name)
 
     @classmethod
@@ -164,24 +175,29 @@ class Model:
         return "\n".join(rows)
 
     # -- settings -----------------------------------------------------------------------
-    def compile(self, optimizer: str = "adam", learning_rate: float | tuple[float, ...] | None = None, *,
+    def compile(self, optimizer: str | None = None, learning_rate: float | tuple[float, ...] | None = None, *,
                 beta: float | None = None, beta_mode: str | None = None, loss: Any = None,
                 temperature: float | None = None, schedule: str = "constant", decay: float = 0.9,
                 final_lr_ratio: float = 0.0, schedule_epochs: int = 0,
-                update_rule: str | tuple[str, ...] = "exact", batch_size: int = 20, backend: Any = None,
+                update_rule: str | tuple[str, ...] = "exact", batch_size: int | None = None, backend: Any = None,
                 **train_kw) -> None:
         """Choose how the model learns (the trainer is rebuilt; parameters and history are kept).
 
         Parameters
         ----------
+        Every default that depends on the kind of model (``optimizer``, ``learning_rate``,
+        ``beta``, ``beta_mode``, ``batch_size``) comes from the one table the command line uses too,
+        :data:`analog_eqprop.defaults.MODEL_DEFAULTS` (``TrainConfig.for_model``).
+
         optimizer : {"sgd", "momentum", "adam"}
+            Default ``"adam"`` (circuits), ``"sgd"`` (Hopfield).
         learning_rate : float or tuple of float
-            One rate for all layers or one per layer [S per unit gradient for circuits]; a layer's
-            own ``learning_rate`` (blocks) overrides. Default: 1e-7 (circuits), 0.1 (Hopfield).
+            One rate for all layers or one per layer [S per Adam step for circuits]; a layer's
+            own ``learning_rate`` (blocks) overrides. Default: 2e-7 (circuits), 0.4, 0.2 (Hopfield).
         beta : float
-            Nudge strength [S for circuits]; default 1e-6 (circuits), 0.5 (Hopfield).
+            Nudge strength [S for circuits]; default 1e-6 (circuits), 1.0 (Hopfield).
         beta_mode : {"positive", "random_sign", "centered"}
-            Default ``"centered"`` for circuits, the seed's ``"random_sign"`` for Hopfield.
+            Default ``"positive"`` for circuits, the seed's ``"random_sign"`` for Hopfield.
         loss : "mse", "cross_entropy" or a loss object
             The output cost (:mod:`analog_eqprop.eqprop.losses`); ``temperature`` [V for circuits]
             goes with cross-entropy. Default: the squared error (the model's own scale).
@@ -192,6 +208,7 @@ class Model:
             ``exact``, ``sign``, ``quantized:Q``, ``power:P``, for all layers or one per layer; a
             layer's own ``update_rule`` overrides.
         batch_size : int
+            Default 10 (circuits), 20 (Hopfield).
         backend : str or backend object, optional
             Train on another backend (circuits; the conductances carry over).
         **train_kw
@@ -200,16 +217,19 @@ class Model:
         """
         from analog_eqprop.training.trainer import TrainConfig
 
-        circ = self.is_circuit
+        from analog_eqprop.training.trainer import model_train_defaults
+
+        d = model_train_defaults("circuit" if self.is_circuit else "hopfield")
         n_layers = self.network.n_layers
-        lrs = self._per_layer(learning_rate if learning_rate is not None else (1e-7 if circ else 0.1),
+        lrs = self._per_layer(learning_rate if learning_rate is not None else d["learning_rates"],
                               "learning_rate", n_layers)
         rules = self._per_layer(update_rule, "update_rule", n_layers)
         if loss is not None or temperature is not None or backend is not None:
             self._rebuild(backend=backend, loss=self._loss(loss, temperature))
-        cfg = dict(epochs=1, batch_size=batch_size, learning_rates=lrs, optimizer=optimizer,
-                   beta=beta if beta is not None else (1e-6 if circ else 0.5),
-                   beta_mode=beta_mode or ("centered" if circ else "random_sign"), schedule=schedule, decay=decay,
+        pick = lambda value, key: d[key] if value is None else value  # noqa: E731
+        cfg = dict(epochs=1, batch_size=pick(batch_size, "batch_size"), learning_rates=lrs,
+                   optimizer=pick(optimizer, "optimizer"), beta=pick(beta, "beta"),
+                   beta_mode=pick(beta_mode, "beta_mode"), schedule=schedule, decay=decay,
                    final_lr_ratio=final_lr_ratio, schedule_epochs=schedule_epochs, update_rules=rules)
         cfg.update(train_kw)
         try:
@@ -220,7 +240,9 @@ class Model:
 
     def _per_layer(self, value, what: str, n_layers: int) -> tuple:
         """One value per layer, a layer block's own setting winning over the model's."""
-        vals = tuple(value) if isinstance(value, (tuple, list)) else (value,) * n_layers
+        vals = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+        if len(vals) == 1:
+            vals = vals * n_layers
         if len(vals) != n_layers:
             raise ConfigError(f"compile: {what} has {len(vals)} entries but the model has {n_layers} layers")
         if self.blocks:
@@ -249,7 +271,8 @@ class Model:
         from analog_eqprop.models.resistive import ResistiveNetwork
 
         i0 = net.bias_currents
-        self.network = ResistiveNetwork(net.circuit, net.backend if backend is None else backend, net.g,
+        backend = net.backend if backend is None else _auto(backend, net.circuit)
+        self.network = ResistiveNetwork(net.circuit, backend, net.g,
                                         bias_currents=False if i0 is None else i0, dtype=net.dtype, loss=loss,
                                         centered_pairs=net.centered_pairs)
         self._others = {}
@@ -341,7 +364,7 @@ class Model:
         src = self.network
         if net is None:
             i0 = src.bias_currents
-            net = self._others[key] = ResistiveNetwork(src.circuit, backend, src.g, loss=src.loss,
+            net = self._others[key] = ResistiveNetwork(src.circuit, _auto(backend, src.circuit), src.g, loss=src.loss,
                                                        bias_currents=False if i0 is None else i0)
         else:
             net.set_conductances(src.g)
@@ -442,17 +465,22 @@ class Sequential(Model):
     seed : int, optional
         Seed of the initial conductances.
     backend : str or backend object
-        Where it trains (``"numpy"``, ``"bcd"``, ``"ngspice"``).
+        Where it trains (``"numpy"``, ``"bcd"``, ``"ngspice"``), or ``"auto"`` (the command line's
+        default): BCD where it is exact (layered, reciprocal, ideal diodes), Newton otherwise. The
+        API's default stays the reference solver, Newton, so that a script's numbers do not
+        change with the circuit's shape.
     bias_voltages : tuple of float
         Bias rails [V] joined to the layers with ``bias=True``.
     g_min, g_max : float
-        Device conductance range [S]; updates clip to it.
+        Device conductance range [S]; updates clip to it (default: the circuit table's,
+        :data:`analog_eqprop.defaults.CIRCUIT_DEFAULTS`).
     loss, dtype, name, **backend_options
         As for :class:`~analog_eqprop.models.ResistiveNetwork`.
     """
 
     def __init__(self, blocks: list, *, seed: int | None = 0, backend: Any = "numpy",
-                 bias_voltages: tuple[float, ...] = (1.0, -1.0), g_min: float = 1e-8, g_max: float = 1e-3,
+                 bias_voltages: tuple[float, ...] = (1.0, -1.0), g_min: float = CIRCUIT_DEFAULTS["g_min"],
+                 g_max: float = CIRCUIT_DEFAULTS["g_max"],
                  loss: Any = None, dtype: Any = "float64", name: str | None = None, **backend_options):
         from analog_eqprop.circuits import circuit_from_graph
         from analog_eqprop.models.resistive import ResistiveNetwork
@@ -462,5 +490,5 @@ class Sequential(Model):
         name = name or "sequential-" + "-".join(type(b).__name__.lower() for b in layers)
         circuit = circuit_from_graph(G, name=name, g_min=g_min, g_max=g_max, nudge=nudge.mode,
                                      target_on=output.target_on, target_off=output.target_off)
-        net = ResistiveNetwork(circuit, backend, loss=loss, dtype=dtype, **backend_options)
+        net = ResistiveNetwork(circuit, _auto(backend, circuit), loss=loss, dtype=dtype, **backend_options)
         super().__init__(net, graph=G, blocks=blocks, name=name)

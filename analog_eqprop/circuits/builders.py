@@ -45,8 +45,11 @@ import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
 from analog_eqprop.circuits.elements import DiodeModel, diode_model, is_library_spec, load_diode_models
+from analog_eqprop.defaults import CIRCUIT_DEFAULTS
 from analog_eqprop.errors import GraphError
 from analog_eqprop.validation import graph_number, real
+
+_G_INIT = (CIRCUIT_DEFAULTS["g_init_low"], CIRCUIT_DEFAULTS["g_init_high"])  # S
 
 __all__ = [
     "circuit_from_graph",
@@ -107,8 +110,8 @@ def circuit_from_graph(
     diode: str | DiodeModel = "DIDEAL",
     clamp: tuple[float | None, float | None] | None = None,
     amplifier_back: str | float = "inverse",
-    g_min: float = 1e-7,
-    g_max: float = 1e-2,
+    g_min: float = CIRCUIT_DEFAULTS["g_min"],
+    g_max: float = CIRCUIT_DEFAULTS["g_max"],
     nudge: str = "current",
     target_on: float = 1.0,
     target_off: float = 0.0,
@@ -391,7 +394,7 @@ def circuit_graph(
     outputs: str = "single",
     amplifier: float | None = None,
     lateral: bool = False,
-    g_init: tuple[float, float] = (1e-6, 1e-5),
+    g_init: tuple[float, float] = _G_INIT,
     seed: int | None = None,
 ) -> nx.Graph:
     """A layered circuit graph: ``sizes = [n_features, hidden..., n_classes]``.
@@ -452,7 +455,7 @@ def layered_circuit(sizes: list[int], *, seed: int | None = None, diode: str = "
                               **circuit_kw)
 
 
-def drn_circuit(sizes: list[int], *, seed: int | None = None, g_init=(1e-6, 1e-5), **circuit_kw) -> Circuit:
+def drn_circuit(sizes: list[int], *, seed: int | None = None, g_init=_G_INIT, **circuit_kw) -> Circuit:
     """A deep-resistive-network-style circuit (Scellier 2024): +/-x inputs, hidden nodes clamped
     at 0 V from below by ideal(-like) diodes (a ReLU), linear outputs."""
     G = circuit_graph(list(sizes), seed=seed, input_encoding="pm", g_init=g_init)
@@ -462,7 +465,7 @@ def drn_circuit(sizes: list[int], *, seed: int | None = None, g_init=(1e-6, 1e-5
 
 
 def kendall_circuit(n_features: int = 784, n_hidden: int = 100, n_classes: int = 10, *, seed: int | None = None,
-                    amplifier: float = 4.0, clamp: tuple[float, float] = (-0.5, 0.5), g_init=(1e-6, 1e-5),
+                    amplifier: float = 4.0, clamp: tuple[float, float] = (-0.5, 0.5), g_init=_G_INIT,
                     **circuit_kw) -> Circuit:
     """A Kendall-et-al.-2020-style net: 2*n_features +/-x inputs, ``n_hidden`` neurons with
     1N4148-like diode clamps and bidirectional amplifiers, 2*n_classes differential outputs
@@ -475,7 +478,7 @@ def kendall_circuit(n_features: int = 784, n_hidden: int = 100, n_classes: int =
 
 
 def random_circuit(n_features: int, n_hidden: int, n_classes: int, p: float = 0.5, *, seed: int | None = None,
-                   g_init=(1e-6, 1e-5), **circuit_kw) -> Circuit:
+                   g_init=_G_INIT, **circuit_kw) -> Circuit:
     """A non-layered circuit: random edges (lateral ones included) among +/-x inputs, hidden
     and output nodes, plus bias rails, built on :func:`analog_eqprop.graphs.random_graph`."""
     from analog_eqprop.graphs import random_graph

@@ -17,6 +17,7 @@ from typing import Literal
 from analog_eqprop.circuits.builders import circuit_from_graph, circuit_graph, random_circuit
 from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.config import option
+from analog_eqprop.defaults import CIRCUIT_DEFAULTS as _D
 from analog_eqprop.errors import ConfigError
 from analog_eqprop.validation import finite_fields
 
@@ -29,7 +30,9 @@ class CircuitConfig:
 
     builder: Literal["drn", "layered", "kendall", "random"] = option(
         "drn", "circuit family: drn (Scellier 2024), kendall (Kendall et al. 2020), layered, random")
-    backend: Literal["numpy", "bcd", "ngspice"] = option("numpy", "what finds the operating points")
+    backend: Literal["auto", "numpy", "bcd", "ngspice"] = option(
+        _D["backend"], "what finds the operating points: auto = bcd where it is exact (layered, reciprocal, ideal "
+        "diodes), numpy (Newton) otherwise")
     diode: str = option("DIDEAL", "clamp diode model card (hardware_models/diodes.lib)")
     clamp_low: float | None = option(0.0, "lower clamp rail of hidden nodes, none for no diode", unit="V")
     clamp_high: float | None = option(None, "upper clamp rail of hidden nodes, none for no diode", unit="V")
@@ -43,10 +46,10 @@ class CircuitConfig:
         "current", "current: I = -beta dC/dV at the free state; resistive: conductance beta to the target")
     target_on: float = option(0.1, "target output for the correct class", unit="V")
     target_off: float = option(0.0, "target output for the other classes", unit="V")
-    g_init_low: float = option(1e-6, "initial conductances are drawn from U(low, high)", unit="S")
-    g_init_high: float = option(1e-5, "upper end of the initial conductance range", unit="S")
-    g_min: float = option(1e-8, "smallest programmable conductance (updates clip to it)", unit="S")
-    g_max: float = option(1e-3, "largest programmable conductance", unit="S")
+    g_init_low: float = option(_D["g_init_low"], "initial conductances are drawn from U(low, high)", unit="S")
+    g_init_high: float = option(_D["g_init_high"], "upper end of the initial conductance range", unit="S")
+    g_min: float = option(_D["g_min"], "smallest programmable conductance (updates clip to it)", unit="S")
+    g_max: float = option(_D["g_max"], "largest programmable conductance", unit="S")
     edge_prob: float = option(0.5, "edge probability of the random builder")
 
     def __post_init__(self) -> None:

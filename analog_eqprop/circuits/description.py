@@ -42,6 +42,7 @@ from typing import Literal
 import numpy as np
 
 from analog_eqprop.circuits.elements import DiodeModel
+from analog_eqprop.defaults import CIRCUIT_DEFAULTS
 from analog_eqprop.errors import GraphError
 
 __all__ = ["Circuit", "GROUND", "NUDGE_MODES"]
@@ -78,8 +79,8 @@ class Circuit:
     edge_b: np.ndarray
     edge_g: np.ndarray
     edge_layer: np.ndarray
-    g_min: float = 1e-7
-    g_max: float = 1e-2
+    g_min: float = CIRCUIT_DEFAULTS["g_min"]
+    g_max: float = CIRCUIT_DEFAULTS["g_max"]
     amp_node: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
     amp_gain: np.ndarray = field(default_factory=lambda: np.zeros(0))
     amp_back: np.ndarray = field(default_factory=lambda: np.zeros(0))

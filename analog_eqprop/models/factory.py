@@ -6,8 +6,8 @@ Examples
 >>> type(m).__name__, m.n_inputs
 ('HopfieldNetwork', 4)
 >>> m = make_model("circuit", sizes=[4, 3, 2], seed=0)
->>> type(m).__name__, m.circuit.name
-('ResistiveNetwork', 'drn-4-3-2')
+>>> type(m).__name__, m.circuit.name, m.backend.name  # backend "auto": BCD, exact for a drn circuit
+('ResistiveNetwork', 'drn-4-3-2', 'bcd')
 """
 
 from __future__ import annotations
@@ -15,18 +15,78 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from analog_eqprop.defaults import MODEL_DEFAULTS, MODEL_KINDS, TRAIN_KEYS
 from analog_eqprop.errors import ConfigError
 
-__all__ = ["make_model", "MODEL_KINDS", "MODEL_TRAIN_DEFAULTS"]
+__all__ = ["make_model", "MODEL_KINDS", "MODEL_TRAIN_DEFAULTS", "choose_backend", "model_defaults"]
 
-MODEL_KINDS = ("hopfield", "circuit")
-
-# Training defaults that differ by model: circuits learn conductances in siemens, where a
-# scale-free optimiser (Adam, steps of ~lr S) is the practical choice; beta is in S too.
+#: Training defaults that differ by model, read from the one table (:mod:`analog_eqprop.defaults`):
+#: circuits learn conductances in siemens, where a scale-free optimiser (Adam, steps of ~lr S)
+#: is the practical choice; beta is in S too.
 MODEL_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
-    "hopfield": {},
-    "circuit": {"learning_rates": (1e-7,), "optimizer": "adam", "beta": 1e-6, "beta_mode": "positive"},
-}
+    kind: {k: MODEL_DEFAULTS[kind][k] for k in TRAIN_KEYS} for kind in MODEL_KINDS}
+
+
+#: A diode card whose knee n V_T is at most this [V] (and without series resistance) counts as
+#: ideal: ``DIDEAL`` (N = 0.02, 0.52 mV), the card the BCD solver stands for. DSHOCKLEY (26 mV)
+#: and D1N4148 (49 mV, RS 0.65 ohm) do not.
+IDEAL_KNEE_V = 1e-3
+
+
+def _ideal_like(model: Any) -> bool:
+    return bool(model.ideal or (model.vte() <= IDEAL_KNEE_V and model.RS == 0))
+
+
+def choose_backend(circuit: Any) -> str:
+    """The fastest exact backend for ``circuit``: ``"bcd"`` where block coordinate descent is
+    exact (:func:`~analog_eqprop.solvers.bcd_checks.check_bcd_circuit` passes and every diode is
+    ideal: a knee ``n V_T`` <= :data:`IDEAL_KNEE_V`, no series resistance), else ``"numpy"``
+    (Newton). What ``backend="auto"`` resolves to.
+
+    Examples
+    --------
+    >>> from analog_eqprop.circuits import drn_circuit, kendall_circuit
+    >>> choose_backend(drn_circuit([4, 3, 2], seed=0)), choose_backend(kendall_circuit(4, 3, 2, seed=0))
+    ('bcd', 'numpy')
+    """
+    from analog_eqprop.solvers.bcd_checks import check_bcd_circuit
+
+    used = {int(k) for k in circuit.diode_model}
+    if any(not _ideal_like(circuit.models[k]) for k in used):
+        return "numpy"  # BCD clamps every diode ideally: exact only for ideal-diode cards
+    try:
+        check_bcd_circuit(circuit)
+    except ConfigError:
+        return "numpy"
+    return "bcd"
+
+
+def model_defaults(kind: str, builder: str | None = None) -> dict[str, Any]:
+    """Every setting a run of ``kind`` uses when none is given: the training settings, the
+    model's (HopfieldConfig, or CircuitConfig with the ``builder``'s preset) and the layer sizes.
+
+    Examples
+    --------
+    >>> d = model_defaults("circuit", "kendall")
+    >>> d["optimizer"], d["diode"], d["sizes"]
+    ('adam', 'D1N4148', (64, 32, 10))
+    """
+    from analog_eqprop.config import to_dict
+    from analog_eqprop.training.trainer import TrainConfig
+
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"unknown model {kind!r}; use one of {', '.join(MODEL_KINDS)}")
+    out = {"model": kind, "sizes": MODEL_DEFAULTS[kind]["sizes"]}
+    out.update(to_dict(TrainConfig.for_model(kind)))
+    if kind == "hopfield":
+        from analog_eqprop.models.hopfield import HopfieldConfig
+
+        out.update(to_dict(HopfieldConfig()))
+    else:
+        from analog_eqprop.circuits.config import CircuitConfig
+
+        out.update(to_dict(CircuitConfig.preset(builder or "drn")))
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in out.items()}
 
 
 def make_model(kind: str = "hopfield", *, sizes: list[int] | None = None, graph: str | Path | Any = None,
@@ -37,11 +97,13 @@ def make_model(kind: str = "hopfield", *, sizes: list[int] | None = None, graph:
     ----------
     kind : {"hopfield", "circuit"}
     sizes : list of int, optional
-        Layer sizes ``[n_features, hidden..., n_classes]`` (default ``[64, 64, 10]``).
+        Layer sizes ``[n_features, hidden..., n_classes]`` (default: the kind's, ``64,64,10``
+        for Hopfield and ``64,32,10`` for circuits, :data:`analog_eqprop.defaults.MODEL_DEFAULTS`).
     graph : path or networkx.Graph, optional
         A network graph (Hopfield) or circuit graph (circuit) instead of ``sizes``.
     hopfield : HopfieldConfig, optional
     circuit : CircuitConfig, optional
+        Its ``backend="auto"`` (the default) becomes :func:`choose_backend`'s choice.
     seed : int, optional
         Seed of the initial weights / conductances.
     """
@@ -58,7 +120,7 @@ def make_model(kind: str = "hopfield", *, sizes: list[int] | None = None, graph:
         cfg = hopfield or HopfieldConfig()
         if G is not None:
             return HopfieldNetwork.from_graph(G, cfg)
-        return HopfieldNetwork.layered(sizes or [64, 64, 10], seed=seed, config=cfg)
+        return HopfieldNetwork.layered(list(sizes or MODEL_DEFAULTS["hopfield"]["sizes"]), seed=seed, config=cfg)
     from analog_eqprop.circuits.builders import circuit_from_graph
     from analog_eqprop.circuits.config import CircuitConfig, build_circuit
     from analog_eqprop.models.resistive import ResistiveNetwork
@@ -70,5 +132,5 @@ def make_model(kind: str = "hopfield", *, sizes: list[int] | None = None, graph:
                                amplifier_back=cfg.amplifier_back, g_min=cfg.g_min, g_max=cfg.g_max, nudge=cfg.nudge,
                                target_on=cfg.target_on, target_off=cfg.target_off)
     else:
-        c = build_circuit(sizes or [64, 32, 10], cfg, seed=seed)
-    return ResistiveNetwork(c, backend=cfg.backend)
+        c = build_circuit(list(sizes or MODEL_DEFAULTS["circuit"]["sizes"]), cfg, seed=seed)
+    return ResistiveNetwork(c, backend=choose_backend(c) if cfg.backend == "auto" else cfg.backend)

@@ -35,6 +35,7 @@ from typing import Any, Callable, Literal
 import numpy as np
 
 from analog_eqprop.config import option, to_dict
+from analog_eqprop.defaults import HOPFIELD_DEFAULTS, MODEL_DEFAULTS, MODEL_KINDS, TRAIN_KEYS
 from analog_eqprop.errors import CheckpointError, ConfigError, DataError
 from analog_eqprop.eqprop.core import BETA_MODES, eqprop_gradient
 from analog_eqprop.training.checkpoint import load_checkpoint, save_checkpoint
@@ -44,23 +45,35 @@ from analog_eqprop.training.update_rules import make_update_rule, rules_for_para
 from analog_eqprop.validation import finite_fields
 from analog_eqprop.validation import labels as check_labels
 
-__all__ = ["TrainConfig", "Trainer", "one_hot_targets"]
+__all__ = ["TrainConfig", "Trainer", "one_hot_targets", "model_train_defaults"]
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Training hyperparameters (seed Table 2 defaults for the 784-500-10 net)."""
+    """Training hyperparameters.
+
+    The defaults that depend on the kind of model (learning rates, beta and its mode, the
+    optimiser, the batch size) are the Hopfield model's here; :meth:`for_model` gives either
+    kind's, from the one table :data:`analog_eqprop.defaults.MODEL_DEFAULTS`.
+
+    Examples
+    --------
+    >>> TrainConfig().learning_rates, TrainConfig.for_model("circuit").optimizer
+    ((0.4, 0.2), 'adam')
+    """
 
     epochs: int = option(25, "number of passes over the training set")
-    batch_size: int = option(20, "examples per minibatch")
+    batch_size: int = option(HOPFIELD_DEFAULTS["batch_size"], "examples per minibatch")
     learning_rates: tuple[float, ...] = option(
-        (0.1, 0.05), "per-layer learning rates; layer l is every parameter feeding free layer l"
+        HOPFIELD_DEFAULTS["learning_rates"],
+        "per-layer learning rates; layer l is every parameter feeding free layer l", unit="1 (Hopfield) or S (circuits)"
     )
-    beta: float = option(0.5, "nudge strength beta (> 0)", unit="1 (Hopfield) or S (circuits)")
+    beta: float = option(HOPFIELD_DEFAULTS["beta"], "nudge strength beta (> 0)", unit="1 (Hopfield) or S (circuits)")
     beta_mode: Literal["positive", "random_sign", "centered"] = option(
-        "random_sign", "positive: +beta; random_sign: +-beta per batch (seed code); centered: +beta and -beta"
+        HOPFIELD_DEFAULTS["beta_mode"],
+        "positive: +beta; random_sign: +-beta per batch (seed code); centered: +beta and -beta"
     )
-    optimizer: Literal["sgd", "momentum", "adam"] = option("sgd", "parameter update rule")
+    optimizer: Literal["sgd", "momentum", "adam"] = option(HOPFIELD_DEFAULTS["optimizer"], "parameter update rule")
     momentum: float = option(0.9, "momentum coefficient (optimizer=momentum)")
     persistent: bool = option(True, "each example keeps its last free state as its next starting point")
     shuffle: bool = option(False, "shuffle the training set each epoch (the seed code does not)")
@@ -111,10 +124,28 @@ class TrainConfig:
             except ConfigError as exc:
                 raise ConfigError(f"TrainConfig.update_rules[{i}]: {exc}") from None
 
+    @classmethod
+    def for_model(cls, kind: str, **overrides: Any) -> "TrainConfig":
+        """The defaults of a kind of model (``"hopfield"`` or ``"circuit"``), with ``overrides``."""
+        return cls(**{**model_train_defaults(kind), **overrides})
+
     def make_schedule(self):
         """The learning-rate schedule these settings describe."""
         total = self.schedule_epochs or max(self.epochs, 1)
         return make_schedule(self.schedule, total_epochs=total, final_ratio=self.final_lr_ratio, decay=self.decay)
+
+
+def model_train_defaults(kind: str) -> dict[str, Any]:
+    """The training settings whose defaults depend on the kind of model, from the one table.
+
+    Examples
+    --------
+    >>> model_train_defaults("circuit")["beta"]
+    1e-06
+    """
+    if kind not in MODEL_DEFAULTS:
+        raise ConfigError(f"unknown model {kind!r}; use one of {', '.join(MODEL_KINDS)}")
+    return {k: MODEL_DEFAULTS[kind][k] for k in TRAIN_KEYS}
 
 
 #: Settings added after checkpoints were first written, with the values older runs had implicitly.
