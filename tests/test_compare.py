@@ -194,7 +194,9 @@ def test_cli_json_keys_and_ranges(tmp_path, capsys):
     assert -1 <= res["update_cosine"] <= 1 + 1e-12
     assert 0 <= res["accuracy_numpy"] <= 1 and 0 <= res["accuracy_ngspice"] <= 1
     assert res["setup"]["n_test"] == 30 and res["same_batches"] is True
-    assert sorted(p.name for p in out.iterdir()) == sorted(["report.json", *FIGURES.values()])
+    assert sorted(p.name for p in out.iterdir()) == sorted(["report.json", *FIGURES.values(), "run.json",
+                                                            "checkpoint_numpy.npz", "checkpoint_ngspice.npz",
+                                                            "checks.json"])
     assert load_report(out / "report.json").summary()["max_abs_dv"] == res["max_abs_dv"]
 
 

@@ -34,8 +34,10 @@ the default):
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -55,17 +57,16 @@ SWEEP_FACTORS = (10.0, 1.0, 0.1, 0.01, 1e-3, 1e-4)
 
 
 def default_train_config(**overrides) -> TrainConfig:
-    """The circuit training recipe (Adam, lr 1e-7 S, beta 1e-6 S, positive nudging), with overrides.
+    """The circuit training recipe of the one table of defaults (Adam, lr 2e-7 S, beta 1e-6 S,
+    positive nudging, minibatches of 10; :data:`analog_eqprop.defaults.CIRCUIT_DEFAULTS`), with overrides.
 
     Examples
     --------
     >>> cfg = default_train_config(epochs=3)
     >>> cfg.optimizer, cfg.learning_rates, cfg.beta, cfg.epochs
-    ('adam', (1e-07,), 1e-06, 3)
+    ('adam', (2e-07,), 1e-06, 3)
     """
-    from analog_eqprop.models.factory import MODEL_TRAIN_DEFAULTS
-
-    return TrainConfig(**{**MODEL_TRAIN_DEFAULTS["circuit"], **overrides})
+    return TrainConfig.for_model("circuit", **overrides)
 
 
 def is_reciprocal(circuit: Circuit) -> bool:
@@ -203,6 +204,42 @@ def beta_sweep(models: Mapping[str, ResistiveNetwork], x: np.ndarray, target: np
                      reciprocal=is_reciprocal(first.circuit), epoch=int(epoch))
 
 
+_CHECKS = "checks.json"
+
+
+def _save_checks(ck_dir: Path, checks: list[AgreementCheck], same_batches: bool) -> None:
+    from analog_eqprop.training.checkpoint import atomic_write_text
+
+    body = {"checks": [c.as_dict() for c in checks], "same_batches": bool(same_batches)}
+    atomic_write_text(ck_dir / _CHECKS, json.dumps(body) + "\n")
+
+
+def _restore(ck_dir: Path, trainers: list, ck_paths: list, callback) -> tuple[list[AgreementCheck], bool]:
+    """Both trainers' checkpoints and the checks made so far (empty if there are none yet)."""
+    from analog_eqprop.errors import CheckpointError
+
+    for tr, path in zip(trainers, ck_paths):
+        if path.exists():
+            tr.load_checkpoint(path)
+    state = ck_dir / _CHECKS
+    if not state.exists():
+        return [], True
+    try:
+        body = json.loads(state.read_text(encoding="utf-8"))
+        checks = [AgreementCheck.from_dict(c) for c in body["checks"]]
+        same = bool(body["same_batches"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{state}: unreadable comparison state ({exc})") from None
+    done = min(tr.epoch for tr in trainers)
+    if [c.epoch for c in checks] != list(range(len(checks))) or len(checks) - 1 > done:
+        raise CheckpointError(f"{state}: its checks (epochs {[c.epoch for c in checks]}) do not match the "
+                              f"checkpoints beside it (epoch {done})")
+    if callback:
+        for c in checks[1:]:
+            callback(c, trainers[0].history[c.epoch - 1], trainers[1].history[c.epoch - 1])
+    return checks, same
+
+
 def _backend_setup(backend: Any) -> dict[str, Any]:
     info: dict[str, Any] = {"name": getattr(backend, "name", type(backend).__name__), "type": type(backend).__name__}
     for key in ("mode", "form", "per_analysis", "options", "repeats"):
@@ -232,6 +269,8 @@ def compare_backends(
     sweep_modes: Sequence[str] = ("positive", "centered"),
     progress: bool = False,
     callback: Callable[[AgreementCheck, dict, dict], None] | None = None,
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
 ) -> ComparisonReport:
     """Train one circuit with two backends on the same batches and report how far they drift apart.
 
@@ -246,7 +285,7 @@ def compare_backends(
     n_train, n_test : int, optional
         Use only the first examples of each split.
     train_config : TrainConfig, optional
-        Default :func:`default_train_config` (Adam, lr 1e-7 S, beta 1e-6 S).
+        Default :func:`default_train_config` (the circuit defaults: Adam, lr 2e-7 S, beta 1e-6 S).
     ngspice_options : mapping, optional
         ``.options`` of every ngspice deck (default: the backend's ``reltol=1e-4``; see
         :data:`~analog_eqprop.solvers.ngspice_backend.TIGHT_OPTIONS`).
@@ -265,7 +304,15 @@ def compare_backends(
     progress : bool
         tqdm progress bars for the training epochs.
     callback : callable, optional
-        ``callback(check, record_a, record_b)`` after every epoch (e.g. to print a row).
+        ``callback(check, record_a, record_b)`` after every epoch (e.g. to print a row); on
+        resume, first for every epoch already done.
+    checkpoint_dir : path, optional
+        After every epoch, each run's trainer checkpoint (``checkpoint_<label>.npz``: parameters,
+        optimiser, particles, random stream) and the agreement checks so far (``checks.json``)
+        are written here atomically, so a killed comparison loses at most an epoch.
+    resume : bool
+        Continue from the checkpoints in ``checkpoint_dir`` (made with the same settings; the
+        trainers refuse others) up to ``epochs``: the result equals an uninterrupted run's.
 
     Returns
     -------
@@ -293,7 +340,11 @@ def compare_backends(
     # Two trainers with the same config and seed draw identical batch orders and beta signs;
     # the probe models re-solve on shared conductances, apart from the training state.
     models = [ResistiveNetwork(circuit, e, g0) for e in engines]
-    trainers = [Trainer(m, cfg, progress=progress) for m in models]
+    ck_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if resume and ck_dir is None:
+        raise ConfigError("resume=True needs the checkpoint_dir of the comparison to continue")
+    ck_paths = [ck_dir / f"checkpoint_{label}.npz" if ck_dir else None for label in (la, lb)]
+    trainers = [Trainer(m, cfg, progress=progress, checkpoint_path=p) for m, p in zip(models, ck_paths)]
     probes = [ResistiveNetwork(circuit, e, g0) for e in engines]
     n_p = min(n_probe, len(data.y_train))
     xp = np.asarray(data.x_train[:n_p], dtype=np.float64)
@@ -308,17 +359,27 @@ def compare_backends(
         return check_agreement(probes[0], probes[1], xp, tp, beta=cfg.beta, mode=check_mode, epoch=epoch,
                                weight_divergence=div)
 
-    chk, volts = checkpoint(0)
-    checks = [chk]
-    same_batches = True
-    for epoch in range(1, cfg.epochs + 1):
-        for tr in trainers:
+    checks, same_batches, volts = [], True, None
+    if resume:
+        checks, same_batches = _restore(ck_dir, trainers, ck_paths, callback)
+        if len(checks) > cfg.epochs + 1:
+            raise ConfigError(f"{ck_dir}: the comparison there has run {len(checks) - 1} epochs already, more "
+                              f"than the {cfg.epochs} asked for")
+    if not checks:
+        chk, volts = checkpoint(0)
+        checks = [chk]
+    for epoch in range(len(checks), cfg.epochs + 1):
+        for tr in trainers:  # a trainer that a kill left one epoch ahead skips it
             tr.fit(data, epochs=epoch)
         same_batches &= trainers[0].rng.bit_generator.state == trainers[1].rng.bit_generator.state
         chk, volts = checkpoint(epoch)
         checks.append(chk)
+        if ck_dir is not None:
+            _save_checks(ck_dir, checks, same_batches)
         if callback:
-            callback(chk, trainers[0].history[-1], trainers[1].history[-1])
+            callback(chk, trainers[0].history[epoch - 1], trainers[1].history[epoch - 1])
+    if volts is None:  # resumed with nothing left to train: the last check's voltages, solved again
+        _, volts = checkpoint(checks[-1].epoch)
 
     for p in probes:
         p.set_conductances(models[0].g)
