@@ -33,7 +33,7 @@ def test_console_script_runs():
 
 def test_train_json_checkpoint_and_resume(tmp_path, capsys):
     out, log = tmp_path / "run", tmp_path / "log.jsonl"
-    args = ["train", *SMALL, "--epochs", "2", "--out", str(out), "--json", str(log)]
+    args = ["train", *SMALL, "--epochs", "2", "--out", str(out), "--log", str(log)]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "epoch   2" in text and "test" in text
@@ -50,7 +50,7 @@ def test_train_json_checkpoint_and_resume(tmp_path, capsys):
     assert main(args) == 2
     assert "already holds a checkpoint" in capsys.readouterr().err
 
-    assert main(["train", *SMALL, "--epochs", "3", "--out", str(out), "--json", str(log), "--resume"]) == 0
+    assert main(["train", *SMALL, "--epochs", "3", "--out", str(out), "--log", str(log), "--resume"]) == 0
     recs = [json.loads(line) for line in log.read_text().splitlines()]
     assert [r["epoch"] for r in recs] == [1, 2, 3]
 

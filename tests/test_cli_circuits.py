@@ -68,7 +68,7 @@ def test_train_circuit_numpy_backends(backend, tmp_path, capsys):
     log = tmp_path / "log.jsonl"
     assert main(["train", "--model", "circuit", "--backend", backend, "--sizes", "64,16,10", "--epochs", "2",
                  "--n-train", "300", "--n-test", "100", "--no-progress", "--out", str(tmp_path / "r"),
-                 "--json", str(log)]) == 0
+                 "--log", str(log)]) == 0
     recs = [json.loads(line) for line in log.read_text().splitlines()]
     assert recs[-1]["train_error"] < recs[0]["train_error"] or recs[-1]["test_error"] < 0.5
 
@@ -80,7 +80,7 @@ def test_small_circuit_trains_through_ngspice(tmp_path, capsys):
     out = tmp_path / "r"
     assert main(["train", "--model", "circuit", "--backend", "ngspice", "--sizes", "64,16,10", "--epochs", "2",
                  "--n-train", "300", "--n-test", "60", "--batch-size", "20", "--no-progress", "--out", str(out),
-                 "--json", str(tmp_path / "log.jsonl")]) == 0
+                 "--log", str(tmp_path / "log.jsonl")]) == 0
     recs = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert len(recs) == 2 and recs[1]["train_error"] < recs[0]["train_error"]
     info = json.loads((out / "run.json").read_text())

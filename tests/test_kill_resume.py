@@ -21,7 +21,7 @@ ARGS = ["train", "--dataset", "digits", "--sizes", "64,24,10", "--n-train", "600
 
 
 def _run(out: Path, *extra: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "analog_eqprop", *ARGS, "--out", str(out), "--json", str(out / "log.jsonl"), *extra]
+    cmd = [sys.executable, "-m", "analog_eqprop", *ARGS, "--out", str(out), "--log", str(out / "log.jsonl"), *extra]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
