@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from analog_eqprop.cli.common import HelpFormatter, print_json
+from analog_eqprop.cli.common import JSON_HELP, HelpFormatter, print_json
 from analog_eqprop.errors import ConfigError
 
 DESCRIPTION = """\
@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mode", choices=("positive", "centered"), default="positive", help="one-sided or centered")
     p.add_argument("--finite-differences", action="store_true",
                    help="also check the implicit gradient against central differences of J (slow)")
-    p.add_argument("--json", action="store_true", help="print a JSON object instead of a table")
+    p.add_argument("--json", action="store_true", help=JSON_HELP + ": the cosine and error per beta")
     p.set_defaults(func=run)
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from analog_eqprop.cli.common import HelpFormatter, print_json
+from analog_eqprop.cli.common import JSON_HELP, HelpFormatter, print_json
 from analog_eqprop.errors import ConfigError, DataError
 
 DESCRIPTION = """\
@@ -48,8 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="clamp rails of hidden nodes [V]; 'none' for no diode on that side, e.g. 0,none (write --clamp=-0.5,0.5 for a negative LOW)")
     d = p.add_argument_group("example")
     d.add_argument("--input-index", type=int, default=None,
-                   help="write this test example's features as the input voltages (default: 0 V inputs)")
-    d.add_argument("--dataset", default="digits", help="data set of --input-index")
+                   help="write this example's features as the input voltages (default: example 0 with --dataset; "
+                        "0 V inputs without)")
+    d.add_argument("--dataset", default=None, help="data set of the example (default: digits with --input-index)")
     d.add_argument("--split", choices=("test", "train"), default="test", help="split of --input-index")
     n = p.add_argument_group("netlist")
     n.add_argument("--form", choices=("full", "norton"), default="full", help="full deck or Norton-folded inputs")
@@ -58,7 +59,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--title", default=None, help="title line (made safe for SPICE)")
     n.add_argument("--no-probes", dest="probes", action="store_false",
                    help="leave out the .save/.print lines of the free nodes")
-    p.add_argument("--json", action="store_true", help="print a JSON summary (needs -o)")
+    p.add_argument("--json", action="store_true",
+                   help=JSON_HELP + ": a summary of the netlist written (needs -o, since without it the netlist "
+                        "itself goes to standard output)")
     p.set_defaults(func=run)
 
 
@@ -129,17 +132,25 @@ def _circuit(args: argparse.Namespace):
 
 
 def _example(args: argparse.Namespace, n_features: int):
-    if args.input_index is None:
-        return None
+    """``(features, index, data set)`` of the deck's input example: ``--input-index`` of
+    ``--dataset``; a data set named without an index gives its example 0 (said on standard
+    error); neither gives ``(None, None, None)``: 0 V inputs."""
+    index, name = args.input_index, args.dataset
+    if index is None:
+        if name is None:
+            return None, None, None
+        index = 0
+        print(f"netlist: no --input-index: writing {args.split} example 0 of {name} as the inputs", file=sys.stderr)
     from analog_eqprop.data import load_dataset
 
-    ds = load_dataset(args.dataset)
+    name = name or "digits"
+    ds = load_dataset(name)
     x = ds.x_test if args.split == "test" else ds.x_train
-    if not 0 <= args.input_index < len(x):
-        raise ConfigError(f"--input-index {args.input_index} is outside the {len(x)} {args.split} examples")
+    if not 0 <= index < len(x):
+        raise ConfigError(f"--input-index {index} is outside the {len(x)} {args.split} examples")
     if x.shape[1] != n_features:
-        raise DataError(f"{args.dataset} has {x.shape[1]} features per example but the circuit reads {n_features}")
-    return x[args.input_index]
+        raise DataError(f"{name} has {x.shape[1]} features per example but the circuit reads {n_features}")
+    return x[index], index, name
 
 
 def run(args: argparse.Namespace) -> int:
@@ -148,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json and not args.output:
         raise ConfigError("--json needs -o FILE (the netlist cannot share standard output with the summary)")
     circuit = _circuit(args)
-    net = compile_netlist(circuit, x=_example(args, circuit.n_features), form=args.form,
+    x, index, dataset = _example(args, circuit.n_features)
+    net = compile_netlist(circuit, x=x, form=args.form,
                           options=_options(args.options), title=args.title, probes=args.probes)
     if not args.output:
         sys.stdout.write(net.text)
@@ -162,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
                 counts[kind] = counts.get(kind, 0) + 1
         print_json({"path": str(path), "n_lines": net.n_lines, "n_bytes": len(net.text.encode("utf-8")),
                     "circuit": circuit.name, "form": net.form, "n_free": circuit.n_free,
-                    "nodes": net.node_names, "elements": counts, "example": args.input_index})
+                    "nodes": net.node_names, "elements": counts, "example": index, "dataset": dataset})
     else:
         print(f"wrote {path}: {net.n_lines} lines, {circuit.n_free} free nodes, {net.form} form")
     return 0

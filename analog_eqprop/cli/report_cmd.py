@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from analog_eqprop.cli.common import HelpFormatter, print_json
+from analog_eqprop.cli.common import JSON_HELP, HelpFormatter, format_value, print_json
+from analog_eqprop.defaults import CIRCUIT_DEFAULTS
 from analog_eqprop.errors import ConfigError
 
 DESCRIPTION = """\
@@ -35,7 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="power, settling time and energy per example on a hardware model",
                        description=DESCRIPTION, formatter_class=HelpFormatter)
     p.add_argument("run", nargs="?", default=None, help="run directory of a trained circuit (else: --sizes)")
-    p.add_argument("--sizes", default=None, help="layer sizes of a generated circuit (default 64,32,10)")
+    p.add_argument("--sizes", default=None, help="layer sizes of a generated circuit (default: "
+                   f"{format_value(CIRCUIT_DEFAULTS['sizes'])})")
     p.add_argument("--builder", choices=("drn", "layered", "kendall", "random"), default="drn",
                    help="circuit family of a generated circuit")
     p.add_argument("--seed", type=int, default=0, help="seed of a generated circuit and of its devices")
@@ -47,11 +49,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", dest="data_dir", default=None, help="directory of IDX files (mnist)")
     p.add_argument("--n-examples", type=int, default=100, help="test examples averaged for the power figures")
     p.add_argument("--n-settle", type=int, default=3, help="examples whose phases ngspice simulates in time")
-    p.add_argument("--beta", type=float, default=None, help="nudge strength [S] (default: the run's, else 1e-6)")
+    p.add_argument("--beta", type=float, default=None,
+                   help=f"nudge strength [S] (default: the run's, else {format_value(CIRCUIT_DEFAULTS['beta'])})")
     p.add_argument("--rel-tol", type=float, default=0.01,
                    help="settled = every node within this fraction of its phase's largest change")
     p.add_argument("--no-transient", action="store_true", help="power only (no ngspice transient runs)")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", action="store_true", help=JSON_HELP + ": every figure, in SI units")
     p.set_defaults(func=run)
 
 
@@ -93,7 +96,7 @@ def _model(args: argparse.Namespace) -> tuple[Any, dict[str, Any], float | None]
         from analog_eqprop.cli.train_cmd import _parse_sizes
         from analog_eqprop.models import ResistiveNetwork
 
-        sizes = _parse_sizes(args.sizes or "64,32,10")
+        sizes = _parse_sizes(args.sizes or CIRCUIT_DEFAULTS["sizes"])
         model = ResistiveNetwork(build_circuit(sizes, CircuitConfig.preset(args.builder), seed=args.seed))
         run_cfg, beta = {}, None
     trained = model.g
@@ -159,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.rel_tol < 1:
         raise ConfigError(f"--rel-tol must be in (0, 1), got {args.rel_tol!r}")
     model, run_cfg, beta = _model(args)
-    beta = float(args.beta if args.beta is not None else beta if beta is not None else 1e-6)
+    beta = float(args.beta if args.beta is not None else beta if beta is not None else CIRCUIT_DEFAULTS["beta"])
     if not beta > 0:
         raise ConfigError(f"--beta must be > 0, got {beta!r}")
     data_cfg = {"dataset": args.dataset or run_cfg.get("dataset", "digits")}

@@ -7,9 +7,9 @@ checkpoint or the new one, never a torn file.
 Examples
 --------
 >>> import numpy as np, tempfile, os
->>> d = tempfile.mkdtemp()
->>> save_checkpoint(os.path.join(d, "ck.npz"), {"W0": np.eye(2)}, {"epoch": 3})
->>> arrays, meta = load_checkpoint(os.path.join(d, "ck.npz"))
+>>> with tempfile.TemporaryDirectory() as d:
+...     save_checkpoint(os.path.join(d, "ck.npz"), {"W0": np.eye(2)}, {"epoch": 3})
+...     arrays, meta = load_checkpoint(os.path.join(d, "ck.npz"))
 >>> meta["epoch"], arrays["W0"].shape
 (3, (2, 2))
 """

@@ -24,12 +24,13 @@ keeps the last record of each ``(epoch, batch, phase)``.
 Examples
 --------
 >>> import numpy as np, tempfile
->>> d = tempfile.mkdtemp()
->>> with PhaseLog(d) as log:
-...     log.write(epoch=1, batch=0, phase="free", voltages=np.ones((2, 3)), conductances=np.full(4, 1e-6))
-...     log.write(epoch=1, batch=0, phase="nudged", beta=1e-6, voltages=np.zeros((2, 3)))
->>> r = PhaseLogReader(d)
->>> len(r), r.phases, r.read("voltages").shape, r.read("voltages", phase="nudged").sum()
+>>> with tempfile.TemporaryDirectory() as d:
+...     with PhaseLog(d) as log:
+...         log.write(epoch=1, batch=0, phase="free", voltages=np.ones((2, 3)), conductances=np.full(4, 1e-6))
+...         log.write(epoch=1, batch=0, phase="nudged", beta=1e-6, voltages=np.zeros((2, 3)))
+...     r = PhaseLogReader(d)
+...     got = len(r), r.phases, r.read("voltages").shape, r.read("voltages", phase="nudged").sum()
+>>> got
 (2, ('free', 'nudged'), (2, 2, 3), np.float32(0.0))
 """
 
