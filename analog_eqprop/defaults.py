@@ -12,8 +12,8 @@ This module imports nothing from the package, so every layer may read it.
 
 The values were chosen so that a first run learns from its first epoch
 (``benchmarks/BENCHMARKS.md``, "Defaults that learn from epoch 1"): on the built-in digits,
-``analog-eqprop train --epochs 3`` reaches 7-11 % test error with the Hopfield defaults and
-4-9 % with the circuit defaults (ten seeds each).
+``analog-eqprop train --epochs 3`` reaches 5.8-9.4 % test error with the Hopfield defaults and
+4.4-9.2 % with ``--model circuit`` (seeds 0-4; the defaults before: 18.9-25.0 % and 8.9-15.0 %).
 
 Examples
 --------
@@ -39,8 +39,8 @@ HOPFIELD_DEFAULTS: Mapping[str, Any] = MappingProxyType({
     # layer sizes [n_features, hidden..., n_classes] of a layered net (the built-in digits)
     "sizes": (64, 64, 10),
     # the seed's Net2 rates and beta (Scellier & Bengio 2017, Table 2): on a small data set
-    # they learn from the first epoch, where Net1's (0.1, 0.05, beta 0.5) sit at chance for
-    # two epochs of the digits (90 % error) -- Net1 is `benchmarks/seed_table2.py --net net1`
+    # they learn from the first epoch, where Net1's (0.1, 0.05, beta 0.5) sat at chance for
+    # two epochs of the digits (90 % error, seed 0) -- Net1 is `benchmarks/seed_table2.py --net net1`
     "learning_rates": (0.4, 0.2),
     "beta": 1.0,
     "beta_mode": "random_sign",  # the seed code's +-beta per minibatch
@@ -51,8 +51,9 @@ HOPFIELD_DEFAULTS: Mapping[str, Any] = MappingProxyType({
 CIRCUIT_DEFAULTS: Mapping[str, Any] = MappingProxyType({
     "sizes": (64, 32, 10),
     # conductances are learnt in siemens: Adam takes steps of ~lr S whatever the gradient's
-    # scale; 0.2 uS steps on minibatches of 10 learn the digits from epoch 1 (3 epochs: 4-9 %
-    # test error over ten seeds, against 9-23 % for 0.1 uS steps on minibatches of 20)
+    # scale; 0.2 uS steps on minibatches of 10 learn the digits from epoch 1 (14-34 % test
+    # error after it, 4.4-9.2 % after 3) where 0.1 uS steps on minibatches of 20 lagged
+    # (34-39 % after epoch 1, 8.9-15.0 % after 3)
     "learning_rates": (2e-7,),
     "beta": 1e-6,  # S: the nudge current is beta * dC/dV
     "beta_mode": "positive",

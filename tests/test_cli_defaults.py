@@ -162,6 +162,10 @@ def test_circuit_run_records_the_backend_auto_chose(tmp_path, capsys):
         assert main([*args, "--builder", builder, "--sizes", sizes, "--out", str(out)]) == 0
         assert json.loads((out / "run.json").read_text())["config"]["circuit"]["backend"] == want
         assert f"{want} backend" in capsys.readouterr().out
+    for hardware, want in (("ideal", "bcd"), ("rram", "numpy")):  # rram's line resistance: not layered
+        out = tmp_path / hardware
+        assert main([*args, "--sizes", "64,6,10", "--hardware", hardware, "--epochs", "0", "--out", str(out)]) == 0
+        assert json.loads((out / "run.json").read_text())["config"]["circuit"]["backend"] == want
     out = tmp_path / "explicit"
     assert main([*args, "--sizes", "64,6,10", "--backend", "numpy", "--out", str(out)]) == 0
     assert json.loads((out / "run.json").read_text())["config"]["circuit"]["backend"] == "numpy"

@@ -208,13 +208,16 @@ def build_model(run_cfg: dict[str, Any], model_cfg: Any, seed: int):
         return wrap_model(make_model(kind, seed=seed, **source, **kw), run_cfg.get("hardware"),
                           run_cfg.get("hardware_set"), seed=seed)
 
-    if kind == "circuit" and model_cfg.backend == "auto":
+    if kind == "circuit" and model_cfg.backend == "auto" and run_cfg.get("hardware"):
+        # devices may change the diodes, add amplifier offsets or line nodes: choose on the circuit built of them
         model = make(dataclasses.replace(model_cfg, backend="numpy"))
-        chosen = choose_backend(getattr(model, "physical", model.circuit))
-        if chosen != "numpy":  # built again on the chosen backend: the same seed, the same circuit
-            model = make(dataclasses.replace(model_cfg, backend=chosen))
+        if choose_backend(getattr(model, "physical", model.circuit)) == "bcd":
+            try:  # built again on BCD: the same seed, the same devices
+                model = make(dataclasses.replace(model_cfg, backend="bcd"))
+            except ConfigError:
+                pass  # the device model refuses BCD (e.g. line resistance): Newton it is
         return model, tag
-    return make(model_cfg), tag
+    return make(model_cfg), tag  # make_model resolves "auto" on the plain circuit
 
 
 def model_cfg_of(model: Any, model_cfg: Any) -> Any:
