@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 # (~40 s on 2 cores; Adam lr 2e-7 S reached 97.2 % test accuracy in 10 epochs).
 demo: setup
 	$(VENV)/bin/analog-eqprop compare --dataset digits --builder drn --sizes 64,32,10 --epochs 10 \
-	  --optimizer adam --learning-rates 2e-7 --beta 1e-6 --out runs/demo
+	  --optimizer adam --learning-rates 2e-7 --beta 1e-6 --batch-size 20 --out runs/demo --overwrite
 
 # The default test suite (slow tests excluded; see pyproject.toml).
 test: setup
