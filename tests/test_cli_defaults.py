@@ -100,13 +100,24 @@ def _helps_one_value(text: str) -> str:
     return d[""].split(",")[0] if d[""].endswith("all of digits") else d[""]
 
 
+def _leaf_parsers(parsers: dict[str, argparse.ArgumentParser]):
+    """Every command's parser, a command with subcommands of its own (``data fetch``) by its leaves."""
+    for name, parser in parsers.items():
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if nested:
+            yield from _leaf_parsers({f"{name} {k}": v for k, v in nested[0].choices.items()})
+        else:
+            yield name, parser
+
+
 def test_no_switch_shows_a_default_and_every_json_is_the_same_flag():
-    for cmd, parser in _subparsers().items():
+    for cmd, parser in _leaf_parsers(_subparsers()):
         text = parser.format_help()
         assert "(default: True)" not in text and "(default: False)" not in text, cmd
-        json_flag = _actions(cmd)["--json"]
+        json_flag = {a.option_strings[0]: a for a in parser._actions if a.option_strings}["--json"]
         assert json_flag.nargs == 0, f"{cmd} --json must be a switch"
-        if cmd != "simulate":
+        assert "JSON" in json_flag.help or "{" in json_flag.help, cmd
+        if cmd in ("train", "compare", "netlist", "gradcheck", "report"):
             assert json_flag.help.startswith(JSON_HELP), cmd
     assert "(default" not in _actions("netlist")["--no-probes"].help
 
