@@ -35,7 +35,8 @@ def cluster(tmp_path_factory):
     """A standalone scheduler and one worker process (one thread), as on a cluster's machines."""
     scratch = tmp_path_factory.mktemp("dask")  # the worker's files stay under pytest's temporary root
     address = f"tcp://127.0.0.1:{_free_port()}"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "DASK_TEMPORARY_DIRECTORY": str(scratch)}  # the scheduler's scratch space too
     dask = [sys.executable, "-m", "dask"]
     procs = [subprocess.Popen([*dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
                                "--no-dashboard"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]

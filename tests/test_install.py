@@ -179,7 +179,7 @@ def _use_from_outside(py: Path, work: Path) -> None:
     (work / "my_hw.toml").write_text('name = "mine"\ndiode = "mine.lib:DMINE"\n[device]\nn_levels = 16\n')
     _run([cli, "train", "--model", "circuit", "--builder", "kendall", "--dataset", "digits", "--sizes",
                 "64,8,10", "--n-train", "200", "--n-test", "100", "--epochs", "1", "--hardware", "my_hw.toml",
-                "--out", "run", "--json", "log.jsonl", "--no-progress"], cwd=work)
+                "--out", "run", "--log", "log.jsonl", "--no-progress"], cwd=work)
     assert (work / "run" / "checkpoint.npz").is_file() and json.loads((work / "log.jsonl").read_text().splitlines()[0])
     used = _run([py, "-c", "from analog_eqprop.circuits import kendall_circuit; from analog_eqprop.hardware import "
                  "HardwareNetwork as H; n = H(kendall_circuit(4, 3, 2, seed=0), 'my_hw.toml'); "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 
 import numpy as np
@@ -36,14 +37,20 @@ def _both_phases(backend, c, sysm, X, target):
 @pytest.mark.ngspice
 @skip_without_ngspice
 @pytest.mark.parametrize("kind", ["process", "dask"])
-def test_workers_give_identical_operating_points(kind):
+def test_workers_give_identical_operating_points(kind, tmp_path):
     if kind == "dask" and importlib.util.find_spec("distributed") is None:
         pytest.skip('dask.distributed not installed (pip install "analog_eqprop[dask]")')
     c, sysm, X, target = _batch()
     # in-process first, so this process holds an initialised engine when the workers start
     ref = _both_phases(NgspiceBackend(per_analysis=3), c, sysm, X, target)
     kw = {"silence_logs": 40} if kind == "dask" else {}
-    with make_executor(kind, workers=2, **kw) as ex:
+    # a local Dask cluster's scratch space goes under tmp_path (by default it stays behind in $TMPDIR)
+    scratch = contextlib.nullcontext()
+    if kind == "dask":
+        import dask
+
+        scratch = dask.config.set({"temporary-directory": str(tmp_path)})
+    with scratch, make_executor(kind, workers=2, **kw) as ex:
         assert executor_workers(ex) == 2
         backend = NgspiceBackend(per_analysis=3, executor=ex)
         got = _both_phases(backend, c, sysm, X, target)
