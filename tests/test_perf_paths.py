@@ -277,3 +277,214 @@ def test_xp_refuses_coupled_pairs_and_unknown_modules():
         net.relax(np.full((1, 3), 0.5), s0, beta=1e-6, target=np.eye(2)[[0]])
     with pytest.raises(ConfigError, match="no_such_array_lib"):
         BCDBackend(xp="no_such_array_lib")
+
+
+# -- the fused training step (gradient, EqProp scale, SGD update and clip in one pass) ---------
+from analog_eqprop import kernels  # noqa: E402
+from analog_eqprop.circuits.description import Circuit  # noqa: E402,F401
+from analog_eqprop.eqprop.core import eqprop_phases  # noqa: E402
+from analog_eqprop.training.optim import SGD  # noqa: E402
+
+
+def _tied():
+    """A layered graph with two input conductances tied into one parameter."""
+    G = circuit_graph([3, 4, 2], seed=3)
+    e = [(u, v) for u, v in G.edges() if G.edges[u, v].get("layer", 0) == 0][:2]
+    for u, v in e:
+        G.edges[u, v]["weight"] = 3e-6
+        G.edges[u, v]["tie"] = "shared"
+    return circuit_from_graph(G, name="tied")
+
+
+FUSED_CIRCUITS = dict(CIRCUITS, tied=_tied)
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def kernel_path(request, monkeypatch):
+    """Run a test through the compiled kernel (forced for small blocks) and through the NumPy tiles."""
+    if request.param == "numba":
+        if not kernels.have_numba():
+            pytest.skip("numba not installed: the NumPy path is the one in use")
+        monkeypatch.setattr(kernels, "MIN_KERNEL_SIZE", 0)
+    else:
+        monkeypatch.setattr(kernels, "_state", {"numba": False})
+        monkeypatch.setattr(kernels, "TILE_BYTES", 64)  # several row tiles even on small blocks
+    return request.param
+
+
+def _reference_step(net, x, s1, s2, scale, lrs):
+    grads = {k: v * scale for k, v in net.energy_grad_diff(x, s1, s2).items()}
+    SGD({k: lrs.get(k, 0.0) for k in net.params}).step(net.params, grads)
+    net.project()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", sorted(FUSED_CIRCUITS))
+def test_fused_sgd_step_matches_reference(name, dtype, kernel_path):
+    c = FUSED_CIRCUITS[name]()
+    kw = dict(bias_currents=True, backend="bcd") if name == "drn" else {}
+    a, b = ResistiveNetwork(c, dtype=dtype, **kw), ResistiveNetwork(c, dtype=dtype, **kw)
+    x, s1, s2 = _states(a, seed=1)
+    s1, s2 = s1 * 0.3, s2 * 0.3
+    # big enough steps that some conductances hit the range (the clip is part of the pass)
+    lrs = {k: (1e-3 if k[0] == "g" else 1e-6) for k in a.params}
+    lrs[sorted(lrs)[-1]] = 0.0  # a frozen layer is left as it is (only clipped)
+    a.eqprop_sgd_step(x, s1, s2, 0.5, lrs)
+    _reference_step(b, x, s1, s2, 0.5, lrs)
+    assert any(np.any(v == c.g_min) for k, v in b.params.items() if k[0] == "g")
+    for k in b.params:
+        assert a.params[k].dtype == np.dtype(dtype)
+        # to rounding of the largest conductance (a step that cancels a conductance loses digits)
+        tol = 1e-15 if dtype == "float64" else 1e-6
+        np.testing.assert_allclose(a.params[k], b.params[k], rtol=tol, atol=tol * np.abs(b.params[k]).max(),
+                                   err_msg=k)
+    np.testing.assert_array_equal(a.g, a._edge_g())  # the parameter views are the solver's vector
+
+
+def test_fused_step_is_bitwise_on_layered_float64(monkeypatch):
+    """The NumPy path (row tiles of the reference's own product) gives the reference's
+    conductances to the bit in float64."""
+    monkeypatch.setattr(kernels, "_state", {"numba": False})
+    monkeypatch.setattr(kernels, "TILE_BYTES", 64)
+    c = drn_circuit([6, 7, 5, 3], seed=0)
+    a, b = ResistiveNetwork(c), ResistiveNetwork(c)
+    x, s1, s2 = _states(a, B=4, seed=2)
+    lrs = {k: 1e-7 for k in a.params}
+    a.eqprop_sgd_step(x, s1, s2, 0.25, lrs)
+    _reference_step(b, x, s1, s2, 0.25, lrs)
+    for k in b.params:
+        np.testing.assert_array_equal(a.params[k], b.params[k], err_msg=k)
+
+
+def _peer_circuit(sizes):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from drn_models import peer_circuit
+
+    return peer_circuit(sizes, input_gain=2.0, seed=0)
+
+
+@pytest.mark.parametrize("builder", ["drn", "peer"])
+def test_fused_step_hands_fresh_g_to_bcd(builder, kernel_path):
+    """After a fused update the next solve neither checks, compares nor copies g (for the peer's
+    contiguous layers: drn_circuit's layers are scattered by its bias rails), and is exact; an
+    in-place change afterwards is still seen."""
+    c = drn_circuit([5, 6, 4, 3], seed=0) if builder == "drn" else _peer_circuit([5, 6, 4, 3])
+    net = ResistiveNetwork(c, backend=BCDBackend(max_iter=3, tol=0, throw=False))
+    x, s1, s2 = _states(net, B=3)
+    tok = net.eqprop_sgd_step(x, s1 * 0.1, s2 * 0.1, 1.0, {k: 1e-6 for k in net.params})
+    assert tok is not None and tok.version == net._version
+    g = net.g
+    plan = net.backend._plan(net.system)
+    static = net.prepare(x, handoff=tok)
+    s = net.relax(x, static=static).state
+    assert plan._borrowed and plan._g is net._gbuf  # no copy of g
+    if builder == "peer":
+        assert all(np.shares_memory(w, net._gbuf) for w in plan._built[0].values())
+    fresh = ResistiveNetwork(c, backend=BCDBackend(max_iter=3, tol=0, throw=False), g=g).relax(x).state
+    np.testing.assert_allclose(s, fresh, rtol=0, atol=1e-15)
+    # a change made in place afterwards (outside a training step) is seen: no stale blocks
+    net.params["g0"] *= 2.0
+    g2 = net.g
+    s2_ = net.relax(x).state
+    assert not plan._borrowed
+    ref2 = ResistiveNetwork(c, backend=BCDBackend(max_iter=3, tol=0, throw=False), g=g2).relax(x).state
+    np.testing.assert_allclose(s2_, ref2, rtol=0, atol=1e-15)
+
+
+def test_fused_step_no_handoff_after_non_finite_update():
+    """A NaN gradient leaves NaN conductances as the reference does; the next solve names them."""
+    c = drn_circuit([4, 5, 2], seed=0)
+    net = ResistiveNetwork(c, backend="bcd")
+    x, s1, s2 = _states(net)
+    s1[0, 0] = np.nan
+    tok = net.eqprop_sgd_step(x, s1, s2, 1.0, {k: 1e-6 for k in net.params})
+    assert tok is None
+    from analog_eqprop.errors import DataError
+
+    with pytest.raises(DataError, match="g"):
+        net.relax(x, static=net.prepare(x, handoff=tok))
+
+
+def _peer_like(dtype, **kw):
+    c = _peer_circuit([6, 8, 6, 3])  # conductances ~ 1/sqrt(fan-in) S, beta 1 S: float32 is meaningful
+    return ResistiveNetwork(c, backend=BCDBackend(max_iter=4, tol=0, throw=False, kkt=False), dtype=dtype,
+                            bias_currents=True, centered_pairs=True, **kw)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fused_training_matches_reference_run(dtype, kernel_path, monkeypatch):
+    """Two epochs of SGD (centered, paired phases, bias currents, BCD): the fused steps with the
+    hand-over to the solver give the reference run's conductances, currents and errors."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 6)), rng.integers(0, 3, 40)
+    cfg = TrainConfig(epochs=2, batch_size=4, learning_rates=(0.02, 0.006, 0.018), beta=0.1, beta_mode="centered",
+                      optimizer="sgd", persistent=False, shuffle=True, seed=3)
+
+    def run():
+        net = _peer_like(dtype)
+        tr = Trainer(net, cfg, progress=False)
+        out = [tr.train_epoch(x, y) for _ in range(2)]
+        return net, out
+
+    calls = []
+    orig = ResistiveNetwork.eqprop_sgd_step
+    monkeypatch.setattr(ResistiveNetwork, "eqprop_sgd_step",
+                        lambda self, *a, **k: calls.append(1) or orig(self, *a, **k))
+    fused, out_f = run()
+    assert len(calls) == 20
+    monkeypatch.setattr(SGD, "step_phases", lambda self, *a, **k: (False, None))
+    ref, out_r = run()
+    for f, r in zip(out_f, out_r):  # the same errors; costs to rounding
+        assert f["train_error"] == r["train_error"] or dtype == "float32"
+        assert f["train_cost"] == pytest.approx(r["train_cost"], rel=1e-12 if dtype == "float64" else 1e-4)
+    for k in ref.params:
+        rtol = 1e-12 if dtype == "float64" else 1e-5
+        np.testing.assert_allclose(fused.params[k], ref.params[k], rtol=rtol, atol=rtol * np.abs(ref.params[k]).max(),
+                                   err_msg=k)
+
+
+def test_non_sgd_and_rules_take_the_reference_path():
+    net = _peer_like("float64")
+    ph = eqprop_phases(net, *(_states(net, B=2)[:1]), np.eye(3)[[0, 1]], net.init_state(2), 1e-6, mode="centered")
+    from analog_eqprop.training.optim import make_optimizer
+    from analog_eqprop.training.update_rules import make_update_rule
+
+    assert make_optimizer("adam", {k: 1e-3 for k in net.params}).step_phases(net, ph) == (False, None)
+    sgd = make_optimizer("sgd", {k: 1e-3 for k in net.params})
+    assert sgd.step_phases(net, ph, rules={"g0": make_update_rule("sign")}) == (False, None)
+    done, tok = sgd.step_phases(net, ph)
+    assert done and sgd.t == 1
+
+
+def test_generated_kernels_are_current():
+    """analog_eqprop/_sgd_kernels.py is what kernels.generated_source() writes (regenerate it after
+    changing the generator)."""
+    from pathlib import Path
+
+    path = Path(kernels.__file__).with_name("_sgd_kernels.py")
+    assert path.read_text(encoding="utf-8") == kernels.generated_source()
+
+
+@pytest.mark.parametrize("K", [1, 5, 10])
+def test_sgd_block_kernel_matches_numpy_tiles(K, monkeypatch):
+    if not kernels.have_numba():
+        pytest.skip("numba not installed")
+    rng = np.random.default_rng(K)
+    for dt in (np.float64, np.float32):
+        G = (rng.random((37, 129)) + 0.5).astype(dt)
+        L, R = rng.normal(size=(K, 37)).astype(dt), rng.normal(size=(K, 129)).astype(dt)
+        out = {}
+        for path in ("numba", "numpy"):
+            g, cs = G.copy(), np.zeros(129)
+            monkeypatch.setattr(kernels, "MIN_KERNEL_SIZE", 0 if path == "numba" else 1 << 40)
+            kernels.sgd_block(g, L, R, scale=0.5, lr=0.1, lo=0.4, hi=1.2, colsum=cs)
+            out[path] = g, cs
+        tol = 1e-15 if dt == np.float64 else 3e-7  # the same operations; BLAS may fuse multiply-adds
+        np.testing.assert_allclose(out["numba"][0], out["numpy"][0], rtol=tol)
+        assert np.any(out["numpy"][0] == dt(0.4)) and np.any(out["numpy"][0] == dt(1.2))
+        tol = 1e-13 if dt == np.float64 else 1e-6
+        np.testing.assert_allclose(out["numba"][1], out["numpy"][1], rtol=tol)
+        np.testing.assert_allclose(out["numpy"][1], out["numpy"][0].sum(axis=0, dtype=np.float64), rtol=tol)

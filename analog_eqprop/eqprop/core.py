@@ -37,7 +37,8 @@ import numpy as np
 from analog_eqprop.errors import ConfigError
 from analog_eqprop.validation import is_real, short
 
-__all__ = ["BetaMode", "BETA_MODES", "EqPropGradient", "eqprop_gradient", "signed_beta"]
+__all__ = ["BetaMode", "BETA_MODES", "EqPropGradient", "EqPropPhases", "eqprop_gradient", "eqprop_phases",
+           "signed_beta"]
 
 BetaMode = Literal["positive", "random_sign", "centered"]
 BETA_MODES: tuple[str, ...] = ("positive", "random_sign", "centered")
@@ -60,6 +61,42 @@ class EqPropGradient:
     grads: dict[str, np.ndarray]
     beta: float
     nudged: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class EqPropPhases:
+    """The nudged phase(s) of one batch, before the gradient is formed.
+
+    The estimate is ``scale * model.energy_grad_diff(x, s1, s2)`` (:meth:`gradient`); a model
+    may instead apply it straight to its parameters in one pass (``eqprop_sgd_step``, used by
+    the SGD optimiser), which never materialises the gradient.
+
+    Attributes
+    ----------
+    x : ndarray
+        The batch's inputs.
+    s1, s2 : ndarray
+        The states whose energy derivatives are differenced (``s_beta`` and ``s_0``, or
+        ``s_+beta`` and ``s_-beta`` when centered).
+    scale : float
+        ``1 / beta`` or ``1 / (2 beta)``.
+    beta : float
+        The (signed) nudge strength used.
+    nudged : tuple of ndarray
+        The nudged state(s), as in :class:`EqPropGradient`.
+    """
+
+    x: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
+    scale: float
+    beta: float
+    nudged: tuple[np.ndarray, ...]
+
+    def gradient(self, model: Any) -> EqPropGradient:
+        """The estimate of dJ/dtheta for every parameter."""
+        diff = model.energy_grad_diff(self.x, self.s1, self.s2)
+        return EqPropGradient({k: v * self.scale for k, v in diff.items()}, self.beta, self.nudged)
 
 
 def signed_beta(beta: float, mode: str, rng: np.random.Generator | None) -> float:
@@ -108,6 +145,25 @@ def eqprop_gradient(
     n_iter, tol : optional
         Relaxation steps and early-stop tolerance of the nudged phases (model defaults).
     """
+    return eqprop_phases(model, x, target, free_state, beta, mode=mode, rng=rng, static=static, n_iter=n_iter,
+                         tol=tol).gradient(model)
+
+
+def eqprop_phases(
+    model: Any,
+    x: np.ndarray,
+    target: np.ndarray,
+    free_state: np.ndarray,
+    beta: float,
+    *,
+    mode: str = "positive",
+    rng: np.random.Generator | None = None,
+    static: Any = None,
+    n_iter: int | None = None,
+    tol: float | None = None,
+) -> EqPropPhases:
+    """Run the nudged phase(s) from ``free_state`` (arguments as :func:`eqprop_gradient`) and
+    return them with the scale of the estimate, the gradient not yet formed."""
     b = signed_beta(beta, mode, rng)
     if static is None:
         static = model.prepare(x)
@@ -115,10 +171,5 @@ def eqprop_gradient(
     s_plus = model.relax(x, free_state, beta=b, **kw).state
     if mode == "centered":
         s_minus = model.relax(x, free_state, beta=-b, **kw).state
-        diff = model.energy_grad_diff(x, s_plus, s_minus)
-        scale, nudged = 1.0 / (2.0 * b), (s_plus, s_minus)
-    else:
-        diff = model.energy_grad_diff(x, s_plus, free_state)
-        scale, nudged = 1.0 / b, (s_plus,)
-    grads = {k: v * scale for k, v in diff.items()}
-    return EqPropGradient(grads, b, nudged)
+        return EqPropPhases(x, s_plus, s_minus, 1.0 / (2.0 * b), b, (s_plus, s_minus))
+    return EqPropPhases(x, s_plus, free_state, 1.0 / b, b, (s_plus,))

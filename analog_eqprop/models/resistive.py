@@ -59,6 +59,7 @@ import numpy as np
 from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.eqprop.losses import get_loss, is_half_squared_error
 from analog_eqprop.errors import ConfigError, DataError
+from analog_eqprop.kernels import sgd_block
 from analog_eqprop.models.hopfield import RelaxResult
 from analog_eqprop.solvers.backends import get_backend
 from analog_eqprop.solvers.mna import MNASystem
@@ -165,7 +166,7 @@ class _GradPlan:
                 layer=int(layers[0]),
                 ground=bool(sa[e[0]] == -3),
                 const=bool(const_a),
-                rows=_as_slice(rows), cols=_as_slice(cols), ma=ma, mb=mb,
+                rows=_as_slice(rows), cols=_as_slice(cols), ma=ma, mb=mb, row_nodes=rows, col_nodes=cols,
                 shape=(rows.size, cols.size),
                 out=slice(int(pos[o][0]), int(pos[o][0]) + flat.size) if dense_slice else None,
                 flat=None if dense_slice else flat, pos=None if dense_slice else pos,
@@ -184,32 +185,41 @@ class _GradPlan:
         v = s[:, cols]
         return v if m is None else v * m
 
+    def _factors(self, b: dict, v_src, s1, s2, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """``(left, right)`` of a dense block: its ``1/2 mean (dV1^2 - dV2^2)`` is ``left.T @ right``
+        (rank ``B + 1`` for a block of sources, ``2 B + 2`` between free layers, 1 to ground)."""
+        B = s1.shape[0]
+        m, n = b["shape"]
+        h = 0.5 / B
+        b1, b2 = self._side(s1, b["cols"], b["mb"]), self._side(s2, b["cols"], b["mb"])
+        Db, Sb = b1 - b2, b1 + b2
+        c = np.einsum("ij,ij->j", Db, Sb)
+        if b["ground"]:  # 1/2 (v1^2 - v2^2)
+            left, right = np.ones((1, m)), (h * c)[None, :]
+        elif b["const"]:
+            a = v_src[:, b["rows"]]
+            left = np.concatenate([a, np.ones((1, m))])
+            right = np.concatenate([Db * (-2 * h), (h * c)[None, :]])
+        else:
+            a1, a2 = self._side(s1, b["rows"], b["ma"]), self._side(s2, b["rows"], b["ma"])
+            Da, Sa = a1 - a2, a1 + a2
+            r = np.einsum("ij,ij->j", Da, Sa)
+            left = np.concatenate([Da, Sa, (h * r)[None, :], np.ones((1, m))])
+            right = np.concatenate([Sb * -h, Db * -h, np.ones((1, n)), (h * c)[None, :]])
+        return left.astype(dtype, copy=False), right.astype(dtype, copy=False)
+
     def diff(self, network: "ResistiveNetwork", v_src: np.ndarray, s1: np.ndarray, s2: np.ndarray,
              dtype=np.float64) -> list[np.ndarray]:
         """``1/2 mean_batch (dV1^2 - dV2^2)`` per layer, in each layer's parameter order."""
-        B = s1.shape[0]
         out = [np.empty(n, dtype) if cov else np.zeros(n, dtype) for n, cov in zip(self.sizes, self.covered)]
-        h = 0.5 / B
         for b in self.blocks:
             m, n = b["shape"]
-            b1, b2 = self._side(s1, b["cols"], b["mb"]), self._side(s2, b["cols"], b["mb"])
-            Db, Sb = b1 - b2, b1 + b2
-            c = np.einsum("ij,ij->j", Db, Sb)
-            if b["ground"]:  # 1/2 (v1^2 - v2^2)
-                res = np.broadcast_to(h * c, (m, n))
+            if b["ground"]:  # one term: no product needed
+                B = s1.shape[0]
+                b1, b2 = self._side(s1, b["cols"], b["mb"]), self._side(s2, b["cols"], b["mb"])
+                res = np.broadcast_to((0.5 / B) * np.einsum("ij,ij->j", b1 - b2, b1 + b2), (m, n))
             else:
-                # one product with the row and column terms folded into two extra ranks
-                if b["const"]:
-                    a = v_src[:, b["rows"]]
-                    left = np.concatenate([a, np.ones((1, m))])
-                    right = np.concatenate([Db * (-2 * h), (h * c)[None, :]])
-                else:
-                    a1, a2 = self._side(s1, b["rows"], b["ma"]), self._side(s2, b["rows"], b["ma"])
-                    Da, Sa = a1 - a2, a1 + a2
-                    r = np.einsum("ij,ij->j", Da, Sa)
-                    left = np.concatenate([Da, Sa, (h * r)[None, :], np.ones((1, m))])
-                    right = np.concatenate([Sb * -h, Db * -h, np.ones((1, n)), (h * c)[None, :]])
-                left, right = left.astype(dtype, copy=False), right.astype(dtype, copy=False)
+                left, right = self._factors(b, v_src, s1, s2, dtype)
                 if b["out"] is not None:
                     np.matmul(left.T, right, out=out[b["layer"]][b["out"]].reshape(m, n))
                     continue
@@ -226,7 +236,44 @@ class _GradPlan:
                     out[k][self.rest_pos[sel]] = d[sel]
         return out
 
+    def fusable(self) -> np.ndarray:
+        """Per layer: every edge lies in a dense block (none left to the per-edge formula)."""
+        return np.array([not np.any(self.rest_layer == k) for k in range(self.n_layers)], bool)
 
+    def sgd(self, params: list[np.ndarray | None], v_src, s1, s2, dtype, scale: float, lrs: list[float],
+            lo: float, hi: float, node_g: np.ndarray | None) -> None:
+        """``p = clip(p - (diff * scale) * lr, lo, hi)`` for the layers whose parameter array is
+        given (all of them :meth:`fusable`), one traversal of every block
+        (:func:`~analog_eqprop.kernels.sgd_block`); adds every new conductance to ``node_g`` at
+        its free ends (a block's columns, and its rows between free layers: the node, or the
+        node behind an amplified copy), which is finite exactly when every conductance is."""
+        for b in self.blocks:
+            p = params[b["layer"]]
+            if p is None:
+                continue
+            m, n = b["shape"]
+            left, right = self._factors(b, v_src, s1, s2, dtype)
+            if b["out"] is None:  # a block whose edges are scattered in the layer (e.g. bias rails)
+                dt = p.dtype.type
+                t = (left.T @ right).reshape(-1)[b["flat"]]
+                t *= dt(scale)
+                t *= dt(lrs[b["layer"]])
+                v = p[b["pos"]] - t
+                np.clip(v, dt(lo), dt(hi), out=v)
+                p[b["pos"]] = v
+                if node_g is not None:
+                    ri, ci = np.divmod(b["flat"], n)
+                    node_g[b["col_nodes"]] += np.bincount(ci, weights=v, minlength=n)
+                    if not b["const"]:
+                        node_g[b["row_nodes"]] += np.bincount(ri, weights=v, minlength=m)
+                continue
+            cs = None if node_g is None else np.zeros(n)
+            blk = p[b["out"]].reshape(m, n)
+            sgd_block(blk, left, right, scale=scale, lr=lrs[b["layer"]], lo=lo, hi=hi, colsum=cs)
+            if cs is not None:
+                node_g[b["col_nodes"]] += cs
+                if not b["const"]:  # between free layers: the rows' nodes too (the block is in cache)
+                    node_g[b["row_nodes"]] += blk.sum(axis=1, dtype=np.float64)
 
 
 class _ParamMap:
@@ -253,11 +300,23 @@ class _ParamMap:
 class _Prepared:
     """What :meth:`ResistiveNetwork.prepare` returns (see there)."""
 
-    __slots__ = ("solved", "partner")
+    __slots__ = ("solved", "partner", "fresh")
 
-    def __init__(self):
+    def __init__(self, fresh: "_Handoff | None" = None):
         self.solved = None  # the model's parameter version at the first relaxation
         self.partner = None  # (key, RelaxResult) of a -beta phase relaxed with its +beta twin
+        self.fresh = fresh  # what the fused update that just ran knows about the new g
+
+
+class _Handoff:
+    """What :meth:`ResistiveNetwork.eqprop_sgd_step` vouches for: the parameter version it left,
+    every conductance seen finite and within the device range, and each free node's total
+    conductance [S] (node order, float64; ``None`` where amplified copies count otherwise)."""
+
+    __slots__ = ("version", "node_g")
+
+    def __init__(self, version: int, node_g: np.ndarray | None):
+        self.version, self.node_g = version, node_g
 
 
 class ResistiveNetwork:
@@ -454,12 +513,18 @@ class ResistiveNetwork:
         for reciprocal circuits)."""
         return np.zeros((batch_size, self.system.n), self._dtype)
 
-    def prepare(self, x: np.ndarray) -> "_Prepared":
+    def prepare(self, x: np.ndarray, handoff: "_Handoff | None" = None) -> "_Prepared":
         """A per-batch token: relaxations given it as ``static`` promise that the parameters have
         not changed in place since the first of them (as the Hopfield model's cached input drive
         assumes), so the backend skips re-checking a million conductances in the nudged phases.
-        :meth:`set_conductances` and :meth:`project` void the promise."""
-        return _Prepared()
+        :meth:`set_conductances` and :meth:`project` void the promise.
+
+        ``handoff`` (from :meth:`eqprop_sgd_step`, given straight to the next batch's
+        ``prepare`` with nothing in between, as the trainer does) also promises that the
+        parameters are as that update left them: a backend that takes the promise
+        (``supports_fresh_g``) then neither checks, compares nor copies the conductances, and
+        takes each node's total conductance from the update rather than summing the blocks."""
+        return _Prepared(handoff if isinstance(handoff, _Handoff) else None)
 
     def relax(self, x, state=None, *, beta: float = 0.0, target=None, n_iter=None, rng=None, tol=None,
               static=None) -> RelaxResult:
@@ -478,6 +543,9 @@ class ResistiveNetwork:
         if reuse and getattr(self.backend, "supports_same_g", False):
             kw["same_g"] = True
         g = self._gbuf if reuse else self._edge_g()
+        if isinstance(static, _Prepared) and static.fresh is not None and static.fresh.version == self._version \
+                and getattr(self.backend, "supports_fresh_g", False):  # every phase: one diagonal for all
+            kw["fresh_g"] = True if static.fresh.node_g is None else static.fresh.node_g
         if beta and reuse and self.centered_pairs:
             return self._paired(x, x_id, state, beta, target, target_v, static, g, kw)
         op = self.backend.operating_point(self.system, g, x, beta=beta,
@@ -557,6 +625,53 @@ class ResistiveNetwork:
         out = self._per_param(self._grad_plan.diff(self, v_src, s1, s2, dt))
         out.update(self._bias_grad(s1, s2))
         return out
+
+    def eqprop_sgd_step(self, x, s1, s2, scale: float, lrs: dict[str, float]) -> "_Handoff | None":
+        """The SGD step of an EqProp estimate, then :meth:`project`, in one traversal of every
+        weight block: ``p -= (scale * (dE/dp(s1) - dE/dp(s2))) * lrs[name]`` for every parameter
+        (conductances clipped to [g_min, g_max]), the gradient never stored.
+
+        The same numbers as ``SGD.step`` on :meth:`energy_grad_diff` times ``scale`` followed
+        by :meth:`project` (to rounding: the rank sum of a block may be evaluated in another
+        order than BLAS does), for any circuit: layers that are not made of dense blocks (and
+        circuits with tied conductances or offsets) take that reference path. Returns a token
+        for the next :meth:`prepare` (``handoff=``) when the new conductances were all seen
+        finite (each free node's total conductance is summed on the way), else ``None``.
+        """
+        dt = self._dtype
+        names = [f"g{k}" for k in range(self.n_layers)]
+        plain = self._map is None and not self.system.has_offsets  # parameters in the gradient's layer order
+        if self._grad_plan is None and plain:
+            self._grad_plan = _GradPlan(self.circuit, self._layer_idx)
+        fuse = self._grad_plan.fusable() if plain else np.zeros(self.n_layers, bool)
+        lr_of = [float(lrs.get(n, 0.0)) for n in names]
+        for k, n in enumerate(names):  # a rate of 0 leaves a layer as it is; a rebound array of
+            p = self.params.get(n)     # another precision or layout takes the reference path
+            fuse[k] &= lr_of[k] != 0.0 and p is not None and p.dtype == dt and p.flags.c_contiguous \
+                and p.shape == (self._layer_idx[k].size,)
+        s1 = np.asarray(s1, dtype=dt)
+        s2 = np.asarray(s2, dtype=dt)
+        self._version += 1
+        # the reference path for what the blocks do not cover (and the bias currents)
+        rest = [n for n, f in zip(names, fuse) if not f and n in self.params]
+        need = any(lrs.get(n) for n in rest)
+        ref = self.energy_grad_diff(x, s1, s2) if need else self._bias_grad(s1, s2)
+        for name, d in ref.items():
+            lr = float(lrs.get(name, 0.0))
+            if lr and (name in rest or name[0] == "i"):
+                self.params[name] -= (d * scale).astype(dt, copy=False) * lr
+        for name in rest:
+            np.clip(self.params[name], self.circuit.g_min, self.circuit.g_max, out=self.params[name])
+        if not fuse.any():
+            return None
+        node_g = np.zeros(self.circuit.n_free) if fuse.all() else None
+        v_src = self.circuit.source_voltages(x).astype(dt, copy=False)
+        params = [self.params[n] if f else None for n, f in zip(names, fuse)]
+        self._grad_plan.sgd(params, v_src, s1, s2, dt, scale, lr_of, self.circuit.g_min, self.circuit.g_max,
+                            node_g)
+        if node_g is None or not np.all(np.isfinite(node_g)):
+            return None
+        return _Handoff(self._version, node_g if self.circuit.n_amps == 0 else None)
 
     def energy_grad_diff_edges(self, x, s1, s2) -> dict[str, np.ndarray]:
         """The same as :meth:`energy_grad_diff`, edge by edge from the ``(batch, n_edges)``

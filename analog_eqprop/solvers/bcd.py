@@ -148,6 +148,7 @@ class _Plan:
         self._bounds()
         self._schedule()
         self._g: np.ndarray | None = None
+        self._borrowed = False  # the blocks are views of a caller's g (see built)
         self._built = None
         self._norton: tuple | None = None
 
@@ -295,7 +296,7 @@ class _Plan:
         self.sweep = [int(k) for k in np.argsort(colour, kind="stable")]
 
     # -- per conductance vector ------------------------------------------------------------
-    def built(self, g: np.ndarray, dtype=np.float64, same_g: bool = False):
+    def built(self, g: np.ndarray, dtype=np.float64, same_g: bool = False, fresh_g=None):
         """``(W blocks, drive per layer, diagonal [S] in layer order)`` for conductances ``g`` [S],
         computed in ``dtype``.
 
@@ -303,18 +304,28 @@ class _Plan:
         over the input parts ``(D, source features, source gains)``.
         The last g is memoised: the free and nudged phases of a training step share it.
         ``same_g`` is the caller's promise that ``g`` has not changed since the last call, which
-        skips the comparison.
+        skips the comparison. ``fresh_g`` (``True``, or each free node's total conductance [S]
+        in node order) is the caller's promise that ``g`` is new, valid and will not change
+        before the caller's next call: the blocks are then views of the caller's ``g`` (no
+        copy, no comparison) and the diagonal is taken from the totals when given; a later
+        call without a promise rebuilds from a copy.
         """
         dtype = np.dtype(dtype)
         old = self._g
         if same_g and old is not None and old.dtype == dtype and old.shape == g.shape:
             return self._built
-        if old is not None and old.dtype == dtype and old.shape == g.shape \
-                and np.array_equal(old[::101], g[::101]) and np.array_equal(old, g):
+        fresh = fresh_g is not None and fresh_g is not False
+        if not fresh and not self._borrowed and old is not None and old.dtype == dtype \
+                and old.shape == g.shape and np.array_equal(old[::101], g[::101]) and np.array_equal(old, g):
             return self._built
-        g = np.array(g, dtype=dtype)  # our own copy: "slice" blocks are views of it
+        borrow = fresh and g.dtype == dtype and g.flags.c_contiguous
+        g = g if borrow else np.array(g, dtype=dtype)  # else our own copy: "slice" blocks are views of it
+        self._borrowed = borrow
         W = {key: gat.build(g) for key, gat in self.blocks.items()}
-        if self.diag_from_sums:
+        sums = isinstance(fresh_g, np.ndarray) and self.diag_from_sums
+        if sums:
+            diag = fresh_g[self.order].astype(dtype)
+        elif self.diag_from_sums:
             diag = np.bincount(self.ground_q, weights=g[self.ground_e], minlength=self.nf).astype(dtype)
             for (la, lb), w in W.items():
                 diag[self.slices[la]] += w.sum(axis=1)
@@ -330,7 +341,7 @@ class _Plan:
                     const += (offsets @ D).astype(dtype, copy=False)
                 if F is not None:
                     inputs.append((D, F))
-                if self.diag_from_sums:
+                if self.diag_from_sums and not sums:
                     diag[sl] += D.sum(axis=0)
             drive.append((inputs, const))
         self._g, self._built = g, (W, drive, diag)
@@ -459,6 +470,7 @@ class BCDBackend:
     supports_i_ext = True
     supports_same_g = True
     supports_beta_array = True
+    supports_fresh_g = True
 
     def __init__(self, max_iter: int = 1000, tol: float = 1e-12, throw: bool = True, kkt: bool = True,
                  dtype: str | None = None, xp: str | None = None, device: str | None = None):
@@ -495,7 +507,7 @@ class BCDBackend:
     def operating_point(self, system: MNASystem, g: np.ndarray, x: np.ndarray, *, beta: float = 0.0,
                         target_v: np.ndarray | None = None, ref: np.ndarray | None = None,
                         u0: np.ndarray | None = None, i_ext: np.ndarray | None = None,
-                        same_g: bool = False) -> OperatingPoint:
+                        same_g: bool = False, fresh_g=None) -> OperatingPoint:
         """Operating points of a batch: ``x`` (batch, n_features), ``target_v`` output targets [V].
 
         ``beta`` [S] nudges as :meth:`MNASystem.nudge_terms` does (``ref``: the free state, for
@@ -504,7 +516,12 @@ class BCDBackend:
         free state is a good start for the nudged phase); ``i_ext`` (n_free,) are currents [A]
         injected into the free nodes (node order) by ideal current sources; ``same_g=True``
         promises that ``g`` equals the previous call's (the nudged phases of a training step),
-        which skips comparing a million conductances.
+        which skips comparing a million conductances; ``fresh_g`` (``True`` or ``(n_free,)``
+        totals) promises that ``g`` was just written by a caller that checked it (every value
+        finite and > 0) and will not change it before its next call: ``g`` is then neither
+        checked, compared nor copied, and with the totals (each free node's conductance [S],
+        node order) the diagonal is not summed again (training steps after a fused update:
+        ``ResistiveNetwork.eqprop_sgd_step``).
 
         Returns an :class:`~analog_eqprop.solvers.newton.OperatingPoint` whose ``iterations``
         counts sweeps, ``residual`` is the KKT residual [A] per example and ``extra["max_change"]``
@@ -515,14 +532,17 @@ class BCDBackend:
         c, nf = p.circuit, p.nf
         # same_g: g was checked by the call that built it (a million conductances need not be rescanned)
         g, x, beta, target_v, ref, u0 = solve_args(c, g, x, beta=beta, target=target_v, ref=ref, u0=u0,
-                                                   n_state=system.n, check_g=not same_g, per_example_beta=True,
-                                                   g_dtype=None)
+                                                   n_state=system.n,
+                                                   check_g=not (same_g or fresh_g is not None and fresh_g is not False),
+                                                   per_example_beta=True, g_dtype=None)
         if i_ext is not None:
             i_ext = array(i_ext, "i_ext", (nf,))
         B = x.shape[0]
         g = np.asarray(g)
         dt = self._dtype(g)
-        W, drive, diag = p.built(g, dt, same_g)
+        if isinstance(fresh_g, np.ndarray) or (fresh_g is not None and not isinstance(fresh_g, bool)):
+            fresh_g = array(fresh_g, "fresh_g", (nf,))
+        W, drive, diag = p.built(g, dt, same_g, fresh_g)
         b = p.norton(x)
         if i_ext is not None:  # current sources into the nodes
             i_ext = i_ext.astype(dt)[p.order]
@@ -553,14 +573,18 @@ class BCDBackend:
         delta = np.full(B, np.inf, dt)
         it = 0
         for it in range(1, self.max_iter + 1):
+            # with tol = 0 (a fixed sweep count) only the last sweep's change is reported: the
+            # early stop it gives up needs an exact fixed point, where more sweeps change nothing
+            watch = self.tol > 0 or it == self.max_iter
             delta[:] = 0.0
             for k in p.sweep:
                 sl, (new, tmp) = p.slices[k], work[k]
                 self._update(p, k, v, b, W, inv, lo, hi, coupling, new, tmp)
-                np.abs(np.subtract(new, v[:, sl], out=tmp), out=tmp)
-                np.maximum(delta, tmp.max(axis=1, initial=0.0), out=delta)
+                if watch:
+                    np.abs(np.subtract(new, v[:, sl], out=tmp), out=tmp)
+                    np.maximum(delta, tmp.max(axis=1, initial=0.0), out=delta)
                 v[:, sl] = new
-            if delta.max(initial=0.0) <= self.tol:
+            if watch and delta.max(initial=0.0) <= self.tol:
                 break
         converged = delta <= self.tol
         res = self._kkt(p, v, b, W, diag, lo, hi, coupling, work) if self.kkt else np.full(B, np.nan)

@@ -52,6 +52,13 @@ class Optimizer:
                 params[name] -= np.asarray(rule(self._direction(name, g) * lr, lr)).astype(params[name].dtype,
                                                                                           copy=False)
 
+    def step_phases(self, model, phases, lr_scale: float = 1.0, rules: dict | None = None) -> tuple[bool, object]:
+        """Take the step of an :class:`~analog_eqprop.eqprop.core.EqPropPhases` in one pass over
+        the parameters, where the model and this rule allow (``(True, handoff)``; ``handoff`` is
+        for the model's next ``prepare``), else nothing (``(False, None)``: the caller forms the
+        gradient and calls :meth:`step` and ``model.project()``)."""
+        return False, None
+
     def _direction(self, name: str, g: np.ndarray) -> np.ndarray:
         return g
 
@@ -66,7 +73,21 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Plain gradient descent, the seed's rule: ``theta -= lr * g``."""
+    """Plain gradient descent, the seed's rule: ``theta -= lr * g``.
+
+    With exact update rules and a model that offers ``eqprop_sgd_step`` (resistive networks),
+    :meth:`step_phases` fuses the gradient, the EqProp scale, this update and the model's
+    clipping into one traversal of each weight block, the gradient never stored: the same
+    numbers as :meth:`step` then ``project`` (to rounding), at the cost of about one pass.
+    """
+
+    def step_phases(self, model, phases, lr_scale: float = 1.0, rules: dict | None = None) -> tuple[bool, object]:
+        fused = getattr(model, "eqprop_sgd_step", None)
+        if rules or fused is None:
+            return False, None
+        self.t += 1
+        lrs = {name: lr * lr_scale for name, lr in self.lrs.items()}
+        return True, fused(phases.x, phases.s1, phases.s2, phases.scale, lrs)
 
 
 class Momentum(Optimizer):

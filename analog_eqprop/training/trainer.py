@@ -37,7 +37,7 @@ import numpy as np
 from analog_eqprop.config import option, to_dict
 from analog_eqprop.defaults import HOPFIELD_DEFAULTS, MODEL_DEFAULTS, MODEL_KINDS, TRAIN_KEYS
 from analog_eqprop.errors import CheckpointError, ConfigError, DataError
-from analog_eqprop.eqprop.core import BETA_MODES, eqprop_gradient
+from analog_eqprop.eqprop.core import BETA_MODES, eqprop_phases
 from analog_eqprop.training.checkpoint import load_checkpoint, save_checkpoint
 from analog_eqprop.training.optim import OPTIMIZERS, make_optimizer
 from analog_eqprop.training.schedules import SCHEDULES, make_schedule
@@ -275,23 +275,28 @@ class Trainer:
         n_batches = -(-n // cfg.batch_size)
         bar = tqdm(starts, desc=f"epoch {self.epoch + 1}", unit="batch", leave=False, disable=not self.progress,
                    initial=first, total=n_batches)
+        handoff = None  # what a fused update tells the model's next prepare (nothing runs in between)
         for i, start in enumerate(bar, start=first):
             idx = order[start:start + cfg.batch_size]
             xb, tb = x[idx], targets[idx]
             s = parts[idx] if parts is not None else model.init_state(len(idx))
-            static = model.prepare(xb)
+            static = model.prepare(xb) if handoff is None else model.prepare(xb, handoff=handoff)
+            handoff = None
             s0 = model.relax(xb, s, static=static, rng=self.rng).state
             if parts is not None:
                 parts[idx] = s0
             n_err += int(np.sum(np.argmax(model.output(s0), axis=1) != y[idx]))
             cost_sum += float(np.sum(model.cost(s0, tb)))
-            g = eqprop_gradient(model, xb, tb, s0, cfg.beta, mode=cfg.beta_mode, rng=self.rng, static=static)
+            ph = eqprop_phases(model, xb, tb, s0, cfg.beta, mode=cfg.beta_mode, rng=self.rng, static=static)
             if self.phase_log is not None and self.phase_log.wants(i):
-                self._log_phases(xb, s0, g, i)
+                self._log_phases(xb, s0, ph, i)
             # the schedule depends on the position in training only: a resumed run follows it exactly
             scale = self.schedule(self.epoch + i / n_batches)
-            self.optimizer.step(model.params, g.grads, lr_scale=scale, rules=self.rules)
-            model.project()
+            # SGD on a resistive network: gradient, scale, update and clip in one pass (same numbers)
+            fused, handoff = self.optimizer.step_phases(model, ph, lr_scale=scale, rules=self.rules)
+            if not fused:
+                self.optimizer.step(model.params, ph.gradient(model).grads, lr_scale=scale, rules=self.rules)
+                model.project()
             if self.progress and i % 50 == 0:
                 bar.set_postfix(err=f"{n_err / min(n, start + len(idx)):.3f}")
             if (cfg.checkpoint_every and self.checkpoint_path and (i + 1) % cfg.checkpoint_every == 0
