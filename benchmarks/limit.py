@@ -38,6 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 MODELS = ("drn-xs", "drn-1h", "drn-2h", "hopfield-net1")
+CLOCK = [time.thread_time]  # --clock wall: time.perf_counter
 
 
 def _load() -> str:
@@ -90,20 +91,37 @@ class Floor:
         self.rmw()
 
 
-def _rounds(step, floor, n_steps: int, repeats: int, n_floor: int):
-    """Interleaved timings: ms per step of ours and of the floor (and its two parts)."""
+def _rounds(tr, run_steps, floor, n_steps: int, repeats: int, n_floor: int):
+    """Interleaved rounds; in each, the median time of one training step (timestamps at every
+    batch's ``prepare``, inside one ``train_epoch``) and of one floor pass (and its two parts).
+    Times are this thread's CPU time (``--clock cpu``, the default): on a shared machine a long
+    step is preempted far more often than a short floor pass, which wall time would count
+    against the step; medians are robust to the bursts of other jobs."""
+    model = tr.model
+    stamps: list[float] = []
+    orig = model.prepare
+
+    def prepare(*a, **k):
+        stamps.append(CLOCK[0]())
+        return orig(*a, **k)
+
     ours, fl, fd, fr = [], [], [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        step(n_steps)
-        ours.append((time.perf_counter() - t0) / n_steps)
+        stamps.clear()
+        model.prepare = prepare
+        try:
+            run_steps(n_steps + 1)
+        finally:
+            del model.prepare  # back to the class's method
+        ours.append(float(np.median(np.diff(stamps))))
         for target, f in ((fd, floor.drive), (fr, floor.rmw), (fl, floor)):
-            best = np.inf
-            for _ in range(n_floor):  # the floor is the best of its repeats: an undisturbed pass
-                t0 = time.perf_counter()
+            f()
+            ts = []
+            for _ in range(n_floor):
+                t0 = CLOCK[0]()
                 f()
-                best = min(best, time.perf_counter() - t0)
-            target.append(best)
+                ts.append(CLOCK[0]() - t0)
+            target.append(float(np.median(ts)))
     return [1e3 * np.array(v) for v in (ours, fl, fd, fr)]
 
 
@@ -118,11 +136,11 @@ class _Timers:
         orig = getattr(obj, name)
 
         def timed(*a, **k):
-            t0 = time.perf_counter()
+            t0 = CLOCK[0]()
             try:
                 return orig(*a, **k)
             finally:
-                self.t[label_of(*a, **k)] += time.perf_counter() - t0
+                self.t[label_of(*a, **k)] += CLOCK[0]() - t0
 
         setattr(obj, name, timed)
         self.undo.append((obj, name, orig))
@@ -136,7 +154,6 @@ def breakdown(tr, run_steps, n: int) -> dict[str, float]:
     """ms per step of the step's parts over ``n`` more steps (nested parts are subtracted from
     their callers: each label is time spent there and not in a deeper label)."""
     from analog_eqprop.eqprop import core
-    from analog_eqprop.training import trainer as trainer_mod
 
     model, T = tr.model, _Timers()
     stack: list[list[float]] = []
@@ -146,11 +163,11 @@ def breakdown(tr, run_steps, n: int) -> dict[str, float]:
 
         def timed(*a, **k):
             stack.append([0.0])
-            t0 = time.perf_counter()
+            t0 = CLOCK[0]()
             try:
                 return orig(*a, **k)
             finally:
-                dt = time.perf_counter() - t0
+                dt = CLOCK[0]() - t0
                 inner = stack.pop()[0]
                 T.t[label_of(*a, **k)] += dt - inner
                 if stack:
@@ -170,26 +187,24 @@ def breakdown(tr, run_steps, n: int) -> dict[str, float]:
     nest(tr.optimizer, "step_phases", lambda *a, **k: "fused gradient+scale+update+clip")
     nest(model, "project", lambda *a, **k: "clip (reference path)")
     orig_grad = core.EqPropPhases.gradient
-    orig_phases = trainer_mod.eqprop_phases
 
     def grad(self, m):
         stack.append([0.0])
-        t0 = time.perf_counter()
+        t0 = CLOCK[0]()
         try:
             return orig_grad(self, m)
         finally:
-            dt = time.perf_counter() - t0
+            dt = CLOCK[0]() - t0
             T.t["EqProp scaling (reference path)"] += dt - stack.pop()[0]
 
     core.EqPropPhases.gradient = grad
-    t0 = time.perf_counter()
+    t0 = CLOCK[0]()
     try:
         run_steps(n)
     finally:
         T.restore()
         core.EqPropPhases.gradient = orig_grad
-        trainer_mod.eqprop_phases = orig_phases
-    total = time.perf_counter() - t0
+    total = CLOCK[0]() - t0
     out = {k: 1e3 * v / n for k, v in sorted(T.t.items(), key=lambda kv: -kv[1]) if v > 0}
     out["rest (trainer loop, checks, cost, labels)"] = 1e3 * total / n - sum(out.values())
     out["total"] = 1e3 * total / n
@@ -197,17 +212,13 @@ def breakdown(tr, run_steps, n: int) -> dict[str, float]:
 
 
 def measure(model: str, dtype: str, args) -> dict:
-    from analog_eqprop.training.optim import SGD
-
     tr, shape = build(model, dtype)
     if args.reference:
         tr.optimizer.step_phases = lambda *a, **k: (False, None)  # the unfused passes
-    elif isinstance(tr.optimizer, SGD) and not hasattr(tr.model, "eqprop_sgd_step"):
-        pass  # Hopfield: no fused step, the reference path is ours
     n_w = sum(v.size for v in tr.model.params.values())
     floor = Floor(shape, n_w, dtype)
     rng = np.random.default_rng(1)
-    n_need = (args.warmup + args.steps * args.repeats + args.steps * 2) * tr.config.batch_size
+    n_need = (args.warmup + (args.steps + 1) * args.repeats + args.steps * 2) * tr.config.batch_size
     x = rng.random((n_need, 784)).astype(np.float32 if dtype == "float32" else np.float64)
     y = rng.integers(0, 10, n_need)
     pos = [0]
@@ -220,13 +231,14 @@ def measure(model: str, dtype: str, args) -> dict:
 
     run_steps(args.warmup)
     load0 = _load()
-    ours, fl, fd, fr = _rounds(run_steps, floor, args.steps, args.repeats, args.floor_repeats)
+    ours, fl, fd, fr = _rounds(tr, run_steps, floor, args.steps, args.repeats, args.floor_repeats)
     ratio = ours / fl
     rec = dict(model=model, dtype=dtype, batch=tr.config.batch_size, n_weights=int(n_w), drive_shape=list(shape),
                step_ms=float(np.median(ours)), floor_ms=float(np.median(fl)), ratio=float(np.median(ratio)),
                ratio_per_round=[round(float(r), 3) for r in ratio], step_ms_all=[round(float(v), 4) for v in ours],
                floor_drive_ms=float(np.median(fd)), floor_rmw_ms=float(np.median(fr)),
-               path="reference (unfused)" if args.reference else "ours", load_before=load0, load_after=_load(),
+               path="reference (unfused)" if args.reference else "ours", clock=args.clock, load_before=load0,
+               load_after=_load(),
                numba=_numba_state())
     if args.breakdown:
         rec["breakdown_ms"] = {k: round(v, 4) for k, v in breakdown(tr, run_steps, args.steps).items()}
@@ -251,8 +263,10 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=40, help="training steps per timing round")
     ap.add_argument("--repeats", type=int, default=5, help="interleaved rounds (medians reported)")
     ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--floor-repeats", type=int, default=20, help="timings of the floor per round (best kept)")
+    ap.add_argument("--floor-repeats", type=int, default=40, help="floor passes per round (median reported)")
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads")
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="this thread's CPU time (default; robust to preemption on a shared machine) or wall time")
     ap.add_argument("--breakdown", action="store_true", help="also time the parts of the step")
     ap.add_argument("--reference", action="store_true", help="time the unfused reference path instead")
     ap.add_argument("--json", action="store_true", help="print one JSON object per model (and nothing else)")
@@ -260,10 +274,11 @@ def main(argv=None) -> int:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(args.threads)
+    CLOCK[0] = time.thread_time if args.clock == "cpu" else time.perf_counter
     models = args.models or ["drn-1h"]
     if not args.json:
         print(f"# limit.py {time.strftime('%Y-%m-%d %H:%M')}, numpy {np.__version__}, {args.threads} BLAS thread(s), "
-              f"{args.dtype}, load {_load()}")
+              f"{args.dtype}, {args.clock} clock, load {_load()}")
         print("| model | path | step ms | floor ms (drive + RMW) | drive ms | RMW ms | step / floor | per round | load |")
         print("|---|---|---:|---:|---:|---:|---:|---|---|")
     for model in models:

@@ -530,7 +530,7 @@ class ResistiveNetwork:
               static=None) -> RelaxResult:
         """The operating point (free phase) or the nudged one (``beta != 0``, from the free
         state ``state``, which also sets current-mode nudging currents)."""
-        x_id = id(x)
+        x_id, t_id = id(x), id(target)  # the caller's objects: converted copies may reuse an id
         x = self.check_inputs(x)
         target_v = None
         kw = {"i_ext": self.bias_currents} if self._bias_idx else {}
@@ -547,7 +547,7 @@ class ResistiveNetwork:
                 and getattr(self.backend, "supports_fresh_g", False):  # every phase: one diagonal for all
             kw["fresh_g"] = True if static.fresh.node_g is None else static.fresh.node_g
         if beta and reuse and self.centered_pairs:
-            return self._paired(x, x_id, state, beta, target, target_v, static, g, kw)
+            return self._paired(x, x_id, state, beta, t_id, target_v, static, g, kw)
         op = self.backend.operating_point(self.system, g, x, beta=beta,
                                           target_v=target_v, ref=state if beta else None, u0=state, **kw)
         if isinstance(static, _Prepared):
@@ -575,9 +575,9 @@ class ResistiveNetwork:
             kw["nudge_current"] = -beta * grad
         return out - grad
 
-    def _paired(self, x, x_id, state, beta, target, target_v, static, g, kw) -> RelaxResult:
+    def _paired(self, x, x_id, state, beta, t_id, target_v, static, g, kw) -> RelaxResult:
         """The +beta / -beta phases from one state as one stacked batch (``centered_pairs``)."""
-        key = (float(beta), x_id, id(state), id(target))
+        key = (float(beta), x_id, id(state), t_id)
         if static.partner is not None and static.partner[0] == key:
             res = static.partner[1]
             static.partner = None

@@ -63,6 +63,7 @@ import numpy as np
 
 from analog_eqprop.circuits.description import GROUND
 from analog_eqprop.errors import ConfigError, ConvergenceError, DataError
+from analog_eqprop.kernels import skinny_matmul
 from analog_eqprop.solvers.bcd_checks import _USE_NUMPY, _ends, check_bcd_circuit
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import OperatingPoint
@@ -383,8 +384,8 @@ class _Plan:
                     if Dx is None:
                         Dx = self._folded[(k, j)] = np.ascontiguousarray((F[0] @ D).astype(dtype, copy=False))
                     bk += xd @ Dx
-                else:
-                    bk += (xd[:, F[1]] * F[2].astype(dtype, copy=False)) @ D
+                else:  # a short batch streams D once (compiled kernel); BLAS otherwise
+                    bk += skinny_matmul(xd[:, F[1]] * F[2].astype(dtype, copy=False), D)
             b.append(bk)
         self._norton = (x.copy(), b)
         return [bk.copy() for bk in b]
