@@ -18,7 +18,10 @@ Measured:
 * ``step``: milliseconds per training step (free phase, two nudged phases, update), the median
   of ``--repeats`` timings of ``--steps`` consecutive steps after ``--warmup`` steps (``--steps
   0``: none); the rounds alternate ours and the peer's (a fresh subprocess each), so both
-  see the same machine load, and the ratio is also given per round;
+  see the same machine load, and the ratio is also given per round. ``--clock cpu`` (the
+  default) times the CPU time of the timing thread on both sides (one BLAS / torch thread):
+  on a shared machine wall time counts the other jobs' turns, more of them for the longer
+  step; ``--clock wall`` gives wall time;
 * ``epoch_extrapolated``: ``step * 60000 / batch`` seconds;
 * with ``--epoch``: a full training epoch (shuffled), then train error (measured at the free
   states before each update, as both codes do) and test error, and its wall time.
@@ -56,6 +59,7 @@ import numpy as np
 import torch
 a = json.loads(sys.argv[1])
 torch.set_num_threads(a["threads"])
+clock = time.thread_time if a["clock"] == "cpu" else time.perf_counter
 torch.manual_seed(a["seed"])
 from model.resistive.network import DeepResistiveEnergy
 from model.function.network import Network
@@ -111,10 +115,10 @@ if a["mode"] == "time":
         step(xs[i], ys[i])
     times = []
     for r in range(a["repeats"]):
-        t0 = time.perf_counter()
+        t0 = clock()
         for i in range(a["warmup"] + r * a["steps"], a["warmup"] + (r + 1) * a["steps"]):
             step(xs[i], ys[i])
-        times.append((time.perf_counter() - t0) / a["steps"])
+        times.append((clock() - t0) / a["steps"])
     out["step_ms"] = 1e3 * statistics.median(times)
     out["step_ms_all"] = [1e3 * t for t in times]
 else:  # one epoch from the fresh network, shuffled as drn.py's DataLoader
@@ -164,9 +168,10 @@ class _Ours:
         B = self.p.batch_size
         sl = slice(self.pos * B, (self.pos + n) * B)
         self.pos += n
-        t0 = time.perf_counter()
+        clock = time.thread_time if self.args.clock == "cpu" else time.perf_counter
+        t0 = clock()
         self.trainer.train_epoch(self.data.x_train[sl], self.data.y_train[sl])
-        return (time.perf_counter() - t0) / n
+        return (clock() - t0) / n
 
     def time(self) -> float:
         if self.pos == 0 and self.args.warmup:
@@ -196,6 +201,7 @@ class _Peer:
         self.settings = dict(sizes=list(p.sizes), input_gain=p.input_gain, iterations=p.iterations, beta=p.beta,
                              lr_weights=list(p.lr_weights), lr_biases=list(p.lr_biases), batch_size=p.batch_size,
                              threads=args.threads, seed=args.seed, warmup=args.warmup, steps=args.steps,
+                             clock=args.clock,
                              repeats=1, data=str(path))
 
     def _run(self, mode: str) -> dict:
@@ -227,6 +233,8 @@ def main(argv=None) -> int:
     ap.add_argument("--epoch", action="store_true", help="also train one full epoch and report the errors")
     ap.add_argument("--threads", type=int, default=1, help="BLAS / torch threads on both sides")
     ap.add_argument("--dtype", default="float32", choices=("float32", "float64"), help="our precision")
+    ap.add_argument("--clock", default="cpu", choices=("cpu", "wall"),
+                    help="time the timing thread's CPU time (default) or wall time, on both sides")
     ap.add_argument("--xp", choices=("torch",), help="our BCD sweeps with torch's products (optional extra)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--peer", default=os.environ.get("PEER_DRN_DIR"), help="the peer's checkout ($PEER_DRN_DIR)")
@@ -242,7 +250,8 @@ def main(argv=None) -> int:
 
     threadpool_limits(args.threads)
     data = load_mnist(kind="fashion-mnist")
-    print(f"# Fashion-MNIST, {args.threads} thread(s), our dtype {args.dtype}"
+    print(f"# Fashion-MNIST, {args.threads} thread(s), our dtype {args.dtype}, {args.clock} clock, "
+          f"load {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
           f"{', our sweeps on ' + args.xp if args.xp else ''}, {time.strftime('%Y-%m-%d %H:%M')}")
     print("| model | side | ms/step (median) | all timings | epoch s (extrapolated) | epoch s (measured) "
           "| train err % | test err % |")
@@ -254,7 +263,8 @@ def main(argv=None) -> int:
             sides = [s for s in ("ours", "peer") if args.side in (s, "both") and (s == "ours" or args.peer)]
             runners = {s: (_Ours(model, data, args) if s == "ours" else _Peer(model, data, args, Path(tmp)))
                        for s in sides}
-            rec = {"model": model, "threads": args.threads, "dtype": args.dtype, "xp": args.xp, "steps": args.steps}
+            rec = {"model": model, "threads": args.threads, "dtype": args.dtype, "xp": args.xp, "steps": args.steps,
+                   "clock": args.clock, "load": os.getloadavg()}
             times: dict[str, list[float]] = {s: [] for s in sides}
             for _ in range(args.repeats if args.steps else 0):  # interleaved: both see the same load
                 for s in sides:

@@ -488,3 +488,73 @@ def test_sgd_block_kernel_matches_numpy_tiles(K, monkeypatch):
         tol = 1e-13 if dt == np.float64 else 1e-6
         np.testing.assert_allclose(out["numba"][1], out["numpy"][1], rtol=tol)
         np.testing.assert_allclose(out["numpy"][1], out["numpy"][0].sum(axis=0, dtype=np.float64), rtol=tol)
+
+
+def test_skinny_matmul_matches_blas(monkeypatch):
+    rng = np.random.default_rng(0)
+    for dt in (np.float64, np.float32):
+        D = rng.random((203, 170)).astype(dt)
+        for B in (1, 3, 4, 8, 9):
+            X = rng.normal(size=(B, 203)).astype(dt)
+            monkeypatch.setattr(kernels, "MIN_KERNEL_SIZE", 0)
+            got = kernels.skinny_matmul(X, D)
+            tol = 1e-13 if dt == np.float64 else 1e-5
+            np.testing.assert_allclose(got, X @ D, rtol=0, atol=tol * np.abs(X @ D).max())
+            assert got.dtype == dt
+
+
+# -- the device-resident step (torch on the CPU stands in for a GPU) --------------------------
+def _resident_run(xp, dtype="float64", epochs=2):
+    c = _peer_circuit([6, 8, 6, 3])
+    rng = np.random.default_rng(0)
+    x, y = rng.random((40, 6)), rng.integers(0, 3, 40)
+    cfg = TrainConfig(epochs=epochs, batch_size=4, learning_rates=(0.02, 0.006, 0.018), beta=0.1,
+                      beta_mode="centered", optimizer="sgd", persistent=False, shuffle=True, seed=3)
+    kw = {} if xp is None else {"xp": xp}
+    net = ResistiveNetwork(c, backend=BCDBackend(max_iter=4, tol=0, throw=False, **kw), bias_currents=True,
+                           centered_pairs=True, dtype=dtype)
+    tr = Trainer(net, cfg, progress=False)
+    out = [tr.train_epoch(x, y) for _ in range(epochs)]
+    return net, tr, out, (x, y)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_device_resident_step_matches_numpy_step(dtype):
+    """The whole step on torch tensors (sweeps, gradient, update, clip), g staying there between
+    steps: the NumPy step's training run, and g crossed the bus once (the first upload)."""
+    pytest.importorskip("torch")
+    import torch
+
+    ref, _, out_r, _ = _resident_run(None, dtype)
+    net, tr, out_d, (x, y) = _resident_run("torch", dtype)
+    dev = net._resident
+    assert dev and isinstance(dev.g, torch.Tensor)
+    assert dev.uploads == 1 and dev.downloads == 0 and dev.device_newer  # never left the device
+    tol = 1e-12 if dtype == "float64" else 1e-4
+    for f, r in zip(out_d, out_r):
+        assert f["train_cost"] == pytest.approx(r["train_cost"], rel=tol)
+    for k in ref.params:  # reading params brings g to the host
+        np.testing.assert_allclose(net.params[k], ref.params[k], rtol=tol, atol=tol * np.abs(ref.params[k]).max(),
+                                   err_msg=k)
+    assert dev.downloads == 1 and dev.host_newer
+    # a host write after that (a checkpoint loaded, set_conductances, a user's edit) reaches the device
+    net.params["g0"][...] *= 0.5
+    ref.params["g0"][...] *= 0.5
+    s_d = net.relax(x[:4]).state
+    s_r = ref.relax(x[:4]).state
+    assert dev.uploads == 2
+    np.testing.assert_allclose(s_d, s_r, rtol=0, atol=tol * np.abs(s_r).max())
+    assert tr.evaluate(x, y)["error"] == Trainer(ref, tr.config, progress=False).evaluate(x, y)["error"]
+
+
+def test_device_resident_only_where_the_blocks_allow():
+    pytest.importorskip("torch")
+    from analog_eqprop.models.resident import resident_reason
+
+    c = drn_circuit([4, 5, 3], seed=0)  # bias rails: layers interleaved in the edge vector
+    net = ResistiveNetwork(c, backend=BCDBackend(xp="torch", max_iter=4, tol=0, throw=False))
+    assert "contiguous" in resident_reason(net)
+    x = np.random.default_rng(0).random((2, 4))
+    ref = ResistiveNetwork(c, backend=BCDBackend(max_iter=4, tol=0, throw=False))
+    np.testing.assert_allclose(net.relax(x).state, ref.relax(x).state, rtol=0, atol=1e-13)  # host path
+    assert net._resident is False

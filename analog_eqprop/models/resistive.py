@@ -377,15 +377,16 @@ class ResistiveNetwork:
             self._pbuf, self._pidx = g[self._map.first_edge].copy(), self._map.layer_idx
         self._views: dict[str, np.ndarray | None] = {}
         self._scatter: dict[str, _Scatter] = {}
-        self.params = {}
+        self._params: dict[str, np.ndarray] = {}
+        self._resident = None  # a device copy of g (models.resident), decided at the first solve
         for lay, idx in enumerate(self._pidx):
             name, sl = f"g{lay}", _as_slice(idx)
             if self._map is not None and not idx.size:
                 continue  # a layer of fixed conductances only (average pooling) has no parameters
             if isinstance(sl, slice):
-                self.params[name] = self._views[name] = self._pbuf[sl]
+                self._params[name] = self._views[name] = self._pbuf[sl]
             else:
-                self.params[name] = self._pbuf[idx].copy()
+                self._params[name] = self._pbuf[idx].copy()
                 self._views[name] = None
                 self._scatter[name] = _Scatter(idx)
         self.centered_pairs = bool(centered_pairs) and getattr(self.backend, "supports_beta_array", False)
@@ -402,10 +403,33 @@ class ResistiveNetwork:
             layers = np.unique(self._node_layer)
             self._bias_idx = [np.flatnonzero(self._node_layer == lay) for lay in layers]
             for k, idx in enumerate(self._bias_idx):
-                self.params[f"i{k}"] = i0[idx].copy()
+                self._params[f"i{k}"] = i0[idx].copy()
         self.last_op = None
 
     # -- parameters ---------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """The trainable parameters: ``g0, g1, ...`` [S] per layer (views of the conductance
+        vector where a layer's edges are contiguous) and bias currents ``i0, ...`` [A]."""
+        if self._resident:
+            self._resident.to_host()
+        return self._params
+
+    @params.setter
+    def params(self, value: dict[str, np.ndarray]) -> None:
+        if self._resident:
+            self._resident.to_host()
+        self._params = value
+
+    def _device(self):
+        """The device copy of g when the training step is device-resident (see
+        :mod:`analog_eqprop.models.resident`), else ``None``."""
+        if self._resident is None:
+            from analog_eqprop.models.resident import Resident, resident_reason
+
+            self._resident = Resident(self) if resident_reason(self) is None else False
+        return self._resident or None
+
     def _edge_g(self) -> np.ndarray:
         """The conductance vector in edge order [S], up to date with :attr:`params` (no copy
         for layers whose parameter array is a view of it)."""
@@ -413,7 +437,7 @@ class ResistiveNetwork:
             name = f"g{lay}"
             if name not in self._views:
                 continue
-            p = self.params[name]
+            p = self._params[name]
             view = self._views[name]
             if view is not None and p is view:
                 continue
@@ -428,19 +452,23 @@ class ResistiveNetwork:
     @property
     def g(self) -> np.ndarray:
         """All conductances [S] in the circuit's edge order (a copy)."""
+        if self._resident:
+            self._resident.to_host()
         return self._edge_g().copy()
 
     def set_conductances(self, g: np.ndarray) -> None:
         """Set every conductance [S] from an edge-order vector (a tied parameter takes the value
         of its first conductance; fixed conductances are set too)."""
         self._version += 1  # outstanding prepare() tokens no longer vouch for g
+        if self._resident:
+            self._resident.to_host()
         g = array(g, "g", (self.circuit.n_edges,), dtype=None, positive=True)
         if self._map is not None:
             self._gbuf[...] = g
             g = g[self._map.first_edge]
         for lay, idx in enumerate(self._pidx):
-            if f"g{lay}" in self.params:
-                self.params[f"g{lay}"][...] = g[idx]
+            if f"g{lay}" in self._params:
+                self._params[f"g{lay}"][...] = g[idx]
 
     @property
     def bias_currents(self) -> np.ndarray | None:
@@ -449,7 +477,7 @@ class ResistiveNetwork:
             return None
         out = np.empty(self.circuit.n_free, self._dtype)
         for k, idx in enumerate(self._bias_idx):
-            out[idx] = self.params[f"i{k}"]
+            out[idx] = self._params[f"i{k}"]
         return out
 
     def param_layer(self, name: str) -> int:
@@ -464,7 +492,7 @@ class ResistiveNetwork:
         for idx, d in zip(self._layer_idx, edge_grads):
             full[idx] = d
         theta = self._map.reduce(full).astype(full.dtype, copy=False)
-        return {f"g{lay}": theta[idx] for lay, idx in enumerate(self._pidx) if f"g{lay}" in self.params}
+        return {f"g{lay}": theta[idx] for lay, idx in enumerate(self._pidx) if f"g{lay}" in self._params}
 
     @property
     def n_layers(self) -> int:
@@ -473,7 +501,7 @@ class ResistiveNetwork:
     def project(self) -> None:
         """Clip every conductance to the device range [g_min, g_max] (bias currents are free)."""
         self._version += 1
-        for name, v in self.params.items():
+        for name, v in self.params.items():  # (brings a device-resident g to the host first)
             if name[0] == "g":
                 np.clip(v, self.circuit.g_min, self.circuit.g_max, out=v)
 
@@ -542,7 +570,8 @@ class ResistiveNetwork:
         reuse = isinstance(static, _Prepared) and static.solved == self._version
         if reuse and getattr(self.backend, "supports_same_g", False):
             kw["same_g"] = True
-        g = self._gbuf if reuse else self._edge_g()
+        dev = self._device()
+        g = dev.device_g() if dev else (self._gbuf if reuse else self._edge_g())
         if isinstance(static, _Prepared) and static.fresh is not None and static.fresh.version == self._version \
                 and getattr(self.backend, "supports_fresh_g", False):  # every phase: one diagonal for all
             kw["fresh_g"] = True if static.fresh.node_g is None else static.fresh.node_g
@@ -638,6 +667,9 @@ class ResistiveNetwork:
         for the next :meth:`prepare` (``handoff=``) when the new conductances were all seen
         finite (each free node's total conductance is summed on the way), else ``None``.
         """
+        dev = self._device()
+        if dev:  # conductances on the device: the step runs there
+            return dev.sgd_step(x, s1, s2, scale, lrs)
         dt = self._dtype
         names = [f"g{k}" for k in range(self.n_layers)]
         plain = self._map is None and not self.system.has_offsets  # parameters in the gradient's layer order
@@ -646,27 +678,27 @@ class ResistiveNetwork:
         fuse = self._grad_plan.fusable() if plain else np.zeros(self.n_layers, bool)
         lr_of = [float(lrs.get(n, 0.0)) for n in names]
         for k, n in enumerate(names):  # a rate of 0 leaves a layer as it is; a rebound array of
-            p = self.params.get(n)     # another precision or layout takes the reference path
+            p = self._params.get(n)     # another precision or layout takes the reference path
             fuse[k] &= lr_of[k] != 0.0 and p is not None and p.dtype == dt and p.flags.c_contiguous \
                 and p.shape == (self._layer_idx[k].size,)
         s1 = np.asarray(s1, dtype=dt)
         s2 = np.asarray(s2, dtype=dt)
         self._version += 1
         # the reference path for what the blocks do not cover (and the bias currents)
-        rest = [n for n, f in zip(names, fuse) if not f and n in self.params]
+        rest = [n for n, f in zip(names, fuse) if not f and n in self._params]
         need = any(lrs.get(n) for n in rest)
         ref = self.energy_grad_diff(x, s1, s2) if need else self._bias_grad(s1, s2)
         for name, d in ref.items():
             lr = float(lrs.get(name, 0.0))
             if lr and (name in rest or name[0] == "i"):
-                self.params[name] -= (d * scale).astype(dt, copy=False) * lr
+                self._params[name] -= (d * scale).astype(dt, copy=False) * lr
         for name in rest:
-            np.clip(self.params[name], self.circuit.g_min, self.circuit.g_max, out=self.params[name])
+            np.clip(self._params[name], self.circuit.g_min, self.circuit.g_max, out=self._params[name])
         if not fuse.any():
             return None
         node_g = np.zeros(self.circuit.n_free) if fuse.all() else None
         v_src = self.circuit.source_voltages(x).astype(dt, copy=False)
-        params = [self.params[n] if f else None for n, f in zip(names, fuse)]
+        params = [self._params[n] if f else None for n, f in zip(names, fuse)]
         self._grad_plan.sgd(params, v_src, s1, s2, dt, scale, lr_of, self.circuit.g_min, self.circuit.g_max,
                             node_g)
         if node_g is None or not np.all(np.isfinite(node_g)):

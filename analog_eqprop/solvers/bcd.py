@@ -64,6 +64,8 @@ import numpy as np
 from analog_eqprop.circuits.description import GROUND
 from analog_eqprop.errors import ConfigError, ConvergenceError, DataError
 from analog_eqprop.kernels import skinny_matmul
+from analog_eqprop.solvers.bcd_device import Namespace as _Namespace
+from analog_eqprop.solvers.bcd_device import operating_point_device
 from analog_eqprop.solvers.bcd_checks import _USE_NUMPY, _ends, check_bcd_circuit
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import OperatingPoint
@@ -399,39 +401,6 @@ class _Plan:
         return cache[key]
 
 
-class _Namespace:
-    """The few array operations :meth:`BCDBackend._sweeps_xp` needs, for an array-API module
-    or torch (whose reductions take ``dim`` and return pairs)."""
-
-    def __init__(self, name: str, device: str | None = None):
-        import importlib
-
-        try:
-            self.mod = importlib.import_module(name)
-        except ImportError as exc:
-            raise ConfigError(f"BCD: xp={name!r} needs the {name} package ({exc}); for torch: pip install "
-                              f"'analog_eqprop[torch]'") from None
-        self.torch = name == "torch"
-        self.device = device or ("cpu" if self.torch else None)
-        self.matmul, self.maximum, self.minimum, self.abs = (self.mod.matmul, self.mod.maximum, self.mod.minimum,
-                                                             self.mod.abs)
-
-    def asarray(self, a: np.ndarray):
-        a = np.ascontiguousarray(a)
-        if self.torch:
-            return self.mod.as_tensor(a, device=self.device)
-        return self.mod.asarray(a) if self.device is None else self.mod.asarray(a, device=self.device)
-
-    def max1(self, a):
-        return self.mod.amax(a, dim=1) if self.torch else self.mod.max(a, axis=1)
-
-    def to_numpy(self, a) -> np.ndarray:
-        if self.torch:
-            return a.detach().cpu().numpy()
-        get = getattr(a, "get", None)  # CuPy
-        return np.asarray(get() if get is not None else a)
-
-
 class BCDBackend:
     """Exact block coordinate descent on layered ideal-diode networks (see the module docstring).
 
@@ -528,6 +497,9 @@ class BCDBackend:
         counts sweeps, ``residual`` is the KKT residual [A] per example and ``extra["max_change"]``
         the largest voltage change [V] of the last sweep per example.
         """
+        if self._ns is not None and not isinstance(g, np.ndarray) and hasattr(g, "shape"):
+            return operating_point_device(self, system, g, x, beta=beta, target_v=target_v, ref=ref, u0=u0,
+                                          i_ext=i_ext, same_g=same_g, fresh_g=fresh_g)
         t0 = time.perf_counter()
         p = self._plan(system)
         c, nf = p.circuit, p.nf
@@ -607,35 +579,43 @@ class BCDBackend:
         memo = p.__dict__.get("_xp_blocks")
         if memo is None or memo[0] is not p._built or memo[1] is not X:
             memo = p._xp_blocks = (p._built, X, {key: X.asarray(w) for key, w in W.items()})
-        Wx = memo[2]
+        vs, delta, it = self._sweeps_dev(p, [X.asarray(v[:, sl]) for sl in p.slices], [X.asarray(bk) for bk in b],
+                                         memo[2], [X.asarray(inv[..., sl]) for sl in p.slices], lo, hi)
+        return np.concatenate([X.to_numpy(a) for a in vs], axis=1), delta, it
+
+    def _sweeps_dev(self, p: _Plan, vs, bx, Wx, invx, lo, hi):
+        """The sweeps on device arrays: voltages ``vs``, currents ``bx`` and ``1 / diagonal``
+        ``invx`` per layer, blocks ``Wx``; bounds ``lo`` / ``hi`` host arrays (moved here).
+        Returns the device voltages per layer, the last sweep's change (host) and the count."""
+        X = self._ns
         layer_of = {sl.start: k for k, sl in enumerate(p.slices)}
-        vs = [X.asarray(v[:, sl]) for sl in p.slices]
-        bx = [X.asarray(bk) for bk in b]
-        invx = [X.asarray(inv[..., sl]) for sl in p.slices]
-        lox = [X.asarray(lo[:, sl]) for sl in p.slices]
-        hix = [X.asarray(hi[:, sl]) for sl in p.slices]
-        delta = np.full(v.shape[0], np.inf)
+        lox = [X.asarray(lo[:, sl]) if p.has_lo[k] else None for k, sl in enumerate(p.slices)]
+        hix = [X.asarray(hi[:, sl]) if p.has_hi[k] else None for k, sl in enumerate(p.slices)]
+        B = vs[0].shape[0] if vs else 0
+        delta = np.full(B, np.inf)
         it = 0
         for it in range(1, self.max_iter + 1):
+            watch = self.tol > 0 or it == self.max_iter  # as the host sweeps: see operating_point
             change = None
             for k in p.sweep:
                 r = bx[k]
                 for sl, key, transpose in p.neighbours[k]:
                     w = Wx[key]
-                    r = r + X.matmul(vs[layer_of[sl.start]], w.T if transpose else w)
+                    r = r + X.matmul(vs[layer_of[sl.start]], X.T(w) if transpose else w)
                 new = r * invx[k]
                 if p.has_lo[k]:
                     new = X.maximum(new, lox[k])
                 if p.has_hi[k]:
                     new = X.minimum(new, hix[k])
-                ck = X.max1(X.abs(new - vs[k])) if new.shape[1] else None
-                change = ck if change is None else (change if ck is None else X.maximum(change, ck))
+                if watch and new.shape[1]:
+                    ck = X.max1(X.abs(new - vs[k]))
+                    change = ck if change is None else X.maximum(change, ck)
                 vs[k] = new
-            delta = X.to_numpy(change) if change is not None else np.zeros(v.shape[0])
-            if delta.max(initial=0.0) <= self.tol:
-                break
-        v = np.concatenate([X.to_numpy(a) for a in vs], axis=1)
-        return v, delta, it
+            if watch:
+                delta = X.to_numpy(change) if change is not None else np.zeros(B)
+                if delta.max(initial=0.0) <= self.tol:
+                    break
+        return vs, delta, it
 
     # -- pieces ---------------------------------------------------------------------------
     @staticmethod
