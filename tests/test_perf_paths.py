@@ -494,13 +494,17 @@ def test_skinny_matmul_matches_blas(monkeypatch):
     rng = np.random.default_rng(0)
     for dt in (np.float64, np.float32):
         D = rng.random((203, 170)).astype(dt)
-        for B in (1, 3, 4, 8, 9):
+        for B in (1, 3, 4, 5, 8, 9):
             X = rng.normal(size=(B, 203)).astype(dt)
             monkeypatch.setattr(kernels, "MIN_KERNEL_SIZE", 0)
             got = kernels.skinny_matmul(X, D)
             tol = 1e-13 if dt == np.float64 else 1e-5
             np.testing.assert_allclose(got, X @ D, rtol=0, atol=tol * np.abs(X @ D).max())
             assert got.dtype == dt
+            W = D.T.copy()  # X @ W.T with W C-contiguous: the dot-product kernel
+            out = np.empty((B, 170), dt)
+            assert kernels.skinny_matmul(X, W.T, out=out) is out
+            np.testing.assert_allclose(out, X @ D, rtol=0, atol=tol * np.abs(X @ D).max())
 
 
 # -- the device-resident step (torch on the CPU stands in for a GPU) --------------------------

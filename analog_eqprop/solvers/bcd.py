@@ -662,7 +662,7 @@ class BCDBackend:
     def _field(p: _Plan, k: int, v, b, W, out, tmp) -> np.ndarray:
         """``sum_j g_kj v_j + I_k`` [A] over all neighbours of layer ``k`` but a pair partner, into ``out``."""
         for i, (sl, key, transpose) in enumerate(p.neighbours[k]):
-            np.matmul(v[:, sl], W[key].T if transpose else W[key], out=tmp if i else out)
+            skinny_matmul(v[:, sl], W[key].T if transpose else W[key], out=tmp if i else out)
             if i:
                 out += tmp
         if p.neighbours[k]:
