@@ -1,4 +1,5 @@
-"""Fused array kernels of the training step: one traversal of a weight block per update.
+"""Compiled kernels of the training step: one traversal of a weight block per update, and
+the products of a small batch with a big block.
 
 A dense block ``G`` (``(m, n)``, C-contiguous, a view of a model's conductances) receives the
 EqProp SGD step of a rank-``K`` gradient ``sum_k L[k, i] R[k, j]`` (``L`` ``(K, m)``, ``R``
@@ -27,6 +28,10 @@ Both evaluate the K-term sum left to right in the block's precision, and the ele
 operations in the reference's order; the column sums are float64 (the kernel adds up 64 rows
 at a time in the block's precision first).
 
+:func:`skinny_matmul` is ``X @ D`` (or ``X @ W.T``) for a batch of up to ``MAX_SKINNY`` rows:
+compiled kernels read the big matrix once, where BLAS first packs it (2-7x slower at the
+``(4, 1568) x (1568, 1024)`` drive and ``(4, 1024) x (1024, 1024)`` sweeps of a DRN step).
+
 Examples
 --------
 >>> import numpy as np
@@ -45,7 +50,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["sgd_block", "skinny_matmul", "have_numba", "use_numba", "generated_source", "TILE_BYTES", "MIN_KERNEL_SIZE", "MAX_UNROLLED"]
+__all__ = ["sgd_block", "skinny_matmul", "have_numba", "use_numba", "generated_source", "TILE_BYTES",
+           "MIN_KERNEL_SIZE", "MAX_UNROLLED", "MAX_SKINNY", "MIN_SKINNY_SIZE"]
 
 #: Row tiles of the NumPy path are about this large (a fraction of the L2 cache).
 TILE_BYTES = 1 << 18
@@ -58,6 +64,8 @@ MAX_UNROLLED = 10
 #: rows beat one of 8).
 MAX_SKINNY = 8
 _SKINNY_ROWS = 4
+#: ... for a big matrix of at least this many entries.
+MIN_SKINNY_SIZE = 1 << 15
 #: Column sums are added up in the block's precision over this many rows, then into float64.
 _FLUSH_ROWS = 64
 
@@ -194,7 +202,7 @@ def skinny_matmul(X: np.ndarray, D: np.ndarray, out: np.ndarray | None = None) -
     shape); NumPy's product otherwise. Rounding as any product's (sums in another order than
     BLAS's). ``out`` (``(B, n)``, C-contiguous) receives the result when given."""
     B = X.shape[0]
-    ok = (1 <= B <= MAX_SKINNY and D.size >= MIN_KERNEL_SIZE and X.dtype == D.dtype
+    ok = (1 <= B <= MAX_SKINNY and D.size >= MIN_SKINNY_SIZE and X.dtype == D.dtype
           and D.dtype in (np.float32, np.float64) and (out is None or out.flags.c_contiguous))
     name = ("mm_" if D.flags.c_contiguous else "mt_" if D.T.flags.c_contiguous else None) if ok else None
     if name is None or not have_numba():
