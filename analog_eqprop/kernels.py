@@ -202,8 +202,9 @@ def skinny_matmul(X: np.ndarray, D: np.ndarray, out: np.ndarray | None = None) -
     shape); NumPy's product otherwise. Rounding as any product's (sums in another order than
     BLAS's). ``out`` (``(B, n)``, C-contiguous) receives the result when given."""
     B = X.shape[0]
-    ok = (1 <= B <= MAX_SKINNY and D.size >= MIN_SKINNY_SIZE and X.dtype == D.dtype
-          and D.dtype in (np.float32, np.float64) and (out is None or out.flags.c_contiguous))
+    if D.size < MIN_SKINNY_SIZE or not 1 <= B <= MAX_SKINNY:  # the common small case first: cheap
+        return np.matmul(X, D, out=out)
+    ok = X.dtype == D.dtype and D.dtype in (np.float32, np.float64) and (out is None or out.flags.c_contiguous)
     name = ("mm_" if D.flags.c_contiguous else "mt_" if D.T.flags.c_contiguous else None) if ok else None
     if name is None or not have_numba():
         return np.matmul(X, D, out=out)
