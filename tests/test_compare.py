@@ -30,6 +30,8 @@ from analog_eqprop.plotting import FIGURES, save_comparison_figures
 from analog_eqprop.solvers.backends import NumpyBackend
 from analog_eqprop.solvers.ngspice_shared import ngspice_available
 
+from eqprop_bounds import K_CIRCUIT, eqprop_error_bound
+
 needs_ngspice = pytest.mark.skipif(not ngspice_available(), reason="ngspice not installed")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -118,6 +120,10 @@ def test_beta_sweep_orders_of_bias():
     r_pos, r_cen = pos.rel_error["numpy"], cen.rel_error["numpy"]
     assert 5 < r_pos[0] / r_pos[1] < 20
     assert r_cen[0] / r_cen[1] > 50
+    # and the size: measured 5.0e-3 / 5.0e-4 one-sided, 2.3e-6 / 2.3e-8 centered (eqprop_bounds)
+    scale = float(np.mean(c.edge_g))
+    for sweep, r in ((pos, r_pos), (cen, r_cen)):
+        assert all(e <= eqprop_error_bound(b / scale, sweep.mode, K_CIRCUIT[sweep.mode]) for b, e in zip(sweep.betas, r))
     assert pos.reciprocal and pos.exact_norm > 0
 
 

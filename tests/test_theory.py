@@ -9,6 +9,8 @@ from analog_eqprop.eqprop import cosine, eqprop_gradient, finite_difference_grad
 from analog_eqprop.graphs import fully_connected_graph, layered_graph, random_graph
 from analog_eqprop.models import HopfieldConfig, HopfieldNetwork
 
+from eqprop_bounds import K_HOPFIELD, assert_rows_within_bound, relative_error
+
 F64 = HopfieldConfig(dtype="float64")
 
 
@@ -49,9 +51,8 @@ def test_eqprop_matches_implicit_gradient(kind, seed):
     for mode in ("positive", "centered"):
         rep = gradcheck(net, x, t, betas=(1e-3, 1e-4), mode=mode)
         assert rep.exact_norm > 1e-6, "degenerate check: the exact gradient vanishes"
-        for row in rep.rows:
-            assert row.cosine >= 0.999, (kind, seed, mode, row)
-        assert rep.rows[-1].rel_error < 1e-2
+        # measured relative errors 1.0e-4..2.6e-3 one-sided, 1e-8..9e-6 centered (eqprop_bounds)
+        assert_rows_within_bound(rep, scale=1.0, k=K_HOPFIELD)
 
 
 @pytest.mark.parametrize("kind", ["layered", "skip-lateral", "random"])
@@ -62,7 +63,7 @@ def test_implicit_gradient_matches_finite_differences(kind):
     exact = flatten(net.implicit_gradient(x, t, s0))
     fd = flatten(finite_difference_gradient(net, x, t, s0))
     assert cosine(exact, fd) > 0.999999
-    assert np.linalg.norm(exact - fd) / np.linalg.norm(exact) < 1e-5
+    assert relative_error(fd, exact) < 1e-5
 
 
 def test_error_shrinks_linearly_one_sided_and_quadratically_centered():
