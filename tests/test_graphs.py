@@ -189,8 +189,25 @@ class TestInitWeights:
             layered_graph([2, 1], init_kwargs={"seed": 3})
 
     def test_all_schemes_listed(self):
+        """Every listed scheme sets every weight, as its docstring says; none is a copy of another."""
+        assert set(INIT_SCHEMES) == {"glorot_uniform", "normal", "uniform_positive", "zeros"}
+        drawn = {}
         for scheme in INIT_SCHEMES:
-            init_weights(small_net(), scheme=scheme, seed=0)
+            G = layered_graph([30, 20, 10], init="zeros")
+            for *_, d in G.edges(data=True):
+                d["weight"] = math.nan  # a scheme that skips an edge leaves this behind
+            init_weights(G, scheme=scheme, seed=0, low=0.2, high=0.4)
+            ws = np.array(weights(G))
+            assert np.all(np.isfinite(ws)), scheme
+            drawn[scheme] = ws
+        assert np.all(drawn["zeros"] == 0.0)
+        assert np.all((drawn["uniform_positive"] >= 0.2) & (drawn["uniform_positive"] < 0.4))
+        glorot = drawn["glorot_uniform"]
+        assert np.abs(glorot[:600]).max() <= math.sqrt(6 / 50) < np.abs(glorot[600:]).max() <= math.sqrt(6 / 30)
+        assert glorot.min() < 0 < glorot.max()
+        # normal: std 1/sqrt(fan-in) per block; the 600 input->hidden weights have std 1/sqrt(30)
+        assert abs(np.std(drawn["normal"][:600]) * math.sqrt(30) - 1) < 0.15
+        assert len({ws.tobytes() for ws in drawn.values()}) == len(INIT_SCHEMES)
 
     def test_role_grouping_without_layers(self):
         G = small_net()  # no layer attributes: groups input(2), hidden(1), output(1)
