@@ -67,7 +67,8 @@ bench-seed: setup
 	$(PY) benchmarks/seed_table2.py
 
 fashion-mnist:
-	$(SUDO) apt-get install -y dataset-fashion-mnist
+	@dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || $(SUDO) apt-get install -y dataset-fashion-mnist || \
+	  { $(SUDO) apt-get update && $(SUDO) apt-get install -y dataset-fashion-mnist; }
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache runs
