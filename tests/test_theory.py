@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from analog_eqprop.eqprop import cosine, eqprop_gradient, finite_difference_gradient, flatten, gradcheck
+from analog_eqprop.eqprop.core import signed_beta
+from analog_eqprop.errors import ConfigError
 from analog_eqprop.graphs import fully_connected_graph, layered_graph, random_graph
 from analog_eqprop.models import HopfieldConfig, HopfieldNetwork
 
@@ -132,3 +134,78 @@ def test_random_sign_estimate_is_unbiased_to_first_order():
     sm = net_neg.nudged[1]
     gm = flatten({k: v / -0.05 for k, v in net.energy_grad_diff(x, sm, s0).items()})
     assert np.allclose(0.5 * (gp + gm), flatten(net_neg.grads), atol=1e-10)
+
+
+# -- the nudge itself: signs, validation, and what eqprop_gradient hands the model ------------------
+def test_random_sign_beta_is_a_fair_coin_from_the_callers_rng():
+    rng, twin = np.random.default_rng(7), np.random.default_rng(7)
+    signs = [signed_beta(0.5, "random_sign", rng) for _ in range(400)]
+    assert signs == [0.5 if twin.integers(0, 2) else -0.5 for _ in range(400)]  # the documented draw
+    assert 160 < sum(s > 0 for s in signs) < 240  # 200 expected; +-4 sigma
+    assert signed_beta(0.5, "positive", None) == signed_beta(0.5, "centered", None) == 0.5
+
+
+@pytest.mark.parametrize("beta", [0.0, -0.5, float("nan"), float("inf"), "0.5", None])
+def test_beta_must_be_a_finite_positive_number(beta):
+    with pytest.raises(ConfigError, match="beta must be > 0 and finite"):
+        signed_beta(beta, "positive", None)
+
+
+def test_beta_modes_are_checked():
+    with pytest.raises(ConfigError, match="random_sign beta needs an rng"):
+        signed_beta(0.5, "random_sign", None)
+    with pytest.raises(ConfigError, match="unknown beta mode 'sideways'"):
+        signed_beta(0.5, "sideways", None)
+
+
+def test_eqprop_gradient_records_its_signed_beta_and_estimate():
+    """random_sign: the one-sided estimate at the drawn sign, (dE(s_b) - dE(s_0)) / b, with b in the result."""
+    net = HopfieldNetwork.from_graph(GRAPHS["layered"](2), F64)
+    x, t = _batch(net, 2)
+    kw = dict(n_iter=100_000, tol=1e-14)
+    s0 = net.relax(x, net.init_state(4), **kw).state
+    rng, twin = np.random.default_rng(1), np.random.default_rng(1)
+    for _ in range(4):
+        res = eqprop_gradient(net, x, t, s0, 0.05, mode="random_sign", rng=rng, **kw)
+        b = 0.05 if twin.integers(0, 2) else -0.05
+        assert res.beta == b and len(res.nudged) == 1
+        want = {k: v / b for k, v in net.energy_grad_diff(x, res.nudged[0], s0).items()}
+        assert np.allclose(flatten(res.grads), flatten(want), rtol=1e-12, atol=0)
+    cen = eqprop_gradient(net, x, t, s0, 0.05, mode="centered", **kw)
+    assert cen.beta == 0.05 and len(cen.nudged) == 2
+
+
+def test_eqprop_gradient_passes_the_rng_to_noisy_relaxations():
+    """Langevin relaxations (sigma > 0) draw from the rng the caller gives: same seed, same estimate."""
+    net = HopfieldNetwork.from_graph(GRAPHS["layered"](2), HopfieldConfig(dtype="float64", sigma=0.01))
+    x, t = _batch(net, 2)
+    s0 = net.relax(x, net.init_state(4), n_iter=200, rng=np.random.default_rng(0)).state
+    g = [flatten(eqprop_gradient(net, x, t, s0, 0.1, rng=np.random.default_rng(s), n_iter=50).grads) for s in (3, 3, 4)]
+    assert np.array_equal(g[0], g[1]) and not np.array_equal(g[0], g[2])
+
+
+def test_eqprop_gradient_prepares_the_batch_once_for_all_its_phases():
+    """model.prepare(x) is the per-batch cache (e.g. the clamped inputs' drive): computed once, or
+    taken from the caller, and handed to every nudged relaxation."""
+    net = HopfieldNetwork.from_graph(GRAPHS["layered"](2), F64)
+    x, t = _batch(net, 2)
+    s0 = net.relax(x, net.init_state(4), n_iter=500).state
+    seen = {"prepare": 0, "static": []}
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(net, name)
+
+        def prepare(self, xs):
+            seen["prepare"] += 1
+            return net.prepare(xs)
+
+        def relax(self, *args, static=None, **kw):
+            seen["static"].append(static)
+            return net.relax(*args, static=static, **kw)
+
+    eqprop_gradient(Spy(), x, t, s0, 0.05, mode="centered", n_iter=500)
+    assert seen["prepare"] == 1 and len(seen["static"]) == 2 and all(s is not None for s in seen["static"])
+    mine = net.prepare(x)
+    eqprop_gradient(Spy(), x, t, s0, 0.05, static=mine, n_iter=500)
+    assert seen["prepare"] == 1 and seen["static"][-1] is mine
