@@ -209,3 +209,69 @@ def test_eqprop_gradient_prepares_the_batch_once_for_all_its_phases():
     mine = net.prepare(x)
     eqprop_gradient(Spy(), x, t, s0, 0.05, static=mine, n_iter=500)
     assert seen["prepare"] == 1 and seen["static"][-1] is mine
+
+
+# -- the gradient-check tools themselves ------------------------------------------------------------
+def test_cosine_and_flatten():
+    a = np.array([3.0, 4.0])
+    assert cosine(a, 2 * a) == pytest.approx(1.0) and cosine(a, -a) == pytest.approx(-1.0)
+    assert cosine(a, np.array([-4.0, 3.0])) == pytest.approx(0.0, abs=1e-15)
+    assert cosine(np.zeros(2), np.zeros(2)) == 1.0  # both zero: they agree
+    assert cosine(a, np.zeros(2)) == 0.0 and cosine(np.zeros(2), a) == 0.0
+    grads = {"b": np.array([[1.0, 2.0]]), "a": np.array([3.0])}
+    assert flatten(grads).tolist() == [3.0, 1.0, 2.0]  # sorted names by default
+    assert flatten(grads, ["b", "a"]).tolist() == [1.0, 2.0, 3.0]
+
+
+class _Toy:
+    """A model with no symmetric_params / param_masks: s = W x (no relaxation), C = 1/2 |s - t|^2 +
+    s_0 W_00 (the diagonal matters), so dJ/dW = mean((s - t + [s_0, 0]) x^T) + [[mean s_0, 0], [0, 0]]."""
+
+    def __init__(self, W, symmetric=False):
+        self.params = {"W": W}
+        if symmetric:
+            self.symmetric_params = lambda: ("W",)
+
+    def relax(self, x, state=None, *, n_iter=None, tol=None, **kw):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(state=x @ self.params["W"].T.astype(np.float64), converged=True)
+
+    def cost(self, s, t):
+        return 0.5 * np.sum((s - t) ** 2, axis=1) + s[:, 0] * float(self.params["W"][0, 0])
+
+
+def test_finite_differences_on_a_plain_model():
+    rng = np.random.default_rng(0)
+    x, t = rng.random((5, 2)), rng.random((5, 2))
+    W = np.array([[0.5, -0.2], [0.3, 0.8]], dtype=np.float32)
+    toy = _Toy(W)
+    g = finite_difference_gradient(toy, x, t, None)["W"]
+    s = x @ W.T.astype(np.float64)
+    r = s - t
+    r[:, 0] += W[0, 0]
+    exact = r.T @ x / 5
+    exact[0, 0] += np.mean(s[:, 0])
+    # float32 parameters: a float64 gradient, as exact as float32 steps allow (measured 1.2e-3)
+    assert g.dtype == np.float64 and relative_error(g, exact) < 1e-2
+    # a symmetric parameter is one coupling: (i, j) and (j, i) move together, the diagonal alone
+    S = np.array([[0.5, -0.2], [-0.2, 0.8]])  # a symmetric coupling matrix
+    sym = finite_difference_gradient(_Toy(S.copy(), symmetric=True), x, t, None)["W"]
+    plain = finite_difference_gradient(_Toy(S.copy()), x, t, None)["W"]
+    assert sym[0, 1] == sym[1, 0] == pytest.approx(plain[0, 1] + plain[1, 0], rel=1e-8)
+    assert np.allclose(np.diag(sym), np.diag(plain), rtol=1e-8) and np.all(np.diag(sym) != 0)
+
+
+def test_gradcheck_defaults_report_and_refusals():
+    net = HopfieldNetwork.from_graph(GRAPHS["layered"](1), F64)
+    x, t = _batch(net, 1)
+    rep = gradcheck(net, x, t, betas=(1e-3,))
+    assert rep.mode == "positive" and rep.fd_cosine is None and rep.fd_rel_error is None  # the defaults
+    assert rep.n_params == flatten(net.params).size
+    assert rep.as_dict() == {"mode": "positive", "results": [rep.rows[0].as_dict()], "exact_norm": rep.exact_norm,
+                             "fd_cosine": None, "fd_rel_error": None, "n_params": rep.n_params}
+    assert rep.rows[0].as_dict() == {"beta": 1e-3, "cosine": rep.rows[0].cosine, "rel_error": rep.rows[0].rel_error}
+    with pytest.raises(ConfigError, match="float64"):
+        gradcheck(HopfieldNetwork.from_graph(GRAPHS["layered"](1)), x, t)  # float32 cannot resolve small beta
+    with pytest.raises(ConfigError, match="'positive' or 'centered'"):
+        gradcheck(net, x, t, mode="random_sign")

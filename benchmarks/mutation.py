@@ -1,0 +1,204 @@
+"""Mutation testing of the core physics modules: how many planted bugs do the fast tests catch?
+
+For each module in :data:`MODULES` (the one place to re-point when modules move), mutmut
+(``pip install -e '.[dev]'``) plants small bugs one at a time -- an operator swapped, a
+constant changed, an argument dropped -- and runs the module's owning fast test files against
+each; a mutant is *killed* when a test fails (or it times out), *survives* when all pass.
+
+Each module runs in its own scratch copy of the repository (``build/mutation/<module>/``), so
+runs never touch the working tree, and one module can be re-run alone. Raise statements are
+not mutated (``do_not_mutate_patterns``): their only mutants are the message text, which the
+bad-input tests match by fragment, so such survivors would say nothing about the physics.
+
+Printed per module: mutants, killed (incl. timeouts), survived, no tests, kill rate, wall time
+and the load average before and after; the survivors' diffs go to
+``build/mutation/<module>/survivors.txt`` and everything to ``build/mutation/summary.json``.
+
+CPU is shared: the run is niced and single-child by default.
+
+Example::
+
+    python benchmarks/mutation.py                          # every module (~1-3 h on 2 busy cores)
+    python benchmarks/mutation.py --modules eqprop/core.py --max-children 2
+    python benchmarks/mutation.py --modules eqprop/core.py --rerun-survivors   # after new tests
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Module (under analog_eqprop/) -> the fast test files that own it. Re-point here when modules move.
+MODULES: dict[str, list[str]] = {
+    "eqprop/core.py": ["tests/test_theory.py", "tests/test_circuits.py", "tests/test_losses.py",
+                       "tests/test_bad_inputs.py"],
+    "eqprop/gradcheck.py": ["tests/test_theory.py", "tests/test_circuits.py", "tests/test_losses.py",
+                            "tests/test_bad_inputs.py"],
+    "solvers/mna.py": ["tests/test_circuits.py", "tests/test_bcd.py", "tests/test_amp_offset.py",
+                       "tests/test_agreement.py", "tests/test_perf_paths.py"],
+    "solvers/newton.py": ["tests/test_circuits.py", "tests/test_agreement.py", "tests/test_bad_inputs.py",
+                          "tests/test_newton_convergence.py"],
+    "circuits/description.py": ["tests/test_circuits.py", "tests/test_bcd.py", "tests/test_amp_offset.py",
+                                "tests/test_agreement.py", "tests/test_bad_inputs.py"],
+    "netlist/compiler.py": ["tests/test_netlist.py", "tests/test_amp_offset.py"],
+    "solvers/bcd.py": ["tests/test_bcd.py", "tests/test_perf_paths.py", "tests/test_bad_inputs.py"],
+    "circuits/elements.py": ["tests/test_circuits.py", "tests/test_model_cards.py"],
+    "models/resistive.py": ["tests/test_perf_paths.py", "tests/test_circuits.py", "tests/test_losses.py",
+                            "tests/test_bcd.py"],
+    "eqprop/losses.py": ["tests/test_losses.py", "tests/test_bad_inputs.py"],
+}
+
+#: Repository paths a test run needs besides the package and the tests.
+ALSO_COPY = ["hardware_models", "netlists", "examples", "README.md"]
+#: Lines whose statements are not mutated: raise statements (their mutants are message text).
+DO_NOT_MUTATE = [r"^\s*raise \w"]
+
+
+def _tracked_files() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    return [p for p in out.splitlines() if (ROOT / p).is_file()]
+
+
+def _toml_list(items: list[str]) -> str:
+    return "[" + ", ".join(json.dumps(i) for i in items) + "]"
+
+
+def prepare(module: str, tests: list[str], work: Path) -> list[str]:
+    """A scratch copy of the repository in ``work`` whose pyproject.toml points mutmut at ``module``."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    for rel in _tracked_files():
+        dst = work / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, dst)
+    # an editable install maps analog_eqprop.hardware_models onto the source tree's folder: give the
+    # copy its own, found first as a regular subpackage
+    shutil.copytree(work / "hardware_models", work / "analog_eqprop" / "hardware_models", dirs_exist_ok=True)
+    present = [t for t in tests if (ROOT / t).is_file()]
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    text = re.sub(r"\n\[tool\.mutmut\].*?(?=\n\[|\Z)", "", text, flags=re.S)  # ours replaces any
+    text += (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["analog_eqprop"]\n'
+        f'only_mutate = ["analog_eqprop/{module}"]\n'
+        f"also_copy = {_toml_list(ALSO_COPY)}\n"
+        f"pytest_add_cli_args_test_selection = {_toml_list(present)}\n"
+        f"do_not_mutate_patterns = {_toml_list(DO_NOT_MUTATE)}\n"
+        # ngspice must not be initialised before a fork: each mutant's process starts clean
+        'process_isolation = "forkserver"\n'
+        'forkserver_warmup = "collect"\n'
+    )
+    (work / "pyproject.toml").write_text(text, encoding="utf-8")
+    return present
+
+
+def _counts(work: Path) -> dict[str, int]:
+    out = subprocess.run([sys.executable, "-m", "mutmut", "results", "--all", "true"], cwd=work,
+                         capture_output=True, text=True).stdout
+    counts: dict[str, int] = {}
+    names: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        if ":" not in line:
+            continue
+        name, status = (s.strip() for s in line.rsplit(":", 1))
+        counts[status] = counts.get(status, 0) + 1
+        names.setdefault(status, []).append(name)
+    (work / "results.json").write_text(json.dumps(names, indent=1), encoding="utf-8")
+    return counts
+
+
+def _survivor_diffs(work: Path) -> None:
+    names = json.loads((work / "results.json").read_text()).get("survived", [])
+    with open(work / "survivors.txt", "w", encoding="utf-8") as fh:
+        for name in names:
+            diff = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=work,
+                                  capture_output=True, text=True).stdout
+            fh.write(f"# {name}\n{diff}\n")
+
+
+def run_module(module: str, work: Path, max_children: int, rerun: bool = False) -> dict:
+    """Mutate ``module`` and run its tests; ``rerun``: only the last run's survivors, against the
+    working tree's current tests (after new tests were written for them)."""
+    names: list[str] = []
+    if rerun:
+        names = json.loads((work / "results.json").read_text()).get("survived", [])
+        for dst in (work / "tests", work / "mutants" / "tests"):
+            shutil.copytree(ROOT / "tests", dst, dirs_exist_ok=True)
+        tests = [t for t in MODULES[module] if (ROOT / t).is_file()]
+    else:
+        tests = prepare(module, MODULES[module], work)
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env.pop("PYTHONPATH", None)  # the scratch copy's own package, never the caller's
+    load0 = os.getloadavg()
+    t0 = time.perf_counter()
+    with open(work / ("rerun.log" if rerun else "mutmut.log"), "w") as log:
+        if not rerun or names:
+            rc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names],
+                                cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+        else:
+            rc = 0
+    wall = time.perf_counter() - t0
+    load1 = os.getloadavg()
+    counts = _counts(work)
+    _survivor_diffs(work)
+    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    total = sum(counts.values())
+    scored = killed + counts.get("survived", 0)
+    return {"module": module, "tests": tests, "rc": rc, "counts": counts, "mutants": total, "killed": killed,
+            "survived": counts.get("survived", 0), "no_tests": counts.get("no tests", 0),
+            "kill_rate": killed / scored if scored else None, "wall_s": round(wall, 1), "rerun_of_survivors": rerun,
+            "load_before": [round(x, 2) for x in load0], "load_after": [round(x, 2) for x in load1]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--modules", nargs="*", default=list(MODULES), help="paths under analog_eqprop/ (default: all)")
+    ap.add_argument("--max-children", type=int, default=1, help="mutants tested at once (default 1: shared CPU)")
+    ap.add_argument("--out", type=Path, default=ROOT / "build" / "mutation")
+    ap.add_argument("--rerun-survivors", action="store_true",
+                    help="re-test only the last run's surviving mutants against the current tests")
+    args = ap.parse_args(argv)
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        ap.error(f"not in MODULES: {unknown}")
+    if shutil.which("git") is None:
+        ap.error("needs git (the scratch copies are made from the tracked files)")
+    os.nice(10)
+    args.out.mkdir(parents=True, exist_ok=True)
+    summary_path = args.out / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    print(f"{'module':<26}{'mutants':>8}{'killed':>8}{'survived':>9}{'no tests':>9}{'kill %':>8}{'wall s':>8}  load")
+    for module in args.modules:
+        res = run_module(module, args.out / module.replace("/", "_").removesuffix(".py"), args.max_children,
+                         args.rerun_survivors)
+        if args.rerun_survivors and module in summary:  # the first run's cost stays the module's figure
+            res = dict(res, first_run_wall_s=summary[module].get("first_run_wall_s", summary[module]["wall_s"]),
+                       first_run_survived=summary[module].get("first_run_survived", summary[module]["survived"]))
+        summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}  # other runs may have written
+        summary[module] = res
+        summary_path.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+        rate = "-" if res["kill_rate"] is None else f"{100 * res['kill_rate']:.1f}"
+        print(f"{module:<26}{res['mutants']:>8}{res['killed']:>8}{res['survived']:>9}{res['no_tests']:>9}{rate:>8}"
+              f"{res['wall_s']:>8.0f}  {res['load_before'][0]:.1f} -> {res['load_after'][0]:.1f}", flush=True)
+    done = [summary[m] for m in args.modules]
+    killed = sum(r["killed"] for r in done)
+    scored = killed + sum(r["survived"] for r in done)
+    if scored:
+        print(f"{'all':<26}{sum(r['mutants'] for r in done):>8}{killed:>8}{scored - killed:>9}"
+              f"{sum(r['no_tests'] for r in done):>9}{100 * killed / scored:>8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
