@@ -295,3 +295,34 @@ def test_implicit_gradient_with_ideal_clamps_on_the_rail():
     assert np.sum(np.abs(net.relax(x).state[:, :4]) < 1e-12) > 0  # some hidden node sits on its clamp
     rep = gradcheck(net, x, t, betas=(1e-3 * float(np.mean(net.g)),), mode="centered", finite_differences=True)
     assert rep.fd_rel_error < 1e-6
+
+
+def test_current_nudge_follows_the_loss_gradient_on_differential_outputs():
+    """I = -beta dC/d(out) into each positive output node and +beta dC/d(out) into its negative
+    twin, for the default squared error and for a loss gradient given by the caller."""
+    c = replace(kendall_circuit(4, 3, 2, seed=0), nudge="current")
+    s = MNASystem(c)
+    ref = np.random.default_rng(0).normal(scale=0.1, size=(3, s.n))
+    t = np.array([[0.1, -0.1], [0.0, 0.1], [-0.1, 0.0]])
+    out = c.outputs(ref[:, : c.n_free])
+    for loss_grad, dc in ((None, out - t), (lambda o, tv: 3 * (o - tv) ** 3 + tv, 3 * (out - t) ** 3 + t)):
+        dG, db = s.nudge_terms(0.5, t, ref, loss_grad=loss_grad)
+        want = np.zeros((3, s.n))
+        want[:, c.out_pos] -= 0.5 * dc
+        want[:, c.out_neg] += 0.5 * dc
+        assert dG is None and np.allclose(db, want, rtol=0, atol=1e-15)
+
+
+def test_diode_currents_use_each_diodes_own_card():
+    c = layered_circuit([3, 4, 2], seed=0, clamp=(-0.1, 0.1))
+    a, b = DiodeModel("DA", IS=1e-14), DiodeModel("DB", IS=4.352e-9, N=1.906, BV=5.0, IBV=1e-4)
+    c = replace(c, models=(a, b), diode_model=np.arange(c.n_diodes) % 2)
+    s = MNASystem(c)
+    w = s.extended(np.random.default_rng(1).normal(scale=0.6, size=(4, s.n)), c.source_voltages(np.full((4, 3), 0.5)))
+    vd, idd, gd = s.diode_currents(w, gmin=1e-12)
+    for d in range(c.n_diodes):
+        i, g = diode_current(vd[:, d], (a, b)[d % 2])
+        np.testing.assert_array_equal(idd[:, d], i)
+        np.testing.assert_array_equal(gd[:, d], g)
+    _, i_big_gmin, _ = s.diode_currents(w, gmin=1e-6)
+    assert np.allclose(i_big_gmin - idd, (1e-6 - 1e-12) * vd, rtol=1e-6, atol=1e-18)
