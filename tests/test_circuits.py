@@ -326,3 +326,28 @@ def test_diode_currents_use_each_diodes_own_card():
         np.testing.assert_array_equal(gd[:, d], g)
     _, i_big_gmin, _ = s.diode_currents(w, gmin=1e-6)
     assert np.allclose(i_big_gmin - idd, (1e-6 - 1e-12) * vd, rtol=1e-6, atol=1e-18)
+
+
+def test_circuit_accessors_by_hand():
+    """The description's small accessors against their definitions, on a differential circuit with amplifiers."""
+    c = kendall_circuit(4, 3, 2, seed=0)
+    names = [c.terminal_name(t) for t in range(c.n_terminals)]
+    assert names == list(c.nodes) + list(c.sources) + list(c.amp_names) and c.terminal_name(-1) == "0"
+    x = np.array([[0, 1, 0, 1], [1, 1, 0, 0]])  # integers: read as volts all the same
+    v = c.source_voltages(x)
+    by_hand = [[c.source_gain[s] * x[i, c.source_feature[s]] + c.source_offset[s] if c.source_feature[s] >= 0
+                else c.source_offset[s] for s in range(c.n_sources)] for i in range(2)]
+    assert v.dtype == np.float64 and np.array_equal(v, by_hand)
+    u = np.random.default_rng(0).normal(size=(2, c.n_free))
+    out = c.outputs(u)
+    assert out.dtype == np.float64 and np.array_equal(out, u[:, c.out_pos] - u[:, c.out_neg])
+    t = c.targets(np.eye(2, dtype=int))
+    assert t.dtype == np.float64 and np.array_equal(t, [[c.target_on, c.target_off], [c.target_off, c.target_on]])
+    renamed = c.with_name("mine")
+    assert renamed.name == "mine" and renamed.nodes == c.nodes and np.array_equal(renamed.edge_g, c.edge_g)
+    assert c.untied() is c and not c.tied
+    pairs = np.arange(c.n_edges) // 2  # every two conductances share one parameter (and its value)
+    tied = replace(c, edge_param=pairs, edge_g=c.edge_g[2 * pairs])
+    assert tied.tied and tied.n_params == (c.n_edges + 1) // 2
+    flat = tied.untied()
+    assert not flat.tied and flat.n_params == c.n_edges and np.array_equal(flat.edge_g, tied.edge_g)
