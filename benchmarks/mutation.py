@@ -132,7 +132,8 @@ def run_module(module: str, work: Path, max_children: int, rerun: bool = False) 
     working tree's current tests (after new tests were written for them)."""
     names: list[str] = []
     if rerun:
-        names = json.loads((work / "results.json").read_text()).get("survived", [])
+        last = json.loads((work / "results.json").read_text())
+        names = last.get("survived", []) + last.get("no tests", [])
         for dst in (work / "tests", work / "mutants" / "tests"):
             shutil.copytree(ROOT / "tests", dst, dirs_exist_ok=True)
         tests = [t for t in MODULES[module] if (ROOT / t).is_file()]
