@@ -1,6 +1,6 @@
 """Circuit -> SPICE netlist text, safe names, and reading the project's own netlists back.
 
-* :mod:`~analog_eqprop.netlist.names`: the sanitiser and :class:`NameMap` (labels <-> node
+* :mod:`~analog_eqprop.spice.names`: the sanitiser and :class:`NameMap` (labels <-> node
   names), safe free text, metadata encoding;
 * :mod:`~analog_eqprop.netlist.compiler`: :func:`compile_netlist` (one ``.op``) and
   :func:`compile_sweep` (many examples in one ``.dc``), full or Norton form;
@@ -23,7 +23,7 @@ True
 from __future__ import annotations
 
 from analog_eqprop.netlist.compiler import FORMS, Netlist, compile_netlist, compile_sweep
-from analog_eqprop.netlist.names import NameMap, comment_text, sanitize, title_text
+from analog_eqprop.spice.names import NameMap, comment_text, sanitize, title_text
 from analog_eqprop.netlist.parser import Element, ParsedNetlist, parse_netlist
 from analog_eqprop.netlist.pyspice import pyspice_free_voltages, to_pyspice
 

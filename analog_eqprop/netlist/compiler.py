@@ -31,7 +31,7 @@ y1, ...)``. ngspice's ``pwl()`` (``PTpwl``) returns ``y_k`` exactly at an interi
 abscissa ``k``, but interpolates at the last one, so the table repeats its last value at
 ``B``.
 
-Labels never reach the netlist verbatim (see :mod:`analog_eqprop.netlist.names`).
+Labels never reach the netlist verbatim (see :mod:`analog_eqprop.spice.names`).
 
 A *transient* deck (``compile_netlist(..., transient=Transient(...))``, one example) adds a
 capacitor ``cn<j> node 0 C`` to every free node with a capacitance, ``.ic`` lines holding the
@@ -67,7 +67,7 @@ import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
 from analog_eqprop.errors import ConfigError, DataError, NetlistError, SimulationError
-from analog_eqprop.netlist.names import (
+from analog_eqprop.spice.names import (
     NameMap,
     check_model_name,
     comment_text,

@@ -24,7 +24,7 @@ in two. A deny list would have to know all of that; this module admits only:
 Everywhere ngspice reads a card (continuation lines included) it refuses the words
 :data:`COMMAND_WORDS` (``shell``, ``exec``, ...) in any case, backquotes, control
 characters, non-ASCII text (but the micro sign), ``\\`` line continuations, and numbers that
-:func:`~analog_eqprop.circuits.spice_numbers.spice_number` refuses (``353_006``: ngspice
+:func:`~analog_eqprop.spice.numbers.spice_number` refuses (``353_006``: ngspice
 would read 353). Comments and the title are inert text and may say anything.
 
 Every refusal is a :class:`~analog_eqprop.errors.NetlistError` that names the line, by
@@ -51,7 +51,7 @@ import math
 import numbers
 import re
 
-from analog_eqprop.circuits.spice_numbers import spice_number
+from analog_eqprop.spice.numbers import spice_number
 from analog_eqprop.errors import NetlistError
 
 __all__ = ["check_deck", "check_options", "ELEMENT_LETTERS", "DOT_CARDS", "MODEL_TYPES", "OPTIONS", "COMMAND_WORDS",

@@ -10,7 +10,7 @@ never writes, ``.control``/``.include``/``.lib``/``.param`` and other cards, ``*
 policy (:func:`~analog_eqprop.netlist.deck_policy.check_deck`: title line, options).
 
 Numbers, in element values, metadata and options, are read as ngspice reads them, by
-:func:`~analog_eqprop.circuits.spice_numbers.spice_number` (``10mil`` is 2.54e-4, ``1meg``
+:func:`~analog_eqprop.spice.numbers.spice_number` (``10mil`` is 2.54e-4, ``1meg``
 1e6, ``10kohm`` 1e4), and what ngspice would read differently from what was written is
 refused (``353_006``, which ngspice reads as 353; full-width digits), so that the NumPy twin
 never solves another circuit than ngspice.
@@ -56,11 +56,11 @@ import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
 from analog_eqprop.circuits.elements import DiodeModel, parse_model_cards
-from analog_eqprop.circuits.spice_numbers import option_value, spice_number
+from analog_eqprop.spice.numbers import option_value, spice_number
 from analog_eqprop.errors import AnalogEqpropError, NetlistError
 from analog_eqprop.netlist.compiler import FORMAT_LINE, FORMS
 from analog_eqprop.netlist.deck_policy import check_deck
-from analog_eqprop.netlist.names import NameMap, decode_label
+from analog_eqprop.spice.names import NameMap, decode_label
 
 __all__ = ["Element", "ParsedNetlist", "parse_netlist", "option_value"]
 
@@ -201,7 +201,7 @@ def _fail(line: int, msg: str) -> NetlistError:
 
 
 def _number(token: str, line: int, what: str) -> float:
-    """A number as ngspice reads it (:func:`~analog_eqprop.circuits.spice_numbers.spice_number`:
+    """A number as ngspice reads it (:func:`~analog_eqprop.spice.numbers.spice_number`:
     ``10mil`` is 25.4e-5, ``353_006`` and ``１２３`` are refused), finite."""
     try:
         return spice_number(token)

@@ -53,7 +53,7 @@ import numpy as np
 from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.errors import ConfigError, DataError, NetlistError, SimulationError
 from analog_eqprop.netlist.compiler import _batch, _conductances, _model_cards
-from analog_eqprop.netlist.names import NameMap, format_number, title_text, unique_name
+from analog_eqprop.spice.names import NameMap, format_number, title_text, unique_name
 from analog_eqprop.validation import real
 
 __all__ = ["to_pyspice", "pyspice_node_names", "pyspice_free_voltages"]
