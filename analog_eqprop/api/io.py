@@ -27,7 +27,6 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import tempfile
@@ -43,34 +42,20 @@ __all__ = ["save_model", "load_model", "circuit_to_dict", "circuit_from_dict"]
 
 FORMAT = "analog_eqprop.model"
 VERSION = 1
-_TUPLES = ("nodes", "node_role", "sources", "source_kind", "amp_names", "layer_names")
 
 
 # -- circuits as plain data ---------------------------------------------------------------
 def circuit_to_dict(circuit) -> dict[str, Any]:
-    """Every field of a :class:`~analog_eqprop.circuits.Circuit` as JSON-friendly data."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(circuit):
-        v = getattr(circuit, f.name)
-        if f.name == "models":
-            v = [{**dataclasses.asdict(m), "extra": [list(e) for e in m.extra]} for m in v]
-        elif isinstance(v, np.ndarray):
-            v = v.tolist()
-        elif isinstance(v, tuple):
-            v = list(v)
-        out[f.name] = v
-    return out
+    """Every field of a :class:`~analog_eqprop.circuits.Circuit` as JSON-friendly data
+    (:meth:`~analog_eqprop.circuits.Circuit.to_dict`)."""
+    return circuit.to_dict()
 
 
 def circuit_from_dict(d: dict[str, Any]):
     """The circuit :func:`circuit_to_dict` described (checked like any new circuit)."""
-    from analog_eqprop.circuits import Circuit, DiodeModel
+    from analog_eqprop.circuits import Circuit
 
-    kw = dict(d)
-    kw["models"] = tuple(DiodeModel(**{**m, "extra": tuple(tuple(e) for e in m["extra"])}) for m in kw["models"])
-    for name in _TUPLES:
-        kw[name] = tuple(kw[name])
-    return Circuit(**kw)
+    return Circuit.from_dict(d)
 
 
 # -- saving ---------------------------------------------------------------------------------

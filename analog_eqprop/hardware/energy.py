@@ -90,14 +90,14 @@ def _junction_capacitance(circuit: Circuit) -> np.ndarray:
 def slowest_time_constant(circuit: Circuit, g: np.ndarray, capacitance: np.ndarray) -> float:
     """The slowest RC time constant [s] of the linear network: ``1 / min Re(lambda)`` of
     ``C^-1 G`` over the capacitive nodes, the others eliminated (Schur). Diodes count as
-    open circuits with their zero-bias junction capacitance (``CJO``) to ground -- an
+    open circuits with their zero-bias junction capacitance (``CJO``) to ground (every other
+    nonlinear element open too) -- an
     estimate to size the simulated span, not the answer."""
     cap = np.asarray(capacitance, dtype=np.float64) + _junction_capacitance(circuit)
     g = np.asarray(g, dtype=np.float64)
     try:
-        open_diodes = replace(circuit, diode_anode=np.zeros(0, np.int64), diode_cathode=np.zeros(0, np.int64),
-                              diode_model=np.zeros(0, np.int64), models=())
-        G = MNASystem(open_diodes).conductance_matrix(g)
+        linear = replace(circuit, elements={t.kind: t if t.linear else type(t)() for t in circuit.tables()})
+        G = MNASystem(linear).conductance_matrix(g)
     except GraphError:  # a node held only by diodes: keep them (their series resistance overstates G)
         G = MNASystem(circuit).conductance_matrix(g)[: circuit.n_free, : circuit.n_free]
     on = cap > 0

@@ -50,8 +50,7 @@ from analog_eqprop.hardware.device import DeviceArray
 from analog_eqprop.hardware.power import PowerBreakdown, power_breakdown
 from analog_eqprop.hardware.transforms import (
     node_capacitances,
-    with_amplifiers,
-    with_diode,
+    with_hardware,
     with_lines,
     with_range,
 )
@@ -94,8 +93,7 @@ class HardwareNetwork:
         self.devices = DeviceArray(cfg.device, circuit.n_edges, g_min=circuit.g_min, g_max=circuit.g_max,
                                    seed=s_dev)
         logical = with_range(circuit, self.devices.g_min, self.devices.g_max)
-        logical = with_diode(logical, cfg.diode)
-        logical = with_amplifiers(logical, cfg.amplifier, np.random.default_rng(s_amp))
+        logical = with_hardware(logical, cfg, np.random.default_rng(s_amp))  # every kind: diode cards, amplifiers...
         self.circuit = logical
         self.physical = with_lines(logical, cfg.wire.r_cell)
         if self.physical is not logical and getattr(backend, "name", backend) == "bcd":

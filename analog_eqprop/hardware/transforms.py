@@ -31,15 +31,15 @@ Examples
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
-from analog_eqprop.circuits.elements import diode_model
-from analog_eqprop.hardware.config import AmplifierConfig
+from analog_eqprop.hardware.config import AmplifierConfig, HardwareConfig
 
-__all__ = ["with_lines", "line_resistance", "with_range", "with_diode", "with_amplifiers", "WIRE_LAYER_NAME",
-           "node_capacitances"]
+__all__ = ["with_lines", "line_resistance", "with_range", "with_diode", "with_amplifiers", "with_hardware",
+           "WIRE_LAYER_NAME", "node_capacitances"]
 
 WIRE_LAYER_NAME = "wires"
 
@@ -58,11 +58,10 @@ def with_range(circuit: Circuit, g_min: float, g_max: float) -> Circuit:
 
 def with_diode(circuit: Circuit, name: str | None) -> Circuit:
     """Every diode of ``circuit`` given the card ``name`` (``hardware_models/diodes.lib``, or
-    ``FILE.lib[:NAME]`` of a user's library: see :func:`~analog_eqprop.circuits.elements.diode_model`)."""
+    ``FILE.lib[:NAME]`` of a user's library: see :func:`~analog_eqprop.elements.diode.diode_model`)."""
     if name is None or not circuit.n_diodes:
         return circuit
-    model = diode_model(name)
-    return replace(circuit, models=(model,), diode_model=np.zeros(circuit.n_diodes, np.int64))
+    return circuit.with_element(circuit.element("diode").hardware(SimpleNamespace(diode=name), None))
 
 
 def with_amplifiers(circuit: Circuit, cfg: AmplifierConfig, rng: np.random.Generator) -> Circuit:
@@ -76,20 +75,19 @@ def with_amplifiers(circuit: Circuit, cfg: AmplifierConfig, rng: np.random.Gener
     """
     if not circuit.n_amps:
         return circuit
-    A, back = circuit.amp_gain.copy(), circuit.amp_back.copy()
-    if cfg.gain is not None:
-        if np.allclose(back * A, 1.0):
-            back = np.full_like(back, 1.0 / cfg.gain)
-        elif np.allclose(back, A):
-            back = np.full_like(back, cfg.gain)
-        A = np.full_like(A, cfg.gain)
-    z = rng.standard_normal((2, circuit.n_amps))
-    A = A * np.maximum(1.0 + cfg.gain_variation * z[0], 0.1)
-    back = back * np.maximum(1.0 + cfg.gain_variation * z[1], 0.1)
-    if not cfg.offset:
-        return replace(circuit, amp_gain=A, amp_back=back)
-    offset = circuit.amp_offset + cfg.offset * rng.standard_normal(circuit.n_amps)
-    return replace(circuit, amp_gain=A, amp_back=back, amp_offset=offset)
+    return circuit.with_element(circuit.element("amplifier").hardware(SimpleNamespace(amplifier=cfg), rng))
+
+
+def with_hardware(circuit: Circuit, cfg: HardwareConfig, rng: np.random.Generator) -> Circuit:
+    """Every element kind of ``circuit`` under the hardware model ``cfg`` (each kind's
+    :meth:`~analog_eqprop.elements.base.ElementTable.hardware`, in registry order, all drawing
+    from ``rng``) and the device range of ``cfg.device``."""
+    c = circuit
+    for table in circuit.tables():
+        new = table.hardware(cfg, rng)
+        if new is not table:
+            c = c.with_element(new)
+    return c
 
 
 def with_lines(circuit: Circuit, r_cell: float) -> Circuit:
@@ -121,7 +119,7 @@ def with_lines(circuit: Circuit, r_cell: float) -> Circuit:
     wire_a = shift(np.array([t for t, _ in keys], np.int64))
     wire_b = np.array([line_index[k] for k in keys], np.int64)
     wire_g = 1.0 / line_resistance(np.array([pairs[k] for k in keys]), r_cell)
-    taken = set(c.nodes) | set(c.sources) | set(c.amp_names)
+    taken = set(c.terminal_labels())
     labels = []
     for t, lay in keys:
         base = f"{c.terminal_name(t)}_line{lay}"
@@ -145,18 +143,20 @@ def with_lines(circuit: Circuit, r_cell: float) -> Circuit:
     groups = [group(t, lay) for t, lay in keys]
     ids = {k: top + i for i, k in enumerate(sorted(set(groups)))}
     line_layer = np.array([ids[k] for k in groups], np.int64)
+    # every other kind keeps its terminals (re-indexed past the line nodes); the conductances
+    # (the devices) move onto the line nodes and the wires join them, a layer of their own
+    tables = {t.kind: t.remap(shift) for t in c.tables() if t.kind != "conductance"}
+    tables["conductance"] = c.element("conductance").replace(
+        a=np.concatenate([new_a, wire_a]), b=np.concatenate([new_b, wire_b]),
+        g=np.concatenate([c.edge_g, wire_g]),
+        layer=np.concatenate([c.edge_layer, np.full(n_lines, n_layers, np.int64)]))
     return replace(
         c,
         nodes=tuple(c.nodes) + tuple(labels),
         node_role=tuple(c.node_role) + ("line",) * n_lines,
         node_layer=np.concatenate([c.node_layer, line_layer]),
-        edge_a=np.concatenate([new_a, wire_a]),
-        edge_b=np.concatenate([new_b, wire_b]),
-        edge_g=np.concatenate([c.edge_g, wire_g]),
-        edge_layer=np.concatenate([c.edge_layer, np.full(n_lines, n_layers, np.int64)]),
-        diode_anode=shift(c.diode_anode),
-        diode_cathode=shift(c.diode_cathode),
         layer_names=tuple(c.layer_names) + (WIRE_LAYER_NAME,),
+        elements=tables,
     )
 
 

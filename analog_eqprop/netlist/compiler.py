@@ -65,11 +65,10 @@ from typing import Literal
 
 import numpy as np
 
-from analog_eqprop.circuits.description import GROUND, Circuit
+from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.errors import ConfigError, DataError, NetlistError, SimulationError
 from analog_eqprop.spice.names import (
     NameMap,
-    check_model_name,
     comment_text,
     encode_label,
     format_number,
@@ -78,7 +77,7 @@ from analog_eqprop.spice.names import (
 )
 from analog_eqprop.validation import array, real
 
-__all__ = ["Netlist", "compile_netlist", "compile_sweep", "FORMS", "FORMAT_LINE", "Transient"]
+__all__ = ["Netlist", "Deck", "compile_netlist", "compile_sweep", "FORMS", "FORMAT_LINE", "Transient"]
 
 FORMS = ("full", "norton")
 #: Line 2 of every netlist written here; :func:`~analog_eqprop.netlist.parse_netlist` looks for it.
@@ -203,31 +202,9 @@ def _batch(a, n: int, what: str, batch: int | None = None) -> np.ndarray:
     return arr
 
 
-def _conductances(circuit: Circuit, g) -> np.ndarray:
-    g = array(circuit.edge_g if g is None else g, "g", (circuit.n_edges,), positive=True)
-    return g
-
-
-def _model_cards(circuit: Circuit) -> list[str]:
-    seen: dict[str, str] = {}
-    lines = []
-    for m in circuit.models:
-        check_model_name(m.name)
-        if m.name.lower() in seen:
-            raise NetlistError(f"diode models {seen[m.name.lower()]!r} and {m.name!r} differ only in case; "
-                               "ngspice would take them for one")
-        seen[m.name.lower()] = m.name
-        for key, value in m.extra:
-            if not (isinstance(key, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key)):
-                raise NetlistError(f"diode model {m.name}: parameter name {key!r} is not letters, digits and '_'")
-            format_number(value, f"diode model {m.name} parameter {key}")
-        card = m.card()
-        if not re.fullmatch(r"\.model [A-Za-z][A-Za-z0-9_]* D\([A-Za-z0-9_=.+\- ]*\)", card):
-            raise NetlistError(f"diode model {m.name}: unexpected card text {card!r}")
-        if m.ideal:
-            lines.append(f"* @model {m.name} ideal=1")
-        lines.append(card)
-    return lines
+def checked_conductances(circuit: Circuit, g) -> np.ndarray:
+    """``g`` (default ``circuit.edge_g``) checked: ``(n_edges,)``, finite, > 0 [S]."""
+    return array(circuit.edge_g if g is None else g, "g", (circuit.n_edges,), positive=True)
 
 
 def _options_line(options: Mapping[str, object] | None) -> list[str]:
@@ -264,23 +241,51 @@ def _numbers(key: str, values: np.ndarray) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ writer
-class _Deck:
-    """Accumulates the lines of one deck; values are (batch, ...) arrays."""
+class Deck:
+    """The lines of one deck being written, and what an element kind needs to write its cards
+    (:meth:`analog_eqprop.elements.base.ElementTable.write`).
+
+    Attributes
+    ----------
+    c : Circuit
+    g : ndarray (n_edges,)
+        The conductances [S] being written.
+    v_src : ndarray (batch, n_sources)
+        Every example's source voltages [V].
+    form : {"full", "norton"}
+    sweep : bool
+        A ``.dc`` sweep over the examples: values that differ per example are ``pwl()`` tables
+        (:meth:`value`).
+    folded : ndarray of bool (n_sources,)
+        Input sources the Norton form folds away (no element; nothing may touch them).
+    names : NameMap
+        Terminal labels <-> node names; :meth:`name` gives a terminal's.
+    taken : set of str
+        Node names in use (:func:`~analog_eqprop.spice.names.unique_name` adds helper nodes).
+    idx : str or None
+        The sweep's index node.
+    beta, target, nudge_ref, nudge_current, batch
+        The phase's nudge (see :func:`compile_netlist`) and the number of examples.
+    """
 
     repeats = 1
 
-    def __init__(self, circuit: Circuit, g: np.ndarray, form: str, sweep: bool):
+    def __init__(self, circuit: Circuit, g: np.ndarray, form: str, sweep: bool, v_src: np.ndarray,
+                 folded: np.ndarray):
         if form not in FORMS:
             raise ConfigError(f"netlist form must be one of {FORMS}, got {form!r}")
         self.c, self.g, self.form, self.sweep = circuit, g, form, sweep
-        c = circuit
-        self.names = NameMap(list(c.nodes) + list(c.sources) + list(c.amp_names))
+        self.v_src, self.folded = v_src, folded
+        self.batch = v_src.shape[0]
+        self.beta, self.target, self.nudge_ref, self.nudge_current = 0.0, None, None, None
+        self.names = NameMap(circuit.terminal_labels())
         self.term = list(self.names.names) + ["0"]  # index -1 is ground
         self.taken = set(self.names.names)
         self.idx = unique_name("idx", self.taken) if sweep else None
         self.lines: list[str] = []
 
     def name(self, t: int) -> str:
+        """The node name of terminal ``t`` (``"0"`` for ground)."""
         return self.term[int(t)]
 
     def add(self, *lines: str) -> None:
@@ -289,6 +294,16 @@ class _Deck:
     def section(self, *comments: str) -> None:
         self.lines.append("*")
         self.lines.extend(f"* {comment_text(text, 300)}" for text in comments)
+
+    @staticmethod
+    def rows(a, n: int, what: str, batch: int | None = None) -> np.ndarray:
+        """``a`` as ``(batch, n)``, checked (see :func:`_batch`)."""
+        return _batch(a, n, what, batch)
+
+    @staticmethod
+    def numbers(key: str, values: np.ndarray) -> list[str]:
+        """Metadata lines ``* @key v1 v2 ...`` (8 numbers per line)."""
+        return _numbers(key, values)
 
     def value(self, name: str, nodes: str, kind: str, values: np.ndarray, what: str) -> None:
         """An element whose value may differ per example: a number, or a pwl B source."""
@@ -304,7 +319,7 @@ class _Deck:
         self.add(*(f"+ {', '.join(ch)}{')' if i == len(body) - 1 else ','}" for i, ch in enumerate(body)))
 
 
-def _header(d: _Deck, form: str, analysis: str | None, title: str | None, n_points: int,
+def _header(d: Deck, form: str, analysis: str | None, title: str | None, n_points: int,
             x: np.ndarray | None) -> None:
     c = d.c
     roles = {r: c.node_role.count(r) for r in dict.fromkeys(c.node_role)}
@@ -317,6 +332,11 @@ def _header(d: _Deck, form: str, analysis: str | None, title: str | None, n_poin
                             + ", ".join(f"{n} {r}" for r, n in roles.items()) + f"), {c.n_sources} sources ("
                             + ", ".join(f"{n} {k}" for k, n in kinds.items()) + f"), {c.n_amps} amplifiers,", 300),
         f"* {c.n_edges} conductances, {c.n_diodes} diodes; {form} form, {what}.",
+    )
+    others = [f"{len(t)} {t.noun}s" for t in c.tables(nonempty=True) if not t.legacy]
+    if others:  # kinds of later versions: decks without them stay byte-identical
+        d.add("* " + comment_text("also: " + ", ".join(others) + ".", 300))
+    d.add(
         "* Node names are the circuit's labels made safe for SPICE (ngspice lowercases them).",
         "* Lines starting with '* @' are metadata that analog_eqprop.netlist.parse_netlist reads",
         "* back (labels percent-encoded): edit element values in place and keep those lines.",
@@ -331,7 +351,7 @@ def _header(d: _Deck, form: str, analysis: str | None, title: str | None, n_poin
         d.add(*(_numbers("x", x) if x is not None else ["* @x none"]))
 
 
-def _free_nodes(d: _Deck) -> None:
+def _free_nodes(d: Deck) -> None:
     c = d.c
     d.section("free nodes: the unknown voltages [V]")
     layer = None
@@ -345,167 +365,11 @@ def _free_nodes(d: _Deck) -> None:
             lname = c.layer_names[lay] if 0 <= lay < len(c.layer_names) else f"layer {lay}"
             d.add("* " + comment_text(f"layer {lay} ({lname}): {len(run)} {roles} nodes"))
         d.add(f"* @free {d.name(j)} label={encode_label(label)} role={encode_label(c.node_role[j])} layer={lay}")
-    kind = "differential (V(pos) - V(neg))" if c.differential else "single-ended"
-    d.add(f"* outputs: {c.n_outputs} {kind}")
-    for k, (p, n) in enumerate(zip(c.out_pos, c.out_neg)):
-        d.add(f"* @output {k} pos={d.name(p)} neg={d.name(n) if n >= 0 else '-'}")
+    for t in c.tables():
+        t.header(d)
 
 
-def _sources(d: _Deck, v_src: np.ndarray, folded: np.ndarray) -> None:
-    c = d.c
-    d.section("sources: ideal voltage sources to ground [V]")
-    kind = None
-    for s in range(c.n_sources):
-        if c.source_kind[s] != kind:
-            kind = c.source_kind[s]
-            if kind == "input":
-                note = "folded into the Norton equivalents below, no element" if folded[s] else \
-                    "V = gain * x[feature] + offset"
-                d.add(f"* inputs: {note}")
-            else:
-                d.add("* " + comment_text(f"{kind} rails" if kind == "bias" else f"{kind} sources"))
-        t = c.n_free + s
-        d.add(f"* @source {d.name(t)} label={encode_label(c.sources[s])} kind={encode_label(c.source_kind[s])} "
-              f"feature={int(c.source_feature[s])} gain={format_number(c.source_gain[s])} "
-              f"offset={format_number(c.source_offset[s])}")
-        if not folded[s]:
-            sweep_this = d.sweep and c.source_kind[s] == "input"
-            if sweep_this:
-                d.value(f"s{s}", f"{d.name(t)} 0", "V", v_src[:, s], f"source {s}")
-            else:
-                d.add(f"vs{s} {d.name(t)} 0 {format_number(v_src[0, s], f'source {s}')}")
-
-
-def _offset_volts(c: Circuit, k: int) -> str:
-    # V(copy) = V(internal) - V(va) = A V(node) + A V_os, so va holds -A V_os (0: an ammeter)
-    return "0" if c.amp_offset[k] == 0 else format_number(-c.amp_gain[k] * c.amp_offset[k], f"amplifier {k} offset")
-
-
-def _amplifiers(d: _Deck) -> None:
-    c = d.c
-    if not c.n_amps:
-        return
-    d.section("amplifiers (Kendall et al. 2020): VCVS e<k> of gain A drives the amplified copy",
-              "through the 0 V ammeter va<k>, and CCCS f<k> draws back_gain times I(va<k>) from the neuron")
-    for k in range(c.n_amps):
-        node, copy = d.name(c.amp_node[k]), d.name(c.n_free + c.n_sources + k)
-        internal = unique_name(f"{copy}_int", d.taken)
-        d.add(f"* @amp {copy} label={encode_label(c.amp_names[k])} node={node}",
-              f"e{k} {internal} 0 {node} 0 {format_number(c.amp_gain[k], f'amplifier {k} gain')}",
-              f"va{k} {internal} {copy} {_offset_volts(c, k)}",
-              f"f{k} {node} 0 va{k} {format_number(c.amp_back[k], f'amplifier {k} back gain')}")
-
-
-def _conductances_and_norton(d: _Deck, v_src: np.ndarray) -> None:
-    c, g = d.c, d.g
-    kind_a, kind_b = c.terminal_kind(c.edge_a), c.terminal_kind(c.edge_b)
-    is_in = np.array([k == "input" for k in c.source_kind] + [False], dtype=bool)
-
-    def input_end(t, kind):
-        return (kind == 1) & is_in[np.where(kind == 1, t - c.n_free, -1)]
-
-    fold = np.zeros(c.n_edges, dtype=bool)
-    if d.form == "norton":
-        in_a, in_b = input_end(c.edge_a, kind_a), input_end(c.edge_b, kind_b)
-        other = np.where(in_a, kind_b, kind_a)
-        bad = (in_a | in_b) & (other != 0)
-        if np.any(bad):
-            k = int(np.argmax(bad))
-            raise ConfigError(f"the Norton form cannot fold conductance {k} between "
-                               f"{c.terminal_name(c.edge_a[k])!r} and {c.terminal_name(c.edge_b[k])!r}: an input "
-                               "source must connect to free nodes only; use form='full'")
-        fold = in_a | in_b
-    names = c.layer_names
-    for lay in sorted(set(c.edge_layer.tolist())):
-        ks = np.flatnonzero((c.edge_layer == lay) & ~fold)
-        if not ks.size:
-            continue
-        lname = names[lay] if 0 <= lay < len(names) else f"layer {lay}"
-        d.section(f"layer {lay} ({lname}): {ks.size} conductances [ohm = 1 / g]")
-        d.add(f"* @conductances layer={lay}")
-        for k in ks:
-            d.add(f"r{k} {d.name(c.edge_a[k])} {d.name(c.edge_b[k])} {format_number(1.0 / g[k], f'conductance {k}')}")
-    if not fold.any():
-        return
-    ks = np.flatnonzero(fold)
-    in_a = input_end(c.edge_a[ks], kind_a[ks])
-    node = np.where(in_a, c.edge_b[ks], c.edge_a[ks])
-    src = np.where(in_a, c.edge_a[ks], c.edge_b[ks]) - c.n_free
-    G = np.zeros(c.n_free)
-    current = np.zeros((v_src.shape[0], c.n_free))
-    # np.add.at sums in edge order: the same digits on every machine (golden netlists).
-    np.add.at(G, node, g[ks])
-    np.add.at(current, (slice(None), node), g[ks] * v_src[:, src])
-    d.section("Norton equivalents of the input sources: per node, rn<j> = 1 / sum(g) to ground",
-              "and in<j> = sum(g V_input) injected (exact for ideal sources)")
-    for j in np.unique(node):
-        d.add(f"rn{j} {d.name(j)} 0 {format_number(1.0 / G[j], f'Norton conductance of node {j}')}")
-        d.value(f"n{j}" if d.sweep else f"in{j}", f"0 {d.name(j)}", "I", current[:, j], f"Norton current {j}")
-
-
-def _diodes(d: _Deck, folded: np.ndarray) -> None:
-    c = d.c
-    if not c.n_diodes:
-        return
-    d.section("diodes: anode cathode model")
-    for k in range(c.n_diodes):
-        for t in (c.diode_anode[k], c.diode_cathode[k]):
-            if c.terminal_kind(np.array([t]))[0] == 1 and folded[t - c.n_free]:
-                raise ConfigError(f"diode {k} touches input source {c.terminal_name(t)!r}, which the Norton form "
-                                  "folds away; use form='full'")
-        d.add(f"d{k} {d.name(c.diode_anode[k])} {d.name(c.diode_cathode[k])} {c.models[c.diode_model[k]].name}")
-
-
-def _nudge(d: _Deck, beta: float, target, nudge_ref, batch: int, nudge_current=None) -> None:
-    c = d.c
-    if beta == 0.0:
-        return
-    if nudge_current is not None and c.nudge != "current":
-        raise ConfigError("explicit nudge currents need a current-mode circuit (nudge='current'); resistive "
-                          "nudging is a conductance to the target")
-    if target is None and nudge_current is None:
-        raise DataError("a nudged phase (beta != 0) needs its target: pass target (one-hot or soft, shape "
-                        f"({c.n_outputs},))")
-    has_neg = c.out_neg >= 0
-    if nudge_current is not None:  # any loss: I = -beta dC/dV computed by the caller
-        current = _batch(nudge_current, c.n_outputs, "nudge_current", batch if d.sweep else 1)
-        d.section(f"nudging (beta = {beta!r}, current mode): I = -beta dC/dV at the free state into",
-                  "each output node, currents computed by the caller from its loss")
-    else:
-        t_raw = _batch(target, c.n_outputs, "target", batch if d.sweep else 1)
-        t = c.targets(t_raw)
-        if c.nudge == "current":
-            if nudge_ref is None:
-                raise DataError("current-mode nudging needs the free state as reference: pass nudge_ref, the "
-                                "free-phase free-node voltages")
-            ref = _batch(nudge_ref, c.n_free, "nudge_ref", batch if d.sweep else 1)
-            current = -beta * (c.outputs(ref) - t)  # -beta dC/dV(pos); dC/dV(neg) is the opposite
-            d.section(f"nudging (beta = {beta!r}, current mode): I = -beta dC/dV at the free state into",
-                      "each output node, C = 1/2 sum of (out - target) squared")
-        else:
-            d.section(f"nudging (beta = {beta!r}, resistive): 1/beta ohm from each output to its target")
-    d.add(f"* @nudge beta={format_number(beta)} mode={c.nudge}")
-    if not d.sweep and nudge_current is not None:
-        d.add(*_numbers("nudge_current", current))
-    elif not d.sweep:
-        d.add(*_numbers("target", t_raw))
-        if c.nudge == "current":
-            d.add(*_numbers("nudge_ref", ref))
-    for k in range(c.n_outputs):
-        pos = d.name(c.out_pos[k])
-        if c.nudge == "current":
-            d.value(f"y{k}" if d.sweep else f"iy{k}", f"0 {pos}", "I", current[:, k], f"nudge current {k}")
-            if has_neg[k]:
-                neg = d.name(c.out_neg[k])
-                d.value(f"z{k}" if d.sweep else f"iz{k}", f"0 {neg}", "I", -current[:, k], f"nudge current {k}")
-        else:
-            node = unique_name(f"{pos}_target", d.taken)
-            ref_node = d.name(c.out_neg[k]) if has_neg[k] else "0"
-            d.add(f"ry{k} {pos} {node} {format_number(1.0 / beta, 'nudge resistance')}")
-            d.value(f"y{k}" if d.sweep else f"vy{k}", f"{node} {ref_node}", "V", t[:, k], f"target {k}")
-
-
-def _transient(d: _Deck, tr: Transient) -> list[str]:
+def _transient(d: Deck, tr: Transient) -> list[str]:
     """Write the node capacitors; return the ``.ic`` lines and the ``.tran`` card."""
     c = d.c
     cap = _batch(tr.capacitance, c.n_free, "transient capacitance")[0]
@@ -532,30 +396,25 @@ def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, 
         raise NetlistError(f"analysis must be 'op' or None, got {analysis!r}")
     beta = real(beta, "beta")
     c = circuit
-    d = _Deck(c, _conductances(c, g), form, sweep)
-    if repeats < 1:
-        raise NetlistError(f"repeats must be >= 1, got {repeats!r}")
-    d.repeats = int(repeats)
+    g = checked_conductances(c, g)
     batch = 1 if X is None else X.shape[0]
     v_src = np.broadcast_to(c.source_offset, (batch, c.n_sources)).copy()
-    is_input = np.array([k == "input" for k in c.source_kind], dtype=bool)
+    is_input = c.element("source").is_input
     v_src[:, is_input] = 0.0  # x=None: 0 V inputs
     if X is not None:
         v_src = c.source_voltages(X)
-    folded = is_input & (form == "norton")
+    d = Deck(c, g, form, sweep, v_src, is_input & (form == "norton"))
+    if repeats < 1:
+        raise NetlistError(f"repeats must be >= 1, got {repeats!r}")
+    d.repeats = int(repeats)
+    d.beta, d.target, d.nudge_ref, d.nudge_current = beta, target, nudge_ref, nudge_current
     _header(d, form, "tran" if transient is not None else "dc" if sweep else analysis, title, batch,
             None if X is None or sweep else X[0])
     _free_nodes(d)
-    _sources(d, v_src, folded)
-    if sweep:
-        d.section("sweep index: example k is the .dc point where v(idx) = k")
-        d.add(f"vidx {d.idx} 0 0")
-    _amplifiers(d)
-    _conductances_and_norton(d, v_src)
-    _diodes(d, folded)
-    _nudge(d, beta, target, nudge_ref, batch, nudge_current)
+    for table in c.tables():  # sources (and the sweep index), amplifiers, conductances, diodes, ..., the nudge
+        table.write(d)
     tran = _transient(d, transient) if transient is not None else []
-    tail = _model_cards(c) + _options_line(options)
+    tail = [line for table in c.tables() for line in table.model_cards()] + _options_line(options)
     if nodeset is not None:
         v = _batch(nodeset, c.n_free, "nodeset", 1)[0]
         ns = [f"v({d.name(j)})={format_number(v[j], f'nodeset {j}')}" for j in range(c.n_free)]

@@ -39,7 +39,7 @@ Examples
 >>> text = compile_netlist(layered_circuit([2, 2, 1], seed=0), x=[0.5, 0.25]).text
 >>> p = parse_netlist(text)
 >>> p.form, p.free_nodes, p.elements[0]
-('full', ('h1_0', 'h1_1', 'y0'), Element(line=24, name='vs0', nodes=('x0p', '0'), value=0.5, ref=None, layer=None))
+('full', ('h1_0', 'h1_1', 'y0'), Element(line=24, name='vs0', nodes=('x0p', '0'), value=0.5, ref=None, layer=None, params=()))
 >>> parse_netlist(text.replace("\n.op\n", "\n.control\nshell ls\n.endc\n.op\n"))
 Traceback (most recent call last):
 ...
@@ -55,22 +55,20 @@ from typing import Any
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
-from analog_eqprop.circuits.elements import DiodeModel, parse_model_cards
+from analog_eqprop.elements import KINDS
+from analog_eqprop.elements.base import CardSpec
+from analog_eqprop.elements.diode import DiodeModel, parse_model_cards
 from analog_eqprop.spice.numbers import option_value, spice_number
 from analog_eqprop.errors import AnalogEqpropError, NetlistError
 from analog_eqprop.netlist.compiler import FORMAT_LINE, FORMS
 from analog_eqprop.netlist.deck_policy import check_deck
 from analog_eqprop.spice.names import NameMap, decode_label
 
-__all__ = ["Element", "ParsedNetlist", "parse_netlist", "option_value"]
+__all__ = ["Element", "ParsedNetlist", "Reader", "parse_netlist", "option_value"]
 
-# element prefix -> number of fields after the name, and what the last ones are
-_ELEMENTS = {
-    "r": (3, "value"), "rn": (3, "value"), "ry": (3, "value"),
-    "vs": (3, "value"), "va": (3, "value"), "vy": (3, "value"),
-    "in": (3, "value"), "iy": (3, "value"), "iz": (3, "value"),
-    "d": (3, "model"), "e": (5, "value"), "f": (4, "source and gain"),
-}
+# element prefix -> how its card reads, from every kind's table (the parser knows no element by name)
+_ELEMENTS: dict[str, CardSpec] = {prefix: spec for k in KINDS for prefix, spec in k.cards.items()}
+_KIND_META = {key: k.kind for k in KINDS for key in k.meta}
 _NAME = re.compile(r"([a-z]+?)(\d+)")
 _NODE = re.compile(r"[a-z][a-z0-9_]*|0")
 _CARDS = ".model, .options, .save, .print, .op and .end"
@@ -89,11 +87,14 @@ class Element:
     nodes : tuple of str
         Node names (``"0"`` is ground); ``E`` cards list out+, out-, in+, in-.
     value : float or None
-        Resistance [ohm], voltage [V], current [A] or gain; None for diodes.
+        Resistance [ohm], voltage [V], current [A] or gain; None for model cards.
     ref : str or None
-        A diode's model name, a CCCS's controlling source.
+        A diode's or transistor's model name, a CCCS's controlling source, a behavioural
+        source's expression.
     layer : int or None
         The conductance layer of an ``r<k>`` card (from its ``@conductances`` section).
+    params : tuple of (str, float)
+        ``KEY=VALUE`` parameters after a model name (``W``, ``L`` of a transistor), keys lower case.
     """
 
     line: int
@@ -102,6 +103,7 @@ class Element:
     value: float | None
     ref: str | None = None
     layer: int | None = None
+    params: tuple[tuple[str, float], ...] = ()
 
     @property
     def prefix(self) -> str:
@@ -168,6 +170,8 @@ class ParsedNetlist:
     beta: float = 0.0
     target: np.ndarray | None = None
     nudge_ref: np.ndarray | None = None
+    model_cards: tuple[str, ...] = ()
+    kind_meta: dict[str, list] = field(default_factory=dict)
 
     def element(self, name: str) -> Element:
         """The element called ``name`` (case-insensitive); NetlistError if absent."""
@@ -242,6 +246,7 @@ class _State:
         self.sources: list[dict[str, Any]] = []
         self.amps: list[dict[str, Any]] = []
         self.ideal: set[str] = set()
+        self.kind_meta: dict[str, list[tuple[int, list[str]]]] = {}
         self.nudge: dict[str, Any] = {}
         self.target: list[float] = []
         self.nudge_ref: list[float] = []
@@ -321,6 +326,8 @@ def _meta(st: _State, line: int, text: str) -> None:
         st.nudge = dict(beta=num(kv["beta"], "beta"), mode=kv["mode"])
     elif key in ("target", "nudge_ref"):
         getattr(st, key).extend(num(a, key) for a in args)
+    elif key in _KIND_META:  # a kind's own metadata: its read() interprets it
+        st.kind_meta.setdefault(key, []).append((line, args))
     else:
         raise _fail(line, f"unknown metadata '@{key}'")
 
@@ -351,31 +358,49 @@ def _element(st: _State, line: int, text: str) -> None:
     tokens = text.split()
     low = [t.lower() for t in tokens]
     name = low[0]
-    if name == "vidx" or name.startswith("b"):
-        raise _fail(line, f"element {name!r} belongs to a sweep netlist (compile_sweep), which cannot be parsed back")
     m = _NAME.fullmatch(name)
+    if name == "vidx" or (name.startswith("b") and not (m and m.group(1) in _ELEMENTS)):
+        raise _fail(line, f"element {name!r} belongs to a sweep netlist (compile_sweep), which cannot be parsed back")
     if not m or m.group(1) not in _ELEMENTS:
         raise _fail(line, f"element {tokens[0]!r} is not one that analog_eqprop writes")
     prefix = m.group(1)
-    n_fields, tail = _ELEMENTS[prefix]
-    if len(tokens) != 1 + n_fields:
+    spec = _ELEMENTS[prefix]
+    n_fields, tail = spec.fields, spec.tail
+    if n_fields is not None and len(tokens) != 1 + n_fields:
         raise _fail(line, f"element {name} needs {n_fields} fields (nodes, then {tail}), got {len(tokens) - 1}")
-    n_nodes = 4 if prefix == "e" else 2
-    nodes = tuple(low[1:1 + n_nodes])
+    if n_fields is None and len(tokens) < 2 + spec.nodes:
+        raise _fail(line, f"element {name} needs {spec.nodes} nodes, then {tail}; got {len(tokens) - 1} fields")
+    nodes = tuple(low[1:1 + spec.nodes])
     for node in nodes:
         if not _NODE.fullmatch(node):
             raise _fail(line, f"node name {node!r} is not [a-z][a-z0-9_]* or 0")
     value: float | None = None
     ref = None
-    if prefix == "d":
-        ref = tokens[3]
+    params: tuple[tuple[str, float], ...] = ()
+    rest = tokens[1 + spec.nodes:]
+    if tail == "model":
+        ref = rest[0]
+    elif tail == "model and params":
+        ref = rest[0]
+        pairs = []
+        for tok in rest[1:]:
+            key, eq, val = tok.partition("=")
+            if not eq or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key):
+                raise _fail(line, f"element {name}: parameter {tok!r} is not KEY=VALUE")
+            pairs.append((key.lower(), _number(val, line, f"parameter {key} of {name}")))
+        params = tuple(pairs)
+    elif tail == "expression":
+        key, eq, expr = rest[0].partition("=")
+        if key.lower() != "i" or not eq or not expr:
+            raise _fail(line, f"element {name} needs I=<expression>, got {rest[0]!r}")
+        ref = expr
     else:
         value = _number(tokens[-1], line, f"value of {name}")
         if prefix in ("r", "rn", "ry") and value == 0.0:
             raise _fail(line, f"resistor {name} has 0 ohm")
-        if prefix == "f":
-            ref = low[3]
-    st.elements.append(Element(line, name, nodes, value, ref, st.layer if prefix == "r" else None))
+        if tail == "source and gain":
+            ref = low[1 + spec.nodes]
+    st.elements.append(Element(line, name, nodes, value, ref, st.layer if prefix == "r" else None, params))
 
 
 def parse_netlist(text: str) -> ParsedNetlist:
@@ -423,8 +448,8 @@ def _finish(st: _State) -> ParsedNetlist:
     names = NameMap.from_pairs(labels)
     known = set(names.names) | {"0"}
     helpers = set()
-    for el in st.elements:  # nodes the compiler adds: amplifier internals, nudge targets
-        if el.prefix in ("e", "vy"):
+    for el in st.elements:  # nodes the compiler adds: amplifier internals, nudge targets, gate nodes
+        if _ELEMENTS[el.prefix].helper:
             helpers.add(el.nodes[0])
     for el in st.elements:
         for node in el.nodes:
@@ -449,6 +474,7 @@ def _finish(st: _State) -> ParsedNetlist:
         x=None if st.x is None else np.array(st.x), beta=float(nudge.get("beta", 0.0)),
         target=np.array(st.target) if nudge else None,
         nudge_ref=np.array(st.nudge_ref) if nudge and nudge["mode"] == "current" else None,
+        model_cards=tuple(st.model_text), kind_meta=dict(st.kind_meta),
     )
 
 
@@ -467,99 +493,120 @@ def _conductance(r: float) -> float:
     return g
 
 
-def _by_prefix(p: ParsedNetlist, prefix: str) -> dict[int, Element]:
-    return {el.index: el for el in p.elements if el.prefix == prefix}
+class Reader:
+    """A parsed deck as the element kinds read it back (:meth:`~analog_eqprop.elements.base.ElementTable.read`):
+    its cards by prefix, node names as the rebuilt circuit's terminals, metadata.
+
+    The rebuilt circuit's terminals are the deck's free nodes, then its sources -- the kept
+    ones (the Norton form's folded inputs are gone) and, in the Norton form, one bias rail per
+    ``rn<j>`` / ``in<j>`` pair (labelled ``norton_<node label>``, at ``in<j> / g`` volts) --
+    then the amplified copies.
+    """
+
+    def __init__(self, p: ParsedNetlist):
+        self.p = p
+        self.info, self.amps, self.outputs = p.info, p.amps, p.outputs
+        self.ideal = {m.name.lower() for m in p.models if m.ideal}
+        self._by: dict[str, dict[int, Element]] = {}
+        for el in p.elements:
+            self._by.setdefault(el.prefix, {})[el.index] = el
+        nf, ns = len(p.free_nodes), len(p.sources)
+        self.nf, self.ns = nf, ns
+        self._term = {name: i for i, name in enumerate(p.names.names)}
+        vs = self.by_prefix("vs")
+        sources = [dict(s) for s in p.sources]
+        keep: dict[int, int] = {}  # source index -> its index in the rebuilt circuit
+        for s, src in enumerate(sources):
+            el = vs.get(s)
+            if el is None:
+                if p.form == "full" or src["kind"] != "input":
+                    raise _fail(src["line"], f"source {src['node']} has no element vs{s}")
+                continue
+            if el.nodes != (src["node"], "0"):
+                raise _fail(el.line, f"vs{s} must connect {src['node']} to 0")
+            if src["kind"] != "input":
+                src["offset"] = el.value  # a hand-edited rail voltage is honoured
+            keep[s] = len(keep)
+        self._keep = keep
+        self._rows = [sources[s] for s in keep]
+        self._norton: list[tuple[tuple[int, int], float, int]] = []
+        if p.form == "norton":
+            # Each Norton pair becomes its Thevenin twin: g_j to a rail at I_j / g_j.
+            n_in, taken = self.by_prefix("in"), set(p.names)
+            for j, rn in sorted(self.by_prefix("rn").items()):
+                cur = n_in.get(j)
+                if cur is None or rn.nodes[1] != "0" or cur.nodes != ("0", rn.nodes[0]) or \
+                        rn.nodes[0] not in self._term or self._term[rn.nodes[0]] >= nf:
+                    raise _fail(rn.line, f"Norton pair rn{j}, in{j} is not wired as the compiler writes it")
+                base = label = f"norton_{p.names.to_label(rn.nodes[0])}"
+                i = 0
+                while label in taken:
+                    i += 1
+                    label = f"{base}_{i}"
+                taken.add(label)
+                gj = self.conductance(rn.value)
+                self._rows.append(dict(label=label, kind="bias", feature=-1, gain=0.0, offset=cur.value / gj))
+                node = self._term[rn.nodes[0]]
+                self._norton.append(((node, nf + len(self._rows) - 1), gj, p.free_layers[node]))
+
+    def by_prefix(self, prefix: str) -> dict[int, Element]:
+        """The cards ``<prefix><k>`` by index ``k``."""
+        return dict(self._by.get(prefix, {}))
+
+    def terminal(self, node: str) -> int:
+        """The rebuilt circuit's terminal of node ``node`` (ground: -1)."""
+        if node == "0":
+            return GROUND
+        t = self._term[node]
+        nf, ns = self.nf, self.ns
+        if nf <= t < nf + ns:
+            if t - nf not in self._keep:
+                raise NetlistError(f"node {node} is a folded input source; only the full form can use it")
+            return nf + self._keep[t - nf]
+        return t if t < nf else t - ns + len(self._rows)
+
+    def is_free(self, node: str) -> bool:
+        return self._term.get(node, self.nf) < self.nf
+
+    def source_rows(self) -> list[dict[str, Any]]:
+        """The rebuilt circuit's sources: ``label, kind, feature, gain, offset`` each."""
+        return self._rows
+
+    def norton_pairs(self) -> list[tuple[tuple[int, int], float, int]]:
+        """Per Norton pair: its (free node, rail) terminals, conductance [S] and layer."""
+        return self._norton
+
+    @staticmethod
+    def conductance(r: float) -> float:
+        """A g with ``1.0 / g == r`` (the nearest such double to 1/r), so values round-trip."""
+        return _conductance(r)
+
+    def model_text(self, types: tuple[str, ...]) -> str:
+        """The deck's ``.model`` cards (all of them: a kind's reader picks its types)."""
+        return "\n".join(self.p.model_cards)
+
+    def meta(self, key: str) -> list[tuple[int, list[str]]]:
+        """A kind's ``* @key ...`` metadata lines: (line number, tokens after the key)."""
+        return list(self.p.kind_meta.get(key, ()))
+
+    @staticmethod
+    def fail(line: int, msg: str) -> NetlistError:
+        return _fail(line, msg)
 
 
 def _build(p: ParsedNetlist) -> tuple[Circuit, np.ndarray, np.ndarray | None]:
-    nf, ns = len(p.free_nodes), len(p.sources)
-    term = {name: i for i, name in enumerate(p.names.names)}
-    vs = _by_prefix(p, "vs")
-    sources = [dict(s) for s in p.sources]
-    keep: dict[int, int] = {}  # source index -> its index in the rebuilt circuit
-    for s, src in enumerate(sources):
-        el = vs.get(s)
-        if el is None:
-            if p.form == "full" or src["kind"] != "input":
-                raise _fail(src["line"], f"source {src['node']} has no element vs{s}")
-            continue
-        if el.nodes != (src["node"], "0"):
-            raise _fail(el.line, f"vs{s} must connect {src['node']} to 0")
-        if src["kind"] != "input":
-            src["offset"] = el.value  # a hand-edited rail voltage is honoured
-        keep[s] = len(keep)
-    rows = [sources[s] for s in keep]
-    n_a, n_b, n_g, n_layer = [], [], [], []
-    if p.form == "norton":
-        # Each Norton pair becomes its Thevenin twin: g_j to a rail at I_j / g_j.
-        n_in, taken = _by_prefix(p, "in"), set(p.names)
-        for j, rn in sorted(_by_prefix(p, "rn").items()):
-            cur = n_in.get(j)
-            if cur is None or rn.nodes[1] != "0" or cur.nodes != ("0", rn.nodes[0]) or rn.nodes[0] not in term \
-                    or term[rn.nodes[0]] >= nf:
-                raise _fail(rn.line, f"Norton pair rn{j}, in{j} is not wired as the compiler writes it")
-            base = label = f"norton_{p.names.to_label(rn.nodes[0])}"
-            i = 0
-            while label in taken:
-                i += 1
-                label = f"{base}_{i}"
-            taken.add(label)
-            gj = _conductance(rn.value)
-            rows.append(dict(label=label, kind="bias", feature=-1, gain=0.0, offset=cur.value / gj))
-            n_a.append(term[rn.nodes[0]])
-            n_b.append(nf + len(rows) - 1)
-            n_g.append(gj)
-            n_layer.append(p.free_layers[term[rn.nodes[0]]])
-
-    def tnew(node: str) -> int:
-        if node == "0":
-            return GROUND
-        t = term[node]
-        if nf <= t < nf + ns:
-            if t - nf not in keep:
-                raise NetlistError(f"node {node} is a folded input source; only the full form can use it")
-            return nf + keep[t - nf]
-        return t if t < nf else t - ns + len(rows)
-
-    edges = [el for _, el in sorted(_by_prefix(p, "r").items())]
-    e_a = [tnew(el.nodes[0]) for el in edges] + n_a
-    e_b = [tnew(el.nodes[1]) for el in edges] + n_b
-    g = [_conductance(el.value) for el in edges] + n_g
-    layers = [el.layer if el.layer is not None else 0 for el in edges] + n_layer
-    a_node, a_gain, a_back, a_offset = [], [], [], []
-    e, va, f = _by_prefix(p, "e"), _by_prefix(p, "va"), _by_prefix(p, "f")
-    for k, amp in enumerate(p.amps):
-        if k not in e or k not in va or k not in f:
-            raise _fail(amp["line"], f"amplifier {k} needs elements e{k}, va{k} and f{k}")
-        inner = e[k].nodes[0]
-        if e[k].nodes[1:] != ("0", amp["node"], "0") or va[k].nodes != (inner, amp["copy"]) or \
-                f[k].nodes != (amp["node"], "0") or f[k].ref != f"va{k}" or term.get(amp["node"], nf) >= nf:
-            raise _fail(e[k].line, f"amplifier {k}: e{k}, va{k}, f{k} are not wired as the compiler writes them")
-        if not e[k].value > 0:  # the offset below divides by it; a circuit's amplifier gains are > 0
-            raise _fail(e[k].line, f"amplifier {k}: e{k} has gain {e[k].value!r}; amplifier gains must be > 0")
-        a_node.append(term[amp["node"]])
-        a_gain.append(e[k].value)
-        a_back.append(f[k].value)
-        a_offset.append(-(va[k].value or 0.0) / e[k].value)  # va holds -A V_os (see the compiler)
-    diodes = [el for _, el in sorted(_by_prefix(p, "d").items())]
-    model_pos = {m.name.lower(): i for i, m in enumerate(p.models)}
+    reader = Reader(p)
+    tables = {k.kind: k.read(reader) for k in KINDS}
     circuit = Circuit(
         name=p.circuit_name, nodes=tuple(p.names.to_label(n) for n in p.free_nodes), node_role=p.free_roles,
-        node_layer=list(p.free_layers), sources=tuple(s["label"] for s in rows),
-        source_kind=tuple(s["kind"] for s in rows), source_feature=[s["feature"] for s in rows],
-        source_gain=[s["gain"] for s in rows], source_offset=[s["offset"] for s in rows],
-        n_features=p.info["n_features"], edge_a=e_a, edge_b=e_b, edge_g=g, edge_layer=layers,
-        g_min=p.info["g_min"], g_max=p.info["g_max"], amp_node=a_node, amp_gain=a_gain, amp_back=a_back,
-        amp_offset=a_offset, amp_names=tuple(a["label"] for a in p.amps), diode_anode=[tnew(el.nodes[0]) for el in diodes],
-        diode_cathode=[tnew(el.nodes[1]) for el in diodes], diode_model=[model_pos[el.ref.lower()] for el in diodes],
-        models=p.models, out_pos=[term[pos] for pos, _ in p.outputs],
-        out_neg=[term[neg] if neg else -1 for _, neg in p.outputs], target_on=p.info["target_on"],
-        target_off=p.info["target_off"], nudge=p.info["nudge"], layer_names=p.layer_names,
+        node_layer=list(p.free_layers), n_features=p.info["n_features"], g_min=p.info["g_min"],
+        g_max=p.info["g_max"], target_on=p.info["target_on"], target_off=p.info["target_off"],
+        layer_names=p.layer_names, elements=tables,
     )
     x = None if p.x is None else p.x.copy()
     if x is not None and x.shape != (circuit.n_features,):
         raise NetlistError(f"@x lists {x.size} features, the circuit has {circuit.n_features}")
-    return circuit, np.array(g, dtype=np.float64), x
+    return circuit, np.array(circuit.edge_g, dtype=np.float64), x
 
 
 def _check_against(p: ParsedNetlist, circuit: Circuit, g: np.ndarray, x: np.ndarray | None) -> None:

@@ -52,7 +52,7 @@ import numpy as np
 
 from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.errors import ConfigError, DataError, NetlistError, SimulationError
-from analog_eqprop.netlist.compiler import _batch, _conductances, _model_cards
+from analog_eqprop.netlist.compiler import Deck, checked_conductances
 from analog_eqprop.spice.names import NameMap, format_number, title_text, unique_name
 from analog_eqprop.validation import real
 
@@ -76,7 +76,7 @@ def _num(value: float, what: str) -> float:
 def pyspice_node_names(circuit: Circuit) -> NameMap:
     """Labels of the free nodes, sources and amplified copies -> the node names used by
     :func:`to_pyspice` (the same as :func:`~analog_eqprop.netlist.compile_netlist`'s)."""
-    return NameMap(list(circuit.nodes) + list(circuit.sources) + list(circuit.amp_names))
+    return NameMap(circuit.terminal_labels())
 
 
 def to_pyspice(
@@ -120,14 +120,15 @@ def to_pyspice(
     if not isinstance(circuit, Circuit):
         raise NetlistError(f"expected a Circuit, got {type(circuit).__name__}")
     c = circuit
-    g = _conductances(c, g)
+    g = checked_conductances(c, g)
     beta = real(beta, "beta")
-    _model_cards(c)  # the compiler's checks of model names and parameters
+    for table in c.tables():
+        table.model_cards()  # the compiler's checks of model names and parameters
     v_src = np.asarray(c.source_offset, dtype=np.float64).copy()
     is_input = np.array([k == "input" for k in c.source_kind], dtype=bool)
     v_src[is_input] = 0.0
     if x is not None:
-        v_src = c.source_voltages(_batch(x, c.n_features, "x", 1))[0]
+        v_src = c.source_voltages(Deck.rows(x, c.n_features, "x", 1))[0]
     names = pyspice_node_names(c)
     taken = set(names.names)
     term = list(names.names) + ["0"]  # index -1 is ground
@@ -173,17 +174,17 @@ def _nudge(ckt: Any, c: Circuit, term: list[str], taken: set[str], beta: float, 
         raise ConfigError("explicit nudge currents need a current-mode circuit (nudge='current'); resistive "
                           "nudging is a conductance to the target")
     if nudge_current is not None:
-        current = _batch(nudge_current, c.n_outputs, "nudge_current", 1)[0]
+        current = Deck.rows(nudge_current, c.n_outputs, "nudge_current", 1)[0]
     else:
         if target is None:
             raise DataError("a nudged phase (beta != 0) needs its target: pass target (one-hot or soft, shape "
                             f"({c.n_outputs},))")
-        t = c.targets(_batch(target, c.n_outputs, "target", 1))[0]
+        t = c.targets(Deck.rows(target, c.n_outputs, "target", 1))[0]
         if c.nudge == "current":
             if nudge_ref is None:
                 raise DataError("current-mode nudging needs the free state as reference: pass nudge_ref, the "
                                 "free-phase free-node voltages")
-            ref = _batch(nudge_ref, c.n_free, "nudge_ref", 1)
+            ref = Deck.rows(nudge_ref, c.n_free, "nudge_ref", 1)
             current = -beta * (c.outputs(ref)[0] - t)
     for k in range(c.n_outputs):
         pos = term[c.out_pos[k]]

@@ -49,12 +49,15 @@ class NumpyBackend:
     def __init__(self, solver: NewtonSolver | None = None):
         self.solver = solver or NewtonSolver()
 
-    def operating_point(self, system, g, x, *, beta=0.0, target_v=None, ref=None, u0=None) -> OperatingPoint:
+    def operating_point(self, system, g, x, *, beta=0.0, target_v=None, ref=None, u0=None,
+                        values=None) -> OperatingPoint:
+        """``values``: the trained columns of kinds other than conductances (``{kind: array}``,
+        e.g. transistor gate voltages [V]), see :meth:`~analog_eqprop.circuits.Circuit.with_values`."""
         g, x, beta, target_v, ref, u0 = solve_args(system.circuit, g, x, beta=beta, target=target_v, ref=ref, u0=u0,
                                                    n_state=system.n)
         v_src = system.circuit.source_voltages(x)
         nudge = system.nudge_terms(beta, target_v, ref) if target_v is not None else None
-        return self.solver.solve(system, g, v_src, u0=u0, nudge=nudge)
+        return self.solver.solve(system, g, v_src, u0=u0, nudge=nudge, values=values)
 
 
 def get_backend(name: str | Any, **options) -> Any:

@@ -64,9 +64,9 @@ import numpy as np
 from analog_eqprop.circuits.description import GROUND
 from analog_eqprop.errors import ConfigError, ConvergenceError, DataError
 from analog_eqprop.kernels import skinny_matmul
+from analog_eqprop.solvers.bcd_checks import USE_NUMPY, check_bcd_circuit, terminal_ends
 from analog_eqprop.solvers.bcd_device import Namespace as _Namespace
 from analog_eqprop.solvers.bcd_device import operating_point_device
-from analog_eqprop.solvers.bcd_checks import _USE_NUMPY, _ends, check_bcd_circuit
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import OperatingPoint
 from analog_eqprop.validation import array, solve_args
@@ -138,8 +138,8 @@ class _Plan:
         local = self.pos - off[lay]  # node -> index inside its layer
         self.lay = lay
 
-        qa, ma, sa = _ends(c, c.edge_a)
-        qb, mb, sb = _ends(c, c.edge_b)
+        qa, ma, sa = terminal_ends(c, c.edge_a)
+        qb, mb, sb = terminal_ends(c, c.edge_b)
         # orient every edge so that end 1 is free; end 2 is free (q2 >= 0), a source (s2 >= 0) or ground
         swap = qa < 0
         q1, m1 = np.where(swap, qb, qa), np.where(swap, mb, ma)
@@ -236,7 +236,7 @@ class _Plan:
         outs = np.concatenate([c.out_pos, c.out_neg[has]])
         if np.unique(outs).size != outs.size:
             raise ConfigError("BCD: with resistive nudging of differential outputs every output node must belong "
-                              f"to one output only (each pair is a 2-node block); {_USE_NUMPY}")
+                              f"to one output only (each pair is a 2-node block); {USE_NUMPY}")
         lay_p, lay_n = self.lay[self.order[self.pair_p]], self.lay[self.order[self.pair_n]]
         self.pair_links = {(int(min(a, b)), int(max(a, b))) for a, b in zip(lay_p, lay_n) if a != b}
         # per layer: nodes with a partner (local) and the partner (global); deferred = same-layer negs

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
-from analog_eqprop.errors import DataError
+from analog_eqprop.elements.diode import diode_current
 
 __all__ = ["MNASystem"]
 
@@ -49,22 +49,25 @@ class MNASystem:
         internal = np.full(c.n_diodes, -1)
         internal[self.has_rs] = nf + np.arange(self.n_internal)
 
-        # Per terminal: KCL row p (-1: none), reflection r, voltage unknown q (-1: none), factor m, source s.
+        # Per terminal: KCL row p (-1: none), reflection r, voltage unknown q (-1: none), factor m,
+        # source s, constant part cst (amplifier offsets A V_os): free nodes, then what each
+        # terminal-owning kind (sources, amplified copies) says of its own (TerminalMap).
         nt = c.n_terminals
         p = np.full(nt + 1, -1)
         q = np.full(nt + 1, -1)
         r = np.zeros(nt + 1)
         m = np.zeros(nt + 1)
         s = np.full(nt + 1, -1)
+        cst = np.zeros(nt + 1)
         p[:nf] = q[:nf] = np.arange(nf)
         r[:nf] = m[:nf] = 1.0
-        s[nf:nf + ns] = np.arange(ns)
-        amp = slice(nf + ns, nt)
-        p[amp] = q[amp] = c.amp_node
-        r[amp] = c.amp_back
-        m[amp] = c.amp_gain
-        cst = np.zeros(nt + 1)  # constant part of a terminal's voltage: amplifier offsets A V_os
-        cst[amp] = c.amp_gain * c.amp_offset
+        for table in c.tables():
+            if table.owns_terminals and len(table):
+                first = c.terminal_offset(table.kind)
+                sl = slice(first, first + len(table))
+                tm = table.terminal_map(c)
+                p[sl], r[sl], q[sl], m[sl], s[sl], cst[sl] = tm.p, tm.r, tm.q, tm.m, tm.s, tm.const
+        self.terminal_map = (p, r, q, m, s, cst)
         # index -1 (ground) maps to the extra last slot, which is all "none".
         a, b = c.edge_a, c.edge_b
         rows, cols, edges, coefs = [], [], [], []
@@ -85,10 +88,10 @@ class MNASystem:
                 okc = has_row & (cst[tv] != 0.0)  # an offset copy: b -= r1 g (+-A V_os)
                 o_rows.append(p[t1][okc]); o_edges.append(e_idx[okc])  # noqa: E702
                 o_coefs.append(-sign * vs * r[t1][okc] * cst[tv][okc])
-        self._g_rows = np.concatenate(rows)
-        self._g_cols = np.concatenate(cols)
-        self._g_edge = np.concatenate(edges)
-        self._g_coef = np.concatenate(coefs)
+        self.g_rows = np.concatenate(rows)
+        self.g_cols = np.concatenate(cols)
+        self.g_edge = np.concatenate(edges)
+        self.g_coef = np.concatenate(coefs)
         self._d_rows = np.concatenate(d_rows)
         self._d_src = np.concatenate(d_src)
         self._d_edge = np.concatenate(d_edges)
@@ -98,6 +101,7 @@ class MNASystem:
         self._o_coef = np.concatenate(o_coefs)
         #: whether amplifier offsets add a constant (conductance-dependent) drive
         self.has_offsets = bool(self._o_rows.size)
+        self._general = self._general_plan()
 
         # Diodes: junction from anode' (internal node when RS > 0) to cathode, in "extended"
         # coordinates w = [u (n), V_src (ns), 0 (ground)].
@@ -138,8 +142,8 @@ class MNASystem:
     def conductance_matrix(self, g: np.ndarray) -> np.ndarray:
         """Linear conductance matrix ``G`` [S], ``(n, n)``, for conductances ``g`` [S]."""
         n = self.n
-        vals = g[self._g_edge] * self._g_coef
-        G = np.bincount(self._g_rows * n + self._g_cols, weights=vals, minlength=n * n).reshape(n, n)
+        vals = g[self.g_edge] * self.g_coef
+        G = np.bincount(self.g_rows * n + self.g_cols, weights=vals, minlength=n * n).reshape(n, n)
         return G + self._rs_sys[0]
 
     def drive_matrix(self, g: np.ndarray) -> np.ndarray:
@@ -166,27 +170,7 @@ class MNASystem:
         ``resistive`` mode adds a conductance ``beta`` towards the target (``F = E + beta C``).
         ``loss_grad(out, target_v)`` gives dC/d(out) (default: squared error ``out - t``).
         """
-        c = self.circuit
-        B = target_v.shape[0]
-        db = np.zeros((B, self.n))
-        pos, neg = c.out_pos, c.out_neg
-        has_neg = neg >= 0
-        if c.nudge == "current":
-            if ref is None:
-                raise DataError("current-mode nudging needs the free state as reference (ref)")
-            out = c.outputs(ref[:, : c.n_free])
-            grad = (out - target_v) if loss_grad is None else loss_grad(out, target_v)
-            np.add.at(db, (slice(None), pos), -beta * grad)
-            np.add.at(db, (slice(None), neg[has_neg]), beta * grad[:, has_neg])
-            return None, db
-        dG = np.zeros((self.n, self.n))
-        np.add.at(dG, (pos, pos), beta)
-        np.add.at(dG, (neg[has_neg], neg[has_neg]), beta)
-        np.add.at(dG, (pos[has_neg], neg[has_neg]), -beta)
-        np.add.at(dG, (neg[has_neg], pos[has_neg]), -beta)
-        np.add.at(db, (slice(None), pos), beta * target_v)
-        np.add.at(db, (slice(None), neg[has_neg]), -beta * target_v[:, has_neg])
-        return dG, db
+        return self.circuit.element("nudge").stamps(self.n, beta, target_v, ref, loss_grad)
 
     # -- diodes ---------------------------------------------------------------------------
     def extended(self, u: np.ndarray, v_src: np.ndarray) -> np.ndarray:
@@ -195,8 +179,6 @@ class MNASystem:
 
     def diode_currents(self, w: np.ndarray, *, gmin: float, reltol: float = 1e-3):
         """Junction voltages, currents and conductances, each ``(batch, n_diodes)``."""
-        from analog_eqprop.circuits.elements import diode_current
-
         vd = w[:, self.d_anode] - w[:, self.d_cathode]
         idd = np.empty_like(vd)
         gd = np.empty_like(vd)
@@ -219,6 +201,54 @@ class MNASystem:
         np.add.at(J, (Bi, a[both][None, :], k[both][None, :]), -gd[:, both])
         np.add.at(J, (Bi, k[both][None, :], a[both][None, :]), -gd[:, both])
 
+    # -- other nonlinear kinds (transistors, users' devices...) ------------------------------
+    def _general_plan(self) -> list[tuple]:
+        """Per nonlinear kind but the diodes (which the solvers treat specially, series
+        resistance and all): where each element's terminal currents and Jacobian entries go."""
+        c = self.circuit
+        p, r, q, m = self.terminal_map[:4]
+        n = self.n
+        plans = []
+        for table in c.tables(nonempty=True):
+            if table.linear or table.kind == "diode":
+                continue
+            terms = table.currents(np.zeros((1, c.n_terminals + 1))).terms  # (n_el, k); own gates read ground
+            k = terms.shape[1]
+            e, j = np.nonzero(p[terms] >= 0)
+            res = (e, j, p[terms[e, j]], r[terms[e, j]])
+            e2, j2, l2 = np.nonzero((p[terms] >= 0)[:, :, None] & (q[terms] >= 0)[:, None, :])
+            jac = (e2, j2, l2, p[terms[e2, j2]] * n + q[terms[e2, l2]], r[terms[e2, j2]] * m[terms[e2, l2]])
+            plans.append((table.kind, k, res, jac))
+        return plans
+
+    @property
+    def general(self) -> bool:
+        """Whether the circuit has nonlinear elements other than diodes."""
+        return bool(self._general)
+
+    @property
+    def nonlinear(self) -> bool:
+        return self.circuit.n_diodes > 0 or self.general
+
+    def general_stamps(self, u: np.ndarray, v_src: np.ndarray, *, gmin: float, values=None, jac: bool = True):
+        """KCL residual ``(batch, n)`` [A] and Jacobian ``(batch, n, n)`` [S] (None without
+        ``jac``) of the nonlinear kinds other than diodes, at unknowns ``u`` (free nodes first),
+        with the trainable columns in ``values`` (``{kind: array}``; default the circuit's)."""
+        c = self.circuit
+        B, n = u.shape[0], self.n
+        w = c.terminal_voltages(u[:, : c.n_free], v_src)
+        res = np.zeros((B, n))
+        J = np.zeros((B, n * n)) if jac else None
+        for kind, _, (e, j, rows, coef), (e2, j2, l2, flat, coef2) in self._general:
+            table = c.element(kind)
+            if values and kind in values:
+                table = table.replace(**{table.trainable: values[kind]})
+            b = table.currents(w, gmin=gmin)
+            np.add.at(res, (slice(None), rows), b.i[:, e, j] * coef)
+            if jac:
+                np.add.at(J, (slice(None), flat), b.di[:, e2, j2, l2] * coef2)
+        return res, None if J is None else J.reshape(B, n, n)
+
     # -- EqProp ---------------------------------------------------------------------------
     def edge_drops(self, u: np.ndarray, v_src: np.ndarray) -> np.ndarray:
         """Voltage across every conductance [V], ``(batch, n_edges)``."""
@@ -232,21 +262,9 @@ class MNASystem:
         implicit gradient.
         """
         c = self.circuit
-        nf, ns = c.n_free, c.n_sources
-
-        def rows(t):
-            kind = c.terminal_kind(t)
-            p = np.where(kind == 0, t, -1)
-            rr = np.where(kind == 0, 1.0, 0.0)
-            is_amp = kind == 2
-            k = np.where(is_amp, t - nf - ns, 0)
-            p = np.where(is_amp, c.amp_node[k] if c.n_amps else -1, p)
-            rr = np.where(is_amp, c.amp_back[k] if c.n_amps else 0.0, rr)
-            return p, rr
-
-        pa, ra = rows(c.edge_a)
-        pb, rb = rows(c.edge_b)
-        return pa, ra, pb, rb
+        p, r = self.terminal_map[0], self.terminal_map[1]
+        a, b = c.edge_a, c.edge_b
+        return p[a], np.where(p[a] >= 0, r[a], 0.0), p[b], np.where(p[b] >= 0, r[b], 0.0)
 
     @property
     def ground(self) -> int:

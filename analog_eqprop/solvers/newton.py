@@ -42,6 +42,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import copy
 import time
 import warnings
 import weakref
@@ -51,7 +52,7 @@ from typing import NamedTuple
 import numpy as np
 
 from analog_eqprop.circuits.description import Circuit
-from analog_eqprop.circuits.elements import DiodeModel, diode_current, thermal_voltage
+from analog_eqprop.elements.diode import branch_current, diode_current
 from analog_eqprop.errors import ConfigError, ConvergenceError
 from analog_eqprop.solvers.continuation import AIDS, JunctionTable, gmin_stepping, source_stepping
 from analog_eqprop.solvers.mna import MNASystem
@@ -106,80 +107,22 @@ class OperatingPoint:
         return np.concatenate([self.voltages, self.internal], axis=1)
 
 
-def branch_current(v: np.ndarray, model: DiodeModel, *, gmin: float = 1e-12, reltol: float = 1e-3,
-                   max_iter: int = 100) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Current [A], conductance ``di/dv`` [S] and junction voltage [V] of a diode *with* its
-    series resistance, for branch voltages ``v`` [V] (anode terminal minus cathode).
-
-    Solves ``h(v_j) = I_D(v_j) + (v_j - v) / RS = 0`` for the junction voltage ``v_j``, whose
-    root lies between 0 and ``v``: Newton from ``v_T n log(1 + v / (RS IS))`` (the junction
-    voltage if all of ``v / RS`` flowed, an upper bound where ``h`` is convex), falling back to
-    bisection whenever a step leaves the bracket, until the next step would be below rounding.
-
-    Examples
-    --------
-    >>> m = DiodeModel("D1", IS=4.352e-9, N=1.906, RS=0.6458)
-    >>> i, g, vj = branch_current(np.array([1.0]), m)
-    >>> bool(abs(vj[0] + m.RS * i[0] - 1.0) < 1e-15), bool(g[0] < 1 / m.RS)
-    (True, True)
-    """
-    v = np.asarray(v, dtype=np.float64)
-    rs = float(model.RS)
-    if rs == 0.0:
-        i, g = diode_current(v, model, gmin=gmin, reltol=reltol)
-        return i, g, v
-    lo, hi = np.minimum(v, 0.0), np.maximum(v, 0.0)
-    est = model.vte() * np.log1p(np.maximum(v, 0.0) / (rs * model.IS))
-    vj = np.where(v > 0, np.minimum(v, est), v)
-    bv = model.breakdown_voltage(reltol=reltol)
-    if bv is not None and np.any(v < -bv):
-        # in breakdown h is concave: start from the lower bound, the junction voltage if all of
-        # (-v - BV) / RS flowed (from v itself, Newton crawled on exp's 700 cap and stopped
-        # after max_iter at 1e295 A for a 1N4148 at -224 V)
-        vtb = (model.NBV if model.NBV is not None else model.N) * thermal_voltage()
-        est_b = -bv - vtb * np.log1p(np.maximum(-v - bv, 0.0) / (rs * model.IS))
-        vj = np.where(v < -bv, np.maximum(v, est_b), vj)
-    small = 1e-7 * model.vte()
-    i_out, g_out, vj_out = np.empty_like(v), np.empty_like(v), vj.copy()
-    act = np.arange(v.size)  # flat indices still iterating
-    vf, vj, lo, hi = v.reshape(-1), vj.reshape(-1), lo.reshape(-1), hi.reshape(-1)
-    for _ in range(max_iter):
-        i, g = diode_current(vj, model, gmin=gmin, reltol=reltol)
-        h = i + (vj - vf) / rs
-        step = h / (g + 1.0 / rs)
-        # done: after a step s <= 1e-7 n V_T the next Newton step, ~s^2 / (2 n V_T), is below
-        # rounding, and so is the error of carrying i linearly to the new point (g s^2 / 2 n V_T):
-        # take that point without another evaluation (for most junctions this saves one of two)
-        done = np.abs(step) <= small
-        idx = act[done]
-        vj_out.flat[idx] = vj[done] - step[done]
-        i_out.flat[idx] = i[done] - g[done] * step[done]
-        g_out.flat[idx] = g[done]
-        keep = ~done
-        if not keep.any():
-            break
-        act, vj, vf, step, h = act[keep], vj[keep], vf[keep], step[keep], h[keep]
-        hi = np.where(h > 0, np.minimum(hi[keep], vj), hi[keep])
-        lo = np.where(h < 0, np.maximum(lo[keep], vj), lo[keep])
-        new = vj - step
-        vj = np.where((new < lo) | (new > hi), 0.5 * (lo + hi), new)  # Newton left the bracket: bisect
-    else:
-        i, g = diode_current(vj, model, gmin=gmin, reltol=reltol)
-        vj_out.flat[act], i_out.flat[act], g_out.flat[act] = vj, i, g
-    return i_out, g_out / (1.0 + rs * g_out), vj_out
-
-
 class _Eval(NamedTuple):
     """The diodes at one iterate, each ``(batch, n_diodes)``: branch voltages ``v`` [V],
-    junction voltages ``vj`` [V], branch currents ``i`` [A] and conductances ``g`` [S]."""
+    junction voltages ``vj`` [V], branch currents ``i`` [A] and conductances ``g`` [S]; and the
+    other nonlinear kinds' (transistors...) KCL currents ``r_extra`` ``(batch, m)`` [A] and
+    Jacobian ``J_extra`` ``(batch, m, m)`` [S] (None without such kinds)."""
 
     v: np.ndarray
     vj: np.ndarray
     i: np.ndarray
     g: np.ndarray
+    r_extra: np.ndarray | None = None
+    J_extra: np.ndarray | None = None
 
     def take(self, rows) -> "_Eval":
-        return _Eval(self.v[rows], self.vj[rows], self.i[rows], self.g[rows])
+        extra = (None, None) if self.r_extra is None else (self.r_extra[rows], self.J_extra[rows])
+        return _Eval(self.v[rows], self.vj[rows], self.i[rows], self.g[rows], *extra)
 
 
 class _Nodal:
@@ -209,8 +152,8 @@ class _Nodal:
             self.anode, self.cathode = remap(system.d_anode_term), remap(system.d_cathode)
             # the linear stamps without the series resistances (those only ever touch internal
             # nodes and their anodes, so dropping them is exact, not a subtraction)
-            self.g_flat = system._g_rows * nf + system._g_cols
-            self.g_edge, self.g_coef = system._g_edge, system._g_coef
+            self.g_flat = system.g_rows * nf + system.g_cols
+            self.g_edge, self.g_coef = system.g_edge, system.g_coef
             self.rs = system.d_rs
         else:
             self.anode, self.cathode = system.d_anode, system.d_cathode
@@ -232,6 +175,16 @@ class _Nodal:
                                          self.cathode[both] * m + self.anode[both]])
         self.has_rs = system.has_rs
         self._last = None
+        self.system = system
+        self.values = None  # the trained columns of other kinds for this solve (with_values)
+
+    def with_values(self, values) -> "_Nodal":
+        """This formulation with other kinds' trained columns (``{kind: array}``) for one solve."""
+        if not values:
+            return self
+        out = copy.copy(self)
+        out.values = values
+        return out
 
     def linear(self, system: MNASystem, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``G`` (m, m) and the drive ``D`` (n_sources, m) [S] for conductances ``g``; the free
@@ -257,7 +210,17 @@ class _Nodal:
         vj, i, gd = np.empty_like(v), np.empty_like(v), np.empty_like(v)
         for model, sel in self.groups:
             i[:, sel], gd[:, sel], vj[:, sel] = branch_current(v[:, sel], model, gmin=gmin)
-        return _Eval(v, vj, i, gd)
+        if not self.system.general:
+            return _Eval(v, vj, i, gd)
+        un = u if u.shape[1] == self.system.n else np.pad(u, ((0, 0), (0, self.system.n - u.shape[1])))
+        r_x, J_x = self.system.general_stamps(un, v_src, gmin=gmin, values=self.values)
+        return _Eval(v, vj, i, gd, r_x[:, : self.m], J_x[:, : self.m, : self.m])
+
+    def kcl(self, rl: np.ndarray, ev: _Eval, i: np.ndarray | None = None) -> np.ndarray:
+        """The KCL residual [A]: the linear part ``rl``, the diode branches' currents (``i``, else
+        ``ev.i``) and the other nonlinear kinds'."""
+        r = rl + (ev.i if i is None else i) @ self.inc
+        return r if ev.r_extra is None else r + ev.r_extra
 
     def companion(self, ev: _Eval, vl: np.ndarray, lim: np.ndarray, *, gmin: float):
         """Branch currents and conductances with each limited junction linearised at its
@@ -281,8 +244,9 @@ class _Nodal:
         r = u @ G.T - b
         return r if gshunt is None else r + gshunt[:, None] * u
 
-    def direction(self, G, r, gd, gshunt) -> np.ndarray:
-        """The Newton step ``-J^-1 r`` with ``J = G + diodes (+ shunt)``.
+    def direction(self, G, r, gd, gshunt, extra: np.ndarray | None = None) -> np.ndarray:
+        """The Newton step ``-J^-1 r`` with ``J = G + diodes (+ shunt) (+ extra``, the other
+        nonlinear kinds' Jacobian ``(batch, m, m)``, with which every example solves on its own).
 
         Most examples share one Jacobian to within 1e-3 (clamp diodes that are off add ~1e-12
         S to a diagonal of ~1e-2 S), so they take a *chord* step with one LU of ``G`` plus the
@@ -298,7 +262,7 @@ class _Nodal:
             dg = dg + gshunt[:, None]
         du = np.empty_like(r)
         own = np.ones(B, bool)
-        if not self.pair_d.size:
+        if extra is None and not self.pair_d.size:
             ref = np.median(dg, axis=0)
             d_ref = np.diag(G) + ref
             own = np.max(np.abs(dg - ref) / np.maximum(np.abs(d_ref), 1e-300), axis=1) > 1e-3
@@ -314,6 +278,8 @@ class _Nodal:
                         own[:] = True
         if own.any():
             J = np.broadcast_to(G, (int(own.sum()),) + G.shape).copy()
+            if extra is not None:
+                J += extra[own]
             Jf = J.reshape(J.shape[0], m * m)
             Jf[:, :: m + 1] += dg[own]
             if self.pair_d.size:
@@ -413,20 +379,20 @@ class NewtonSolver:
         object.__setattr__(self, "continuation", tuple(aids))
 
     def solve(self, system: MNASystem, g: np.ndarray, v_src: np.ndarray, *, u0: np.ndarray | None = None,
-              nudge: tuple[np.ndarray | None, np.ndarray] | None = None) -> OperatingPoint:
+              nudge: tuple[np.ndarray | None, np.ndarray] | None = None, values=None) -> OperatingPoint:
         """Operating points for source voltages ``v_src`` (batch, n_sources) [V].
 
         ``nudge = (dG, db)`` from :meth:`MNASystem.nudge_terms`; ``u0`` warm-starts (batch, n) or
         (batch, n_free) (internal nodes then start at their anode's voltage).
         """
         with single_thread_blas():
-            return self._solve(system, g, v_src, u0, nudge)
+            return self._solve(system, g, v_src, u0, nudge, values)
 
-    def _solve(self, system, g, v_src, u0, nudge) -> OperatingPoint:
+    def _solve(self, system, g, v_src, u0, nudge, values=None) -> OperatingPoint:
         t0 = time.perf_counter()
         B, n, nf = v_src.shape[0], system.n, system.circuit.n_free
         reduced = self.eliminate_rs and system.n_internal > 0
-        eq = _nodal(system, reduced)
+        eq = _nodal(system, reduced).with_values(values)
         G, D = eq.linear(system, g)
         b = v_src @ D
         if system.has_offsets:
@@ -436,7 +402,7 @@ class NewtonSolver:
             if dG is not None:
                 G = G + dG[: eq.m, : eq.m]
             b = b + db[:, : eq.m]
-        if system.circuit.n_diodes == 0:
+        if not system.nonlinear:
             u = np.linalg.solve(G, b.T).T
             res = np.max(np.abs(u @ G.T - b), axis=1) if n else np.zeros(B)
             return self._result(system, u, res, np.ones(B, bool), np.ones(B, np.int64), t0, [])
@@ -499,19 +465,19 @@ class NewtonSolver:
         ua, vja, ba, va, tola, ga = u, vj, b, v_src, tol, gshunt
         ev = eq.evaluate(ua, va, gmin=self.gmin) if ev is None else ev
         rl = eq.linear_residual(G, ba, ua, ga)
-        r = rl + ev.i @ eq.inc  # the KCL residual [A]
+        r = eq.kcl(rl, ev)  # the KCL residual [A]
         for it in range(1, max_iter + 1):
             vl, lim = eq.junctions.limit(ev.vj, vja)
             limited = False if lim is None else lim.any(axis=1)
             if np.any(limited):  # the companion model's residual (rl + i: i may be 1e295 A beside it)
                 i_use, g_use = eq.companion(ev, vl, lim, gmin=self.gmin)
-                du = eq.direction(G, rl + i_use @ eq.inc, g_use, ga)
+                du = eq.direction(G, eq.kcl(rl, ev, i_use), g_use, ga, ev.J_extra)
             else:
-                du = eq.direction(G, r, ev.g, ga)
+                du = eq.direction(G, r, ev.g, ga, ev.J_extra)
             un = ua + du
             ev = eq.evaluate(un, va, gmin=self.gmin)
             rl = eq.linear_residual(G, ba, un, ga)
-            r = rl + ev.i @ eq.inc
+            r = eq.kcl(rl, ev)
             rn = np.max(np.abs(r), axis=1)
             step_ok = np.all(np.abs(du) <= self.reltol * np.maximum(np.abs(ua), np.abs(un)) + self.vntol, axis=1)
             # rounding: 1e-9 of the largest drive, diode current or conductance current
@@ -583,16 +549,22 @@ class NewtonSolver:
             u[:, idx] = w[:, system.d_anode_term[system.has_rs]]
         return u
 
-    def _residual(self, system: MNASystem, G, b, u, v_src, jac: bool = True):
+    def _residual(self, system: MNASystem, G, b, u, v_src, jac: bool = True, values=None):
         """KCL residual (and Jacobian, junction voltages) of the full system, internal nodes
         included -- the reference formulation, used by implicit gradients."""
         w = system.extended(u, v_src)
         vd, idd, gd = system.diode_currents(w, gmin=self.gmin)
         r = u @ G.T - b
+        rg, Jg = system.general_stamps(u, v_src, gmin=self.gmin, values=values, jac=jac) if system.general \
+            else (None, None)
+        if rg is not None:
+            r += rg
         if not jac:
             _scatter_currents(system, idd, r)
             return r
         J = np.broadcast_to(G, (u.shape[0],) + G.shape).copy()
+        if Jg is not None:
+            J += Jg
         system.scatter_diodes(idd, gd, r, J)
         return r, J, vd
 
@@ -633,7 +605,7 @@ def _scatter_currents(system: MNASystem, idd: np.ndarray, r: np.ndarray) -> None
 
 def solve_dc(circuit: Circuit, g: np.ndarray, x: np.ndarray, *, solver: NewtonSolver | None = None,
              beta: float = 0.0, target: np.ndarray | None = None, ref: np.ndarray | None = None,
-             u0: np.ndarray | None = None, system: MNASystem | None = None) -> OperatingPoint:
+             u0: np.ndarray | None = None, system: MNASystem | None = None, values=None) -> OperatingPoint:
     """DC operating points of ``circuit`` with conductances ``g`` [S] for features ``x`` (batch, n_features).
 
     With ``beta != 0`` the outputs are nudged towards ``target`` (one-hot, (batch, n_outputs));
@@ -649,4 +621,4 @@ def solve_dc(circuit: Circuit, g: np.ndarray, x: np.ndarray, *, solver: NewtonSo
                                              u0=u0, n_state=system.n)
     v_src = circuit.source_voltages(x)
     nudge = None if target is None else system.nudge_terms(beta, circuit.targets(target), ref)
-    return solver.solve(system, g, v_src, u0=u0, nudge=nudge)
+    return solver.solve(system, g, v_src, u0=u0, nudge=nudge, values=values)

@@ -48,7 +48,7 @@ from typing import Any, Literal, Mapping, NamedTuple
 
 import numpy as np
 
-from analog_eqprop.circuits.description import GROUND, Circuit
+from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.errors import (
     ConfigError,
     ConvergenceError,
@@ -245,9 +245,15 @@ class NortonPlan:
             raise ConfigError(f"cannot fold conductance {k}: input source {c.terminal_name(c.edge_a[k])!r} or "
                               f"{c.terminal_name(c.edge_b[k])!r} connects to something other than a free node; "
                               "use form='full'")
-        for t in np.concatenate([c.diode_anode, c.diode_cathode]):
-            if c.terminal_kind(np.array([t]))[0] == 1 and is_input[t - nf]:
-                raise ConfigError(f"a diode touches input source {c.terminal_name(t)!r}; use form='full'")
+        for table in c.tables():  # nothing but conductances may touch a folded input
+            if table.kind == "conductance":
+                continue
+            for col in table.terminals:
+                t = getattr(table, col)
+                on_input = (c.terminal_kind(t) == 1) & is_input[np.clip(t - nf, 0, ns - 1)]
+                if np.any(on_input):
+                    k = int(np.argmax(on_input))
+                    raise ConfigError(f"a {table.noun} touches input source {c.terminal_name(t[k])!r}; use form='full'")
         self.circuit = c
         fold = in_a | in_b
         self.keep = np.flatnonzero(~fold)
@@ -268,13 +274,13 @@ class NortonPlan:
         new_src[bias] = np.arange(bias.size)
         ns_red = bias.size + m
 
-        def term(t: np.ndarray) -> np.ndarray:
+        def term(t: np.ndarray) -> np.ndarray:  # terminal re-indexing: sources renumbered, later owners shift
             t = np.asarray(t)
             kind = c.terminal_kind(t)
-            return np.select([kind == 1, kind == 2], [nf + new_src[np.clip(t - nf, 0, ns - 1)], t - ns + ns_red],
+            return np.select([kind == 1, kind >= 2], [nf + new_src[np.clip(t - nf, 0, ns - 1)], t - ns + ns_red],
                              default=t)
 
-        taken = set(c.nodes) | set(c.amp_names) | {c.sources[s] for s in bias}
+        taken = set(c.terminal_labels())
         names = []
         for j in self.nodes:
             name, k = f"{c.nodes[j]}_norton", 1
@@ -284,18 +290,22 @@ class NortonPlan:
             names.append(name)
         lay = np.zeros(m, np.int64)
         lay[slot] = c.edge_layer[f]
-        self.reduced = replace(
-            c, name=c.name, sources=tuple(c.sources[s] for s in bias) + tuple(names),
-            source_kind=tuple(c.source_kind[s] for s in bias) + ("input",) * m,
-            source_feature=np.concatenate([np.full(bias.size, -1), np.arange(m)]),
-            source_gain=np.concatenate([c.source_gain[bias], np.ones(m)]),
-            source_offset=np.concatenate([c.source_offset[bias], np.zeros(m)]), n_features=m,
-            edge_a=np.concatenate([term(c.edge_a[self.keep]), self.nodes]),
-            edge_b=np.concatenate([term(c.edge_b[self.keep]), nf + bias.size + np.arange(m)]),
-            edge_g=np.concatenate([c.edge_g[self.keep], np.ones(m)]),
-            edge_layer=np.concatenate([c.edge_layer[self.keep], lay]),
-            diode_anode=np.where(c.diode_anode == GROUND, GROUND, term(c.diode_anode)),
-            diode_cathode=np.where(c.diode_cathode == GROUND, GROUND, term(c.diode_cathode)))
+        src_t = c.element("source")
+        sources = src_t.take(bias).replace(
+            labels=tuple(src_t.labels[s] for s in bias) + tuple(names),
+            role=tuple(src_t.role[s] for s in bias) + ("input",) * m,
+            feature=np.concatenate([np.full(bias.size, -1), np.arange(m)]),
+            gain=np.concatenate([src_t.gain[bias], np.ones(m)]),
+            offset=np.concatenate([src_t.offset[bias], np.zeros(m)]))
+        cond = c.element("conductance")
+        conductances = cond.take(self.keep).remap(term)
+        conductances = conductances.replace(
+            a=np.concatenate([conductances.a, self.nodes]),
+            b=np.concatenate([conductances.b, nf + bias.size + np.arange(m)]),
+            g=np.concatenate([conductances.g, np.ones(m)]), layer=np.concatenate([conductances.layer, lay]))
+        tables = {t.kind: t.remap(term) for t in c.tables()}
+        tables.update(source=sources, conductance=conductances)
+        self.reduced = replace(c, name=c.name, n_features=m, elements=tables)
 
     def fold(self, g: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Conductances [S] and features [V] of the reduced circuit for ``g`` and ``x`` (batch, n_features)."""
@@ -425,9 +435,13 @@ class NgspiceBackend:
 
     def operating_point(self, system: MNASystem, g: np.ndarray, x: np.ndarray, *, beta: float = 0.0,
                         target_v: np.ndarray | None = None, ref: np.ndarray | None = None,
-                        u0: np.ndarray | None = None, nudge_current: np.ndarray | None = None) -> OperatingPoint:
+                        u0: np.ndarray | None = None, nudge_current: np.ndarray | None = None,
+                        values: Mapping[str, np.ndarray] | None = None) -> OperatingPoint:
         """Operating points of a batch (``u0`` is ignored: in a ``.dc`` sweep ngspice starts
         each point from the previous one's solution, whatever ``.nodeset`` says).
+
+        ``values`` (``{kind: array}``): the trained columns of kinds other than conductances
+        (transistor gate voltages [V]...), written into the decks.
 
         ``nudge_current`` (batch, n_outputs) [A], current-mode circuits: the currents injected
         into the outputs in a nudged phase (``-beta dC/dV`` of any loss, computed by the caller)
@@ -446,6 +460,7 @@ class NgspiceBackend:
         if form == "norton":
             plan = self._plan(c)
             circuit, (g, X) = plan.reduced, plan.fold(g, X)
+        circuit = circuit.with_values(values)
         jobs = [(circuit, g, X[s], float(beta), None if target is None else target[s],
                  None if ref_free is None else ref_free[s], form, self.options, self.mode, self.timeout_s,
                  self.repeats) + (() if nudge is None else (nudge[s],)) for s in self.chunks(B)]

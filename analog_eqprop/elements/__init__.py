@@ -1,0 +1,58 @@
+"""Circuit elements as first-class kinds: one module per kind, one protocol, one registry.
+
+Every kind is a table class (:class:`~analog_eqprop.elements.base.ElementTable`) in a module of
+its own; a :class:`~analog_eqprop.circuits.Circuit` holds one table per kind in :data:`KINDS`,
+and every simulator layer loops over them (see :mod:`.base` for the protocol). Adding a kind
+is a module plus one line in :data:`KINDS`.
+
+============  ==========================  ==================================================
+kind          table                       module
+============  ==========================  ==================================================
+source        :class:`Sources`            :mod:`.source` (inputs and bias rails)
+amplifier     :class:`Amplifiers`         :mod:`.amplifier` (Kendall's VCVS + CCCS pairs)
+conductance   :class:`Conductances`       :mod:`.conductance` (the trainable weights)
+diode         :class:`Diodes`             :mod:`.diode` (SPICE level-1 junctions)
+nudge         :class:`Outputs`            :mod:`.nudge` (the outputs and their nudge)
+============  ==========================  ==================================================
+
+Examples
+--------
+>>> [k.kind for k in KINDS]
+['source', 'amplifier', 'conductance', 'diode', 'nudge']
+"""
+
+from analog_eqprop.elements.amplifier import Amplifiers
+from analog_eqprop.elements.base import GROUND, Branches, ElementTable, TerminalMap
+from analog_eqprop.elements.conductance import Conductances
+from analog_eqprop.elements.diode import (
+    DiodeModel,
+    Diodes,
+    branch_current,
+    diode_current,
+    diode_model,
+    load_diode_models,
+)
+from analog_eqprop.elements.nudge import NUDGE_MODES, Outputs
+from analog_eqprop.elements.source import Sources
+
+#: The registered kinds, in order: the owners of terminals first (their terminal blocks follow
+#: the free nodes in this order), then the others; a deck's sections follow this order too.
+KINDS: tuple[type[ElementTable], ...] = (
+    Sources,
+    Amplifiers,
+    Conductances,
+    Diodes,
+    Outputs,
+)
+
+__all__ = ["KINDS", "kind", "GROUND", "ElementTable", "TerminalMap", "Branches", "Sources", "Amplifiers",
+           "Conductances", "Diodes", "Outputs", "DiodeModel", "diode_current", "branch_current", "diode_model",
+           "load_diode_models", "NUDGE_MODES"]
+
+
+def kind(name: str) -> type[ElementTable]:
+    """The table class of kind ``name`` (KeyError naming the known kinds otherwise)."""
+    for k in KINDS:
+        if k.kind == name:
+            return k
+    raise KeyError(f"unknown element kind {name!r}; known: {', '.join(k.kind for k in KINDS)}")
