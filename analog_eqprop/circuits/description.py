@@ -25,7 +25,7 @@ Examples
 >>> c.n_free, c.n_sources, c.n_edges, c.n_diodes
 (4, 6, 23, 3)
 >>> c.element("conductance").g is c.edge_g, [t.kind for t in c.tables()]
-(True, ['source', 'amplifier', 'conductance', 'diode', 'nudge'])
+(True, ['source', 'amplifier', 'conductance', 'diode', 'mosfet', 'nudge'])
 """
 
 from __future__ import annotations

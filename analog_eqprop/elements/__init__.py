@@ -12,13 +12,14 @@ source        :class:`Sources`            :mod:`.source` (inputs and bias rails)
 amplifier     :class:`Amplifiers`         :mod:`.amplifier` (Kendall's VCVS + CCCS pairs)
 conductance   :class:`Conductances`       :mod:`.conductance` (the trainable weights)
 diode         :class:`Diodes`             :mod:`.diode` (SPICE level-1 junctions)
+mosfet        :class:`Mosfets`            :mod:`.mosfet` (ngspice level-1 transistors)
 nudge         :class:`Outputs`            :mod:`.nudge` (the outputs and their nudge)
 ============  ==========================  ==================================================
 
 Examples
 --------
 >>> [k.kind for k in KINDS]
-['source', 'amplifier', 'conductance', 'diode', 'nudge']
+['source', 'amplifier', 'conductance', 'diode', 'mosfet', 'nudge']
 """
 
 from analog_eqprop.elements.amplifier import Amplifiers
@@ -32,6 +33,7 @@ from analog_eqprop.elements.diode import (
     diode_model,
     load_diode_models,
 )
+from analog_eqprop.elements.mosfet import OWN_GATE, MosfetModel, Mosfets, load_mosfet_models, mosfet_model
 from analog_eqprop.elements.nudge import NUDGE_MODES, Outputs
 from analog_eqprop.elements.source import Sources
 
@@ -42,12 +44,14 @@ KINDS: tuple[type[ElementTable], ...] = (
     Amplifiers,
     Conductances,
     Diodes,
+    Mosfets,
     Outputs,
 )
 
 __all__ = ["KINDS", "kind", "GROUND", "ElementTable", "TerminalMap", "Branches", "Sources", "Amplifiers",
            "Conductances", "Diodes", "Outputs", "DiodeModel", "diode_current", "branch_current", "diode_model",
-           "load_diode_models", "NUDGE_MODES"]
+           "load_diode_models", "NUDGE_MODES", "Mosfets", "MosfetModel", "OWN_GATE", "load_mosfet_models",
+           "mosfet_model"]
 
 
 def kind(name: str) -> type[ElementTable]:

@@ -481,7 +481,9 @@ class NewtonSolver:
             rn = np.max(np.abs(r), axis=1)
             step_ok = np.all(np.abs(du) <= self.reltol * np.maximum(np.abs(ua), np.abs(un)) + self.vntol, axis=1)
             # rounding: 1e-9 of the largest drive, diode current or conductance current
-            scale = np.maximum(np.max(np.abs(ev.i), axis=1), g_diag * np.max(np.abs(un), axis=1))
+            scale = np.maximum(np.max(np.abs(ev.i), axis=1, initial=0.0), g_diag * np.max(np.abs(un), axis=1))
+            if ev.r_extra is not None:  # the other kinds' currents
+                scale = np.maximum(scale, np.max(np.abs(ev.r_extra), axis=1, initial=0.0))
             done = step_ok & (rn <= tola + 1e-9 * scale)
             if lim is not None:
                 done &= ~limited

@@ -336,7 +336,9 @@ class NgspiceBackend:
     mode : {"shared", "batch"}
         libngspice in this process (or in each worker), or an ``ngspice -b`` subprocess.
     form : {"norton", "full"}
-        Netlist form; Norton folding is exact for ideal input sources and much faster.
+        Netlist form; Norton folding is exact for ideal input sources and much faster. A
+        circuit whose inputs cannot be folded (an element other than a conductance touches an
+        input source, e.g. a transistor edge) runs in the full form (``extra["form"]`` says which).
     per_analysis : int
         Most examples per analysis (a ``.dc`` sweep); 1 runs one ``.op`` per example.
     options : mapping, optional
@@ -412,7 +414,7 @@ class NgspiceBackend:
         if workers < 1:
             raise ConfigError(f"workers must be >= 1, got {workers}")
         self.workers = int(workers)
-        self._plans: dict[int, tuple[Circuit, NortonPlan]] = {}
+        self._plans: dict[int, tuple[Circuit, NortonPlan | None]] = {}
         self.stats = {"analyses": 0, "examples": 0, "ngspice_seconds": 0.0, "chunk_seconds": 0.0,
                       "chunk_cpu_seconds": 0.0, "wall_seconds": 0.0, "aided_chunks": 0, "worker_restarts": 0}
 
@@ -420,10 +422,18 @@ class NgspiceBackend:
         # an executor does not pickle (and a copy of the model must not share a pool by accident)
         return {**self.__dict__, "executor": None, "_plans": {}}
 
-    def _plan(self, circuit: Circuit) -> NortonPlan:
+    def _plan(self, circuit: Circuit) -> NortonPlan | None:
+        """The circuit's Norton plan; None when its input sources cannot be folded (an element
+        other than a conductance touches one: a transistor edge from an input), whose decks
+        are then written in the full form -- the same operating points, only slower."""
         hit = self._plans.get(id(circuit))
         if hit is None or hit[0] is not circuit:
-            hit = self._plans[id(circuit)] = (circuit, NortonPlan(circuit))
+            try:
+                plan = NortonPlan(circuit)
+            except ConfigError as exc:
+                log.info("circuit %r: %s; its decks use the full form", circuit.name, exc)
+                plan = None
+            hit = self._plans[id(circuit)] = (circuit, plan)
         return hit[1]
 
     def chunks(self, batch: int) -> list[slice]:
@@ -457,8 +467,10 @@ class NgspiceBackend:
         # ref may carry the diodes' internal nodes (the NumPy solvers' state); the deck wants the free nodes
         ref_free = None if ref is None else ref[:, : c.n_free]
         circuit, form = c, self.form
-        if form == "norton":
-            plan = self._plan(c)
+        plan = self._plan(c) if form == "norton" else None
+        if plan is None:
+            form = "full"
+        else:
             circuit, (g, X) = plan.reduced, plan.fold(g, X)
         circuit = circuit.with_values(values)
         jobs = [(circuit, g, X[s], float(beta), None if target is None else target[s],
@@ -486,7 +498,7 @@ class NgspiceBackend:
         self.stats["wall_seconds"] += seconds
         return OperatingPoint(voltages=v, internal=internal, status="converged", converged=np.ones(B, bool),
                               iterations=len(jobs), residual=np.full(B, np.nan), backend=f"ngspice-{self.mode}",
-                              seconds=seconds, extra={"analyses": len(jobs), "form": self.form, "aids": aided})
+                              seconds=seconds, extra={"analyses": len(jobs), "form": form, "aids": aided})
 
     def _run_on_workers(self, jobs: list[tuple]) -> list[ChunkResult]:
         """Run chunks on the executor. A worker that dies breaks a process pool: the pool is
