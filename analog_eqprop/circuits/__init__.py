@@ -8,6 +8,7 @@ from analog_eqprop.circuits.builders import (
     kendall_circuit,
     layered_circuit,
     random_circuit,
+    transistor_circuit,
 )
 from analog_eqprop.circuits.description import GROUND, NUDGE_MODES, Circuit
 from analog_eqprop.circuits.elements import (
@@ -21,5 +22,5 @@ from analog_eqprop.circuits.elements import (
 __all__ = [
     "Circuit", "GROUND", "NUDGE_MODES", "DiodeModel", "diode_current", "load_diode_models", "parse_model_cards",
     "thermal_voltage", "circuit_from_graph", "circuit_graph", "layered_circuit", "drn_circuit", "kendall_circuit",
-    "random_circuit", "init_conductances",
+    "random_circuit", "transistor_circuit", "init_conductances",
 ]

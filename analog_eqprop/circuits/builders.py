@@ -26,7 +26,32 @@ Optional edge attributes (absent everywhere: one trainable parameter per conduct
 ``trainable``      ``False`` for a fixed conductance (e.g. average pooling): never updated
 ``tie``            a key shared by conductances that one parameter drives (shared convolution
                    weights); tied edges must lie in one layer and start at the same weight
+``element``        what the edge is: ``"resistor"`` (the default; ``weight`` is its
+                   conductance), ``"transistor"`` (a MOSFET whose gate voltage is the
+                   parameter; no ``weight``) or ``"device"`` (a user's two-terminal device)
 =================  ===========================================================================
+
+Transistor edges (``element="transistor"``, :mod:`analog_eqprop.elements.mosfet`: ngspice's
+level 1 in both backends; drain on the edge's first node, source on its second, which is
+immaterial since the device is symmetric):
+
+=================  ===========================================================================
+``gate``           its gate voltage [V], driven by a source of its own: the trained parameter
+                   (``trainable=False``: fixed); default the builder's ``gate``
+``model``          its MOSFET card (``hardware_models/mosfets.lib``: ``NEDGE``, ``PEDGE``, or
+                   ``FILE.lib:NAME``); default the builder's ``transistor``
+``width``          W [m]; default the builder's ``width``
+``length``         L [m]; default the builder's ``length``
+``bulk``           what its bulk connects to: a bias (or ground) node, or a voltage [V] (a
+                   rail of its own); default the builder's ``bulk`` (ground if None): below
+                   every drain and source for an n-channel device, above them for a
+                   p-channel one, or its junctions conduct
+=================  ===========================================================================
+
+A clamp (``clamp_low``, ``clamp_high``) whose ``diode`` names a MOSFET card (``NCLAMP``,
+``PCLAMP``) is a *diode-connected transistor*: an n-channel one with gate and drain on the
+anode side, source and bulk on the cathode; a p-channel one with source and bulk on the anode,
+gate and drain on the cathode (a square-law clamp whose knee sits ``|VTO|`` past the rail).
 
 Examples
 --------
@@ -44,9 +69,12 @@ import networkx as nx
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
-from analog_eqprop.circuits.elements import DiodeModel, diode_model, is_library_spec, load_diode_models
 from analog_eqprop.defaults import CIRCUIT_DEFAULTS
-from analog_eqprop.errors import GraphError
+from analog_eqprop.elements import OWN_GATE, MosfetModel, Mosfets
+from analog_eqprop.elements.diode import DiodeModel, diode_model, load_diode_models
+from analog_eqprop.elements.library import is_library_spec
+from analog_eqprop.elements.mosfet import load_mosfet_models, mosfet_model
+from analog_eqprop.errors import ConfigError, GraphError
 from analog_eqprop.validation import graph_number, real
 
 _G_INIT = (CIRCUIT_DEFAULTS["g_init_low"], CIRCUIT_DEFAULTS["g_init_high"])  # S
@@ -58,19 +86,37 @@ __all__ = [
     "drn_circuit",
     "kendall_circuit",
     "random_circuit",
+    "transistor_circuit",
     "init_conductances",
 ]
 
 _ROLE_ORDER = {"input": 0, "bias": 0, "ground": 0, "hidden": 1, "output": 2}
 
 
-def _resolve_model(diode: str | DiodeModel, models: dict[str, DiodeModel] | None) -> DiodeModel:
-    if isinstance(diode, DiodeModel):
+def _resolve_model(diode: str | DiodeModel | MosfetModel, models: dict[str, DiodeModel] | None
+                   ) -> DiodeModel | MosfetModel:
+    """A clamp's card: a diode, or a MOSFET card (a diode-connected transistor)."""
+    if isinstance(diode, (DiodeModel, MosfetModel)):
         return diode
     lib = models if models is not None else load_diode_models()
-    if not isinstance(diode, str) or diode not in lib:
-        raise GraphError(f"unknown diode model {diode!r}; known: {', '.join(sorted(lib))}")
-    return lib[diode]
+    if isinstance(diode, str) and diode in lib:
+        return lib[diode]
+    mos = load_mosfet_models()
+    if isinstance(diode, str) and diode in mos:
+        return mos[diode]
+    raise GraphError(f"unknown diode model {diode!r}; known: {', '.join(sorted(lib))} (or a MOSFET card for a "
+                     f"diode-connected transistor: {', '.join(sorted(mos))})")
+
+
+def _clamp_card(spec):
+    """A user's library card for the default clamp: a diode card, else a MOSFET card."""
+    try:
+        return diode_model(spec)
+    except ConfigError as exc:
+        try:
+            return mosfet_model(spec)
+        except ConfigError:
+            raise exc from None
 
 
 _NO_DEFAULT = object()
@@ -121,6 +167,13 @@ def circuit_from_graph(
     layer: str = "layer",
     trainable: str = "trainable",
     tie: str = "tie",
+    element: str = "element",
+    transistor: str | MosfetModel = "NEDGE",
+    gate: float = 1.0,
+    width: float = 1e-6,
+    length: float = 1e-6,
+    bulk: str | float | None = None,
+    gate_range: tuple[float, float] = (-5.0, 5.0),
 ) -> Circuit:
     """Compile a circuit graph into a :class:`Circuit`.
 
@@ -142,16 +195,26 @@ def circuit_from_graph(
     nudge : {"current", "resistive"}
     target_on, target_off : float
         Output target voltages [V] for the correct and the other classes.
-    weight, role, layer, trainable, tie : str
+    weight, role, layer, trainable, tie, element : str
         Attribute names (see the module docstring).
+    transistor : str or MosfetModel
+        Default MOSFET card of transistor edges (``hardware_models/mosfets.lib`` or ``FILE.lib:NAME``).
+    gate : float
+        Default initial gate voltage [V] of transistor edges.
+    width, length : float
+        Default W and L [m] of transistor edges and transistor clamps.
+    bulk : str or float, optional
+        Default bulk of transistor edges: a bias or ground node, or a rail voltage [V] (None: ground).
+    gate_range : (float, float)
+        The gate voltages training clips to [V].
     """
     from analog_eqprop.graphs import CIRCUIT_ROLES, validate_graph
 
-    validate_graph(G, allowed_roles=CIRCUIT_ROLES, role=role, weight=weight, positive_weights=True)
+    validate_graph(G, allowed_roles=CIRCUIT_ROLES, role=role, weight=weight, positive_weights=True, element=element)
     clamp = _check_builder_args(clamp, amplifier_back)
     lib = models if models is not None else load_diode_models()
     if is_library_spec(diode):  # the caller's own file (graph attributes name cards only)
-        diode = diode_model(diode)
+        diode = _clamp_card(diode)
     nd = G.nodes
     num = functools.partial(_node_number, nd)
     keys = {n: _ROLE_ORDER[d[role]] if d.get(layer) is None else num(n, layer, integer=True)
@@ -223,7 +286,8 @@ def circuit_from_graph(
         if v not in rail_index:
             rail_index[v] = len(src_names)
             src_names.append(f"vclamp{len(rail_index)}")
-            made_for[src_names[-1]] = f"the clamp rail at {v!r} V of node {n!r} ({attr})"
+            made_for[src_names[-1]] = f"the clamp rail at {v!r} V of node {n!r} ({attr})" if attr != "bulk" else \
+                f"the bulk rail at {v!r} V of {n}"
             src_kind.append("bias")
             src_feat.append(-1)
             src_gain.append(0.0)
@@ -232,15 +296,25 @@ def circuit_from_graph(
 
     model_list: list[DiodeModel] = []
     model_pos: dict[str, int] = {}
+    mos = _MosfetRows(width, length)
 
-    def model_id(m: str | DiodeModel) -> int:
+    def model_id(m: str | DiodeModel) -> int | MosfetModel:
         dm = _resolve_model(m, lib)
+        if isinstance(dm, MosfetModel):
+            return dm
         if dm.name not in model_pos:
             model_pos[dm.name] = len(model_list)
             model_list.append(dm)
         return model_pos[dm.name]
 
     d_an, d_ca, d_mod = [], [], []
+
+    def clamp_element(anode: int, cathode: int, mid) -> None:
+        if isinstance(mid, MosfetModel):
+            mos.clamp(anode, cathode, mid)
+        else:
+            d_an.append(anode); d_ca.append(cathode); d_mod.append(mid)  # noqa: E702
+
     for n in free:
         d = nd[n]
         default = clamp if d[role] == "hidden" and clamp is not None else (None, None)
@@ -248,9 +322,25 @@ def circuit_from_graph(
         hi = num(n, "clamp_high", default[1], allow_none=True)
         mid = model_id(d.get("diode", diode)) if (lo is not None or hi is not None) else None
         if hi is not None:
-            d_an.append(free_idx[n]); d_ca.append(rail(hi, n, "clamp_high")); d_mod.append(mid)  # noqa: E702
+            clamp_element(free_idx[n], rail(hi, n, "clamp_high"), mid)
         if lo is not None:
-            d_an.append(rail(lo, n, "clamp_low")); d_ca.append(free_idx[n]); d_mod.append(mid)  # noqa: E702
+            clamp_element(rail(lo, n, "clamp_low"), free_idx[n], mid)
+    # transistors' bulk rails (a voltage rather than a bias node of the graph), before any
+    # terminal index past the sources is handed out
+    bulk_rail: dict[float, int] = {}
+
+    def bulk_spec(spec, where: str):
+        if spec is None or isinstance(spec, str):
+            return spec
+        v = graph_number(where, "bulk", spec)
+        if v not in bulk_rail:
+            bulk_rail[v] = rail(v, where, "bulk")
+        return v
+
+    bulk = bulk_spec(bulk, "the transistors (builder argument bulk)")
+    for u, v, d in G.edges(data=True):
+        if d.get(element) == "transistor":
+            bulk_spec(d.get("bulk"), f"transistor edge {(u, v)!r}")
     _check_generated_names(G, role, made_for)
 
     src_idx = {n: n_free + i for i, n in enumerate(src_names[: len(inputs) + len(biases)])}
@@ -267,15 +357,30 @@ def circuit_from_graph(
             return amp_of[n]
         return free_idx[n]
 
-    e_a, e_b, e_g, e_l, e_key = [], [], [], [], []
+    def fixed_node(n, what: str) -> int:  # a bias or ground node's terminal, or a rail (a transistor's bulk)
+        if not isinstance(n, str):
+            return bulk_rail[float(n)]
+        if n not in G or nd[n][role] not in ("bias", "ground"):
+            raise GraphError(f"{what} {n!r} must be a bias or ground node of the graph")
+        return GROUND if nd[n][role] == "ground" else src_idx[n]
+
+    default_bulk = GROUND if bulk is None else fixed_node(bulk, "bulk")
+    e_a, e_b, e_g, e_l, e_key, e_uv = [], [], [], [], [], []
     for u, v, d in G.edges(data=True):
         ta, tb = terminal(u, v), terminal(v, u)
         upper = max((key(x) for x in (u, v) if nd[x][role] in ("hidden", "output")), default=None)
         if upper is None:
             raise GraphError(f"edge ({u!r}, {v!r}) joins two fixed-voltage nodes; it cannot affect the network")
+        kind = d.get(element, "resistor")
+        if kind == "transistor":
+            mos.edge((u, v), d, ta, tb, layer_rank[upper], default_bulk, fixed_node, transistor, gate, trainable, tie)
+            continue
+        if kind != "resistor":
+            raise GraphError(f"edge ({u!r}, {v!r}) has {element}={kind!r}; use 'resistor' or 'transistor'")
         e_a.append(ta); e_b.append(tb); e_g.append(float(d[weight])); e_l.append(layer_rank[upper])  # noqa: E702
         e_key.append(_param_key(d, (u, v), trainable, tie))
-    edge_param = _edge_params(e_key, e_l, e_g, list(G.edges()))
+        e_uv.append((u, v))
+    edge_param = _edge_params(e_key, e_l, e_g, e_uv)
 
     outs = [n for n in free if nd[n][role] == "output"]
     by_class: dict[int, dict[int, int]] = {}
@@ -314,7 +419,65 @@ def circuit_from_graph(
         diode_anode=d_an, diode_cathode=d_ca, diode_model=d_mod, models=tuple(model_list),
         out_pos=out_pos, out_neg=out_neg, target_on=target_on, target_off=target_off, nudge=nudge,
         layer_names=tuple(f"layer{lay}" for lay in layers_free), edge_param=edge_param,
+        elements={"mosfet": mos.table(gate_range)},
     )
+
+
+class _MosfetRows:
+    """The transistor table as the graph is read: edges (gate voltage as parameter) and
+    diode-connected clamps."""
+
+    def __init__(self, width: float, length: float):
+        self.width, self.length = real(width, "width", error=GraphError, unit="m"), \
+            real(length, "length", error=GraphError, unit="m")
+        self.rows: dict[str, list] = {k: [] for k in ("drain", "gate", "source", "bulk", "vg", "width", "length",
+                                                       "model", "layer")}
+        self.models: list[MosfetModel] = []
+
+    def _model(self, m: MosfetModel) -> int:
+        names = [x.name for x in self.models]
+        if m.name in names:
+            if self.models[names.index(m.name)] != m:
+                raise GraphError(f"two different MOSFET cards are both called {m.name!r}")
+            return names.index(m.name)
+        self.models.append(m)
+        return len(self.models) - 1
+
+    def _add(self, **row) -> None:
+        for k, v in row.items():
+            self.rows[k].append(v)
+
+    def clamp(self, anode: int, cathode: int, m: MosfetModel) -> None:
+        if m.type == "NMOS":  # gate and drain on the anode, source and bulk on the cathode
+            self._add(drain=anode, gate=anode, source=cathode, bulk=cathode, vg=0.0, width=self.width,
+                      length=self.length, model=self._model(m), layer=-1)
+        else:  # source and bulk on the anode, gate and drain on the cathode
+            self._add(drain=cathode, gate=cathode, source=anode, bulk=anode, vg=0.0, width=self.width,
+                      length=self.length, model=self._model(m), layer=-1)
+
+    def edge(self, uv, d: dict, ta: int, tb: int, layer: int, default_bulk: int, fixed_node, transistor, gate,
+             trainable: str, tie: str) -> None:
+        where = f"transistor edge {uv!r}"
+        if d.get(tie) is not None:
+            raise GraphError(f"{where}: transistors cannot be tied ({tie}={d[tie]!r})")
+        train = d.get(trainable, True)
+        if not isinstance(train, (bool, np.bool_)):
+            raise GraphError(f"{where}: {trainable!r} must be True or False, got {train!r}")
+        spec = d.get("model", transistor)
+        try:
+            m = mosfet_model(spec)
+        except ConfigError as exc:
+            raise GraphError(f"{where}: {exc}") from None
+        vg = graph_number(where, "gate", d.get("gate", gate))
+        w = graph_number(where, "width", d.get("width", self.width), low=0.0, low_open=True)
+        length = graph_number(where, "length", d.get("length", self.length), low=0.0, low_open=True)
+        b = default_bulk if d.get("bulk") is None else fixed_node(d["bulk"], f"{where}: bulk")
+        self._add(drain=ta, gate=OWN_GATE, source=tb, bulk=b, vg=vg, width=w, length=length,
+                  model=self._model(m), layer=layer if train else -1)
+
+    def table(self, gate_range) -> Mosfets:
+        lo, hi = (real(v, f"gate_range[{i}]", error=GraphError, unit="V") for i, v in enumerate(gate_range))
+        return Mosfets(models=tuple(self.models), vg_min=lo, vg_max=hi, **self.rows)
 
 
 def _check_generated_names(G: nx.Graph, role: str, made_for: dict[str, str]) -> None:
@@ -475,6 +638,40 @@ def kendall_circuit(n_features: int = 784, n_hidden: int = 100, n_classes: int =
     kw = dict(diode="D1N4148", clamp=clamp, target_on=0.1, target_off=-0.1)
     kw.update(circuit_kw)
     return circuit_from_graph(G, name=f"kendall-{2 * n_features}-{n_hidden}-{2 * n_classes}", **kw)
+
+
+def transistor_circuit(sizes: list[int], *, seed: int | None = None, gate: tuple[float, float] = (1.0, 2.0),
+                       transistor: str = "NEDGE", clamp: tuple[float | None, float | None] | None = (0.0, None),
+                       diode: str = "NCLAMP", bulk: float | None = None, input_encoding: str = "pm",
+                       outputs: str = "single", **circuit_kw) -> Circuit:
+    """A layered network whose every edge is a transistor with a trainable gate voltage (after
+    Dillavou et al., PNAS 2024): :func:`circuit_graph`'s layout (+/-x inputs, bias rails at +/-1 V),
+    gates drawn from ``U(*gate)`` [V], hidden nodes clamped by diode-connected transistors
+    (``diode="NCLAMP"``; any diode card works too), bulks on a rail at ``bulk`` [V] (default
+    0.5 V below the lowest source voltage, -1.5 V, for n-channel edges; 0.5 V above the highest
+    for p-channel ones).
+
+    Examples
+    --------
+    >>> c = transistor_circuit([2, 3, 2], seed=0)
+    >>> c.n_edges, len(c.element("mosfet")), sorted(set(c.element("mosfet").layer.tolist()))
+    (0, 31, [-1, 0, 1])
+    """
+    from analog_eqprop.elements.mosfet import mosfet_model
+
+    sizes = [int(v) for v in sizes]
+    G = circuit_graph(sizes, input_encoding=input_encoding, outputs=outputs, seed=seed)
+    rng = np.random.default_rng(seed)
+    lo, hi = gate
+    for _, _, d in G.edges(data=True):
+        d.clear()
+        d.update(element="transistor", gate=float(rng.uniform(lo, hi)))
+    if bulk is None:
+        bulk = -1.5 if mosfet_model(transistor).type == "NMOS" else 1.5
+    kw = dict(target_on=0.2, target_off=0.0)
+    kw.update(circuit_kw)
+    return circuit_from_graph(G, name=f"transistor-{'-'.join(map(str, sizes))}", transistor=transistor, bulk=bulk,
+                              clamp=clamp, diode=diode, **kw)
 
 
 def random_circuit(n_features: int, n_hidden: int, n_classes: int, p: float = 0.5, *, seed: int | None = None,

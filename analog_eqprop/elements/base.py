@@ -250,6 +250,13 @@ class ElementTable:
         """The range training clips the trained column to."""
         return -np.inf, np.inf
 
+    def junctions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pn junctions inside its elements, ``(anode terminals, cathode terminals, n V_T
+        [V])``: a Newton iteration may raise a junction's forward voltage only so far per step
+        (the solvers' limiting, SPICE's ``pnjlim``). None by default."""
+        z = np.zeros(0, np.int64)
+        return z, z, np.zeros(0)
+
     def cocontent(self, w: np.ndarray) -> np.ndarray | None:
         """Its term of the circuit's co-content [W] per example, ``(batch,)``; None where the
         kind has none (not a gradient element)."""

@@ -412,6 +412,13 @@ class Mosfets(ElementTable):
         terms = np.stack([self.drain, np.where(self.own_gate, GROUND, self.gate), self.source, self.bulk], 1)
         return Branches(terms, i, di)
 
+    def junctions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The bulk-source and bulk-drain junctions (anode on the bulk for an n-channel device)."""
+        n_ch = self.sign > 0
+        a = np.concatenate([np.where(n_ch, self.bulk, self.source), np.where(n_ch, self.bulk, self.drain)])
+        k = np.concatenate([np.where(n_ch, self.source, self.bulk), np.where(n_ch, self.drain, self.bulk)])
+        return a, k, np.full(a.size, thermal_voltage())
+
     def param_derivative(self, w: np.ndarray) -> np.ndarray:
         """``d i / d V_G`` of the drain, gate, source and bulk currents: ``(g_m, 0, -g_m, 0)`` for
         an own gate (zero for a gate that is a terminal: no parameter)."""

@@ -93,7 +93,19 @@ def _edge_problem(u: Hashable, v: Hashable, w: Any, weight: str, positive: bool)
     return None
 
 
-def _check_weights(G: nx.Graph, weight: str, positive: bool) -> None:
+def _check_weights(G: nx.Graph, weight: str, positive: bool, element: str | None = None) -> None:
+    kinds = {d.get(element) for _, nbrs in G.adjacency() for d in nbrs.values()} if element is not None else set()
+    if kinds - {None, "resistor"}:
+        # edges of other element kinds (transistors, users' devices) carry no conductance
+        for u, v, d in G.edges(data=True):
+            kind = d.get(element, "resistor")
+            if not isinstance(kind, str):
+                raise GraphError(f"edge ({u!r}, {v!r}) has non-string {element} {_short(kind)}")
+            if kind == "resistor":
+                problem = _edge_problem(u, v, d.get(weight, _MISSING), weight, positive)
+                if problem is not None:
+                    raise GraphError(problem)
+        return
     # Fast path: the common case (all plain floats) is decided with C-level
     # set/array operations; only a failing graph pays for the per-edge scan
     # that finds the first culprit in G.edges order. G.adjacency() hands out
@@ -168,6 +180,7 @@ def validate_graph(
     bias: str = "bias",
     require_undirected: bool = True,
     positive_weights: bool = False,
+    element: str | None = None,
 ) -> None:
     """Check that `G` is a well-formed EqProp network graph.
 
@@ -192,6 +205,9 @@ def validate_graph(
         Reject directed graphs (EqProp needs symmetric couplings).
     positive_weights : bool, default False
         Require weights > 0 (conductances of a circuit).
+    element : str, optional
+        Name of an edge attribute saying what an edge is (circuit graphs: ``"resistor"``, the
+        default, ``"transistor"``, ``"device"``); only resistor edges need a weight.
 
     Returns
     -------
@@ -236,5 +252,5 @@ def validate_graph(
     for n, _ in nx.selfloop_edges(G):
         raise GraphError(f"self-loop on node {n!r}; a node cannot be coupled to itself")
 
-    _check_weights(G, weight, positive_weights)
+    _check_weights(G, weight, positive_weights, element)
     _check_topology(G, by_role)

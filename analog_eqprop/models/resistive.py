@@ -60,6 +60,7 @@ from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.eqprop.losses import get_loss, is_half_squared_error
 from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.kernels import sgd_block
+from analog_eqprop.models.element_params import ElementParams
 from analog_eqprop.models.hopfield import RelaxResult
 from analog_eqprop.solvers.backends import get_backend
 from analog_eqprop.solvers.mna import MNASystem
@@ -349,7 +350,7 @@ class ResistiveNetwork:
 
     def __init__(self, circuit: Circuit, backend: Any = "numpy", g: np.ndarray | None = None, *,
                  bias_currents: bool | np.ndarray = False, dtype: Any = "float64", centered_pairs: bool = False,
-                 loss: Any = None, **backend_options):
+                 loss: Any = None, element_values: dict[str, np.ndarray] | None = None, **backend_options):
         self.circuit = circuit
         # the backends see the physical circuit: one conductance per resistor, whatever drives it
         self.system = MNASystem(circuit.untied())
@@ -404,6 +405,9 @@ class ResistiveNetwork:
             self._bias_idx = [np.flatnonzero(self._node_layer == lay) for lay in layers]
             for k, idx in enumerate(self._bias_idx):
                 self._params[f"i{k}"] = i0[idx].copy()
+        # transistor gate voltages, users' devices' parameters: learning-rate layers after the conductances'
+        self._extra = ElementParams(circuit, len(self._layer_idx))
+        self._extra.init(self._params, self._dtype, element_values)
         self.last_op = None
 
     # -- parameters ---------------------------------------------------------------------
@@ -481,7 +485,13 @@ class ResistiveNetwork:
         return out
 
     def param_layer(self, name: str) -> int:
-        return int(name[1:])
+        return self._extra.layer_of[name] if name in self._extra.layer_of else int(name[1:])
+
+    @property
+    def element_values(self) -> dict[str, np.ndarray]:
+        """The trained columns of kinds other than conductances (``{kind: array}``: gate voltages
+        [V]...), as the backends take them (``values=``); empty without such parameters."""
+        return self._extra.values(self.params) if self._extra else {}
 
     def _per_param(self, edge_grads: list[np.ndarray]) -> dict[str, np.ndarray]:
         """Per-layer gradients in edge order (one array per layer, ``_layer_idx`` order) as the
@@ -496,7 +506,7 @@ class ResistiveNetwork:
 
     @property
     def n_layers(self) -> int:
-        return len(self._layer_idx)
+        return len(self._layer_idx) + len(self._extra.names)
 
     def project(self) -> None:
         """Clip every conductance to the device range [g_min, g_max] (bias currents are free)."""
@@ -504,6 +514,7 @@ class ResistiveNetwork:
         for name, v in self.params.items():  # (brings a device-resident g to the host first)
             if name[0] == "g":
                 np.clip(v, self.circuit.g_min, self.circuit.g_max, out=v)
+        self._extra.project(self.params)
 
     def symmetric_params(self) -> tuple[str, ...]:
         return ()
@@ -562,6 +573,8 @@ class ResistiveNetwork:
         x = self.check_inputs(x)
         target_v = None
         kw = {"i_ext": self.bias_currents} if self._bias_idx else {}
+        if self._extra:
+            kw["values"] = self.element_values
         beta, target = nudge_target(beta, target, "target", self.n_outputs, x.shape[0])
         if target is not None:
             target_v = self._loss_target(target)
@@ -653,6 +666,7 @@ class ResistiveNetwork:
             self._grad_plan = _GradPlan(self.circuit, self._layer_idx)
         out = self._per_param(self._grad_plan.diff(self, v_src, s1, s2, dt))
         out.update(self._bias_grad(s1, s2))
+        out.update(self._extra_grad(x, s1, s2))
         return out
 
     def eqprop_sgd_step(self, x, s1, s2, scale: float, lrs: dict[str, float]) -> "_Handoff | None":
@@ -671,11 +685,12 @@ class ResistiveNetwork:
         if dev:  # conductances on the device: the step runs there
             return dev.sgd_step(x, s1, s2, scale, lrs)
         dt = self._dtype
-        names = [f"g{k}" for k in range(self.n_layers)]
+        n_cond = len(self._layer_idx)  # the conductance layers (other kinds' parameters come after)
+        names = [f"g{k}" for k in range(n_cond)]
         plain = self._map is None and not self.system.has_offsets  # parameters in the gradient's layer order
         if self._grad_plan is None and plain:
             self._grad_plan = _GradPlan(self.circuit, self._layer_idx)
-        fuse = self._grad_plan.fusable() if plain else np.zeros(self.n_layers, bool)
+        fuse = self._grad_plan.fusable() if plain else np.zeros(n_cond, bool)
         lr_of = [float(lrs.get(n, 0.0)) for n in names]
         for k, n in enumerate(names):  # a rate of 0 leaves a layer as it is; a rebound array of
             p = self._params.get(n)     # another precision or layout takes the reference path
@@ -688,12 +703,15 @@ class ResistiveNetwork:
         rest = [n for n, f in zip(names, fuse) if not f and n in self._params]
         need = any(lrs.get(n) for n in rest)
         ref = self.energy_grad_diff(x, s1, s2) if need else self._bias_grad(s1, s2)
+        if self._extra and not need:  # gate voltages, device parameters: their own local rule
+            ref.update(self._extra_grad(x, s1, s2))
         for name, d in ref.items():
             lr = float(lrs.get(name, 0.0))
-            if lr and (name in rest or name[0] == "i"):
+            if lr and (name in rest or name[0] == "i" or name in self._extra.layer_of):
                 self._params[name] -= (d * scale).astype(dt, copy=False) * lr
         for name in rest:
             np.clip(self._params[name], self.circuit.g_min, self.circuit.g_max, out=self._params[name])
+        self._extra.project(self._params)
         if not fuse.any():
             return None
         node_g = np.zeros(self.circuit.n_free) if fuse.all() else None
@@ -712,7 +730,18 @@ class ResistiveNetwork:
         diff = self._edge_diff(v_src, s1, s2, None)
         out = self._per_param([diff[idx] for idx in self._layer_idx])
         out.update(self._bias_grad(s1, s2))
+        out.update(self._extra_grad(x, s1, s2))
         return out
+
+    def _extra_grad(self, x, s1, s2) -> dict[str, np.ndarray]:
+        """EqProp's local quantities of the gate voltages (and other kinds' parameters)."""
+        if not self._extra:
+            return {}
+        c = self.circuit
+        v_src = c.source_voltages(x)
+        w1 = c.terminal_voltages(np.asarray(s1, dtype=np.float64)[:, : c.n_free], v_src)
+        w2 = c.terminal_voltages(np.asarray(s2, dtype=np.float64)[:, : c.n_free], v_src)
+        return {k: v.astype(self._dtype, copy=False) for k, v in self._extra.grad_diff(self.params, w1, w2).items()}
 
     def _edge_diff(self, v_src, s1, s2, edges) -> np.ndarray:
         """``1/2 mean (d1^2 - d2^2)`` for the edges ``edges`` (all when None)."""
@@ -740,7 +769,8 @@ class ResistiveNetwork:
 
         Independent of the EqProp path: ``lam = J^-T dC/du`` (``dC/du`` from the loss),
         ``dJ/dg_e = -dV_e (r_a lam_pa - r_b lam_pb)``, summed over the conductances of a tied
-        parameter. Conductances only (bias currents, if any, are held).
+        parameter, and of the other kinds' trained columns (gate voltages...); bias currents, if
+        any, are held.
         """
         from analog_eqprop.solvers.newton import NewtonSolver
 
@@ -752,7 +782,7 @@ class ResistiveNetwork:
         b = sysm.source_drive(self.g, v_src)
         if self._bias_idx:  # current sources into the free nodes add to the Norton currents
             b[:, : c.n_free] += self.bias_currents
-        _, J, _ = NewtonSolver()._residual(sysm, G, b, u, v_src)
+        _, J, _ = NewtonSolver()._residual(sysm, G, b, u, v_src, values=self.element_values or None)
         out = self.output(u)
         dCdy = self.loss.grad(out, self._loss_target(target))
         dC = np.zeros_like(u)
@@ -764,9 +794,15 @@ class ResistiveNetwork:
         lam_ext = np.concatenate([lam, np.zeros((lam.shape[0], 1))], axis=1)  # index -1 -> 0
         dv = sysm.edge_drops(u, v_src)
         grad = -np.mean(dv * (ra * lam_ext[:, pa] - rb * lam_ext[:, pb]), axis=0)
-        return self._per_param([grad[idx] for idx in self._layer_idx])
+        out = self._per_param([grad[idx] for idx in self._layer_idx])
+        if self._extra:
+            w = c.terminal_voltages(u[:, : c.n_free], v_src)
+            p, r = sysm.terminal_map[0], sysm.terminal_map[1]
+            out.update(self._extra.implicit(self.params, w, lam_ext, p, r))
+        return out
 
     def copy(self) -> "ResistiveNetwork":
         i0 = self.bias_currents
         return ResistiveNetwork(self.circuit, self.backend, self.g, bias_currents=False if i0 is None else i0,
-                                dtype=self._dtype, centered_pairs=self.centered_pairs, loss=self.loss)
+                                dtype=self._dtype, centered_pairs=self.centered_pairs, loss=self.loss,
+                                element_values=self.element_values or None)

@@ -221,6 +221,25 @@ class MNASystem:
             plans.append((table.kind, k, res, jac))
         return plans
 
+    def general_junctions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The pn junctions of the nonlinear kinds other than diodes, as (anode, cathode) indices
+        into the extended unknowns ``[u, V_src, 0]`` and their ``n V_T`` [V] (for limiting)."""
+        c = self.circuit
+        ns = c.n_sources
+        parts = [t.junctions() for t in c.tables(nonempty=True) if not t.linear and t.kind != "diode"]
+        if not parts:
+            z = np.zeros(0, np.int64)
+            return z, z, np.zeros(0)
+        a, k, vte = (np.concatenate(x) for x in zip(*parts))
+
+        def ext(t):
+            kind = c.terminal_kind(t)
+            if np.any(kind >= 2):
+                raise NotImplementedError("a junction on an amplified copy")
+            return np.where(kind == 0, t, np.where(kind == 1, self.n + (t - c.n_free), self.n + ns)).astype(np.int64)
+
+        return ext(a), ext(k), vte
+
     @property
     def general(self) -> bool:
         """Whether the circuit has nonlinear elements other than diodes."""

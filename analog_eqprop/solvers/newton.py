@@ -177,6 +177,10 @@ class _Nodal:
         self._last = None
         self.system = system
         self.values = None  # the trained columns of other kinds for this solve (with_values)
+        # the other kinds' pn junctions (transistors' bulk junctions), in these coordinates
+        ga, gk, self.g_vte = system.general_junctions()
+        to_m = (lambda t: np.where(t < nf, t, t - n + nf)) if reduced else (lambda t: t)  # noqa: E731
+        self.g_anode, self.g_cathode = to_m(ga), to_m(gk)
 
     def with_values(self, values) -> "_Nodal":
         """This formulation with other kinds' trained columns (``{kind: array}``) for one solve."""
@@ -215,6 +219,24 @@ class _Nodal:
         un = u if u.shape[1] == self.system.n else np.pad(u, ((0, 0), (0, self.system.n - u.shape[1])))
         r_x, J_x = self.system.general_stamps(un, v_src, gmin=gmin, values=self.values)
         return _Eval(v, vj, i, gd, r_x[:, : self.m], J_x[:, : self.m, : self.m])
+
+    def limit_general(self, u: np.ndarray, du: np.ndarray, v_src: np.ndarray) -> np.ndarray:
+        """The step ``du`` scaled per example so that no junction of the other kinds rises more
+        than 10 ``n V_T`` above ``15 n V_T`` in one step (the diodes have pnjlim and companion
+        models; a transistor's bulk junctions need only not to overflow on the way)."""
+        if not self.g_vte.size:
+            return du
+        zero = np.zeros((u.shape[0], 1))
+        w0 = np.concatenate([u, v_src, zero], axis=1)
+        w1 = np.concatenate([u + du, v_src, zero], axis=1)
+        v0 = w0[:, self.g_anode] - w0[:, self.g_cathode]
+        v1 = w1[:, self.g_anode] - w1[:, self.g_cathode]
+        cap = 10 * self.g_vte
+        over = (v1 > 15 * self.g_vte) & (v1 - np.maximum(v0, 0.0) > cap)
+        if not over.any():
+            return du
+        ratio = np.where(over, cap / np.maximum(np.abs(v1 - v0), 1e-300), 1.0)
+        return du * np.clip(ratio.min(axis=1), 1e-6, 1.0)[:, None]
 
     def kcl(self, rl: np.ndarray, ev: _Eval, i: np.ndarray | None = None) -> np.ndarray:
         """The KCL residual [A]: the linear part ``rl``, the diode branches' currents (``i``, else
@@ -474,6 +496,8 @@ class NewtonSolver:
                 du = eq.direction(G, eq.kcl(rl, ev, i_use), g_use, ga, ev.J_extra)
             else:
                 du = eq.direction(G, r, ev.g, ga, ev.J_extra)
+            if ev.J_extra is not None:
+                du = eq.limit_general(ua, du, va)
             un = ua + du
             ev = eq.evaluate(un, va, gmin=self.gmin)
             rl = eq.linear_residual(G, ba, un, ga)
