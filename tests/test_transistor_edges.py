@@ -1,4 +1,4 @@
-"""Transistor edges whose gate voltages are the parameters: graphs, models, EqProp."""
+"""Transistor edges whose gate voltages are the parameters: graphs, models, EqProp and the API."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from analog_eqprop.api import Dense, DiodeClamp, Input, Sequential, TransistorEdges, load_model
 from analog_eqprop.circuits import circuit_from_graph, transistor_circuit
 from analog_eqprop.elements import OWN_GATE, MosfetModel, Mosfets
 from analog_eqprop.eqprop.core import eqprop_gradient
 from analog_eqprop.eqprop.gradcheck import finite_difference_gradient, flatten, gradcheck
-from analog_eqprop.errors import GraphError
+from analog_eqprop.errors import ConfigError, GraphError
 from analog_eqprop.models import ResistiveNetwork
+from analog_eqprop.solvers.ngspice_shared import ngspice_available
 
 
 def _graph(**edge) -> nx.Graph:
@@ -99,3 +101,35 @@ def test_triode_update_is_the_conductance_rule():
     w1, w2 = np.array([[0.5, 0.2, 0.0]]), np.array([[0.45, 0.25, 0.0]])  # both in triode
     d = t.param_grad_diff(w1, w2)
     assert d[0] == pytest.approx(1e-4 / 2 * (0.3 ** 2 - 0.2 ** 2), rel=1e-12)
+
+
+def test_api_transistor_layers_fit_save_and_load(tmp_path):
+    edges = TransistorEdges(gate=(1.0, 2.0))
+    m = Sequential([Input(2), Dense(4, clamp=DiodeClamp(low=0.0, model="NCLAMP"), edges=edges), Dense(2, edges=edges)],
+                   seed=0)
+    mos = m.circuit.element("mosfet")
+    assert m.circuit.n_edges == 0 and sorted(m.network.params) == ["vg0", "vg1"]
+    assert np.all(m.circuit.source_offset[mos.bulk[mos.layer >= 0] - m.circuit.n_free] == -1.5)  # below -1 V
+    x, y = np.array([[0, 0], [0, 1], [1, 0], [1, 1.0]]), np.array([0, 1, 1, 0])
+    m.compile(optimizer="adam", learning_rate=0.1, beta=1e-6, batch_size=4)
+    h = m.fit(x, y, epochs=3)
+    assert h[-1]["train_cost"] < h[0]["train_cost"]
+    m.save(tmp_path / "m")
+    back = load_model(tmp_path / "m")
+    for k in m.network.params:
+        np.testing.assert_array_equal(back.network.params[k], m.network.params[k])
+    np.testing.assert_allclose(back.outputs(x), m.outputs(x), atol=1e-12)
+    with pytest.raises(ConfigError, match="cannot be tied"):
+        from analog_eqprop.api import Conv2D
+
+        Conv2D(2, kernel=2, edges=edges)
+
+
+@pytest.mark.ngspice
+@pytest.mark.skipif(not ngspice_available(), reason="ngspice not installed")
+def test_api_evaluates_trained_gates_in_ngspice():
+    m = Sequential([Input(2), Dense(3, clamp=DiodeClamp(low=0.0, model="NCLAMP"), edges=TransistorEdges()),
+                    Dense(2, edges=TransistorEdges())], seed=1)
+    m.network.params["vg1"] += 0.3  # trained away from the circuit's initial gates
+    x = np.random.default_rng(1).random((3, 2))
+    assert np.max(np.abs(m.outputs(x) - m.outputs(x, backend="ngspice"))) < 1e-6

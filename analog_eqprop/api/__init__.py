@@ -29,10 +29,11 @@ from analog_eqprop.api.layers import (
     LocallyConnected2D,
     Output,
     ResistiveNudge,
+    TransistorEdges,
     build_graph,
 )
 from analog_eqprop.api.model import Model, Sequential
 
 __all__ = ["Model", "Sequential", "History", "Input", "Dense", "LocallyConnected2D", "Conv2D", "AveragePooling2D",
-           "DiodeClamp", "Amplifier", "Output", "CurrentNudge", "ResistiveNudge", "build_graph", "save_model",
+           "DiodeClamp", "Amplifier", "TransistorEdges", "Output", "CurrentNudge", "ResistiveNudge", "build_graph", "save_model",
            "load_model", "circuit_to_dict", "circuit_from_dict"]

@@ -6,7 +6,8 @@ A saved model is a directory::
     circuit.json   the Circuit, field by field (floats as repr: bit-exact) -- circuit models
     network.json   HopfieldConfig -- Hopfield models
     graph.json     the circuit (or network) graph, node-link JSON, when there is one
-    params.npz     the parameters: edge-order conductances g [S] (+ bias currents [A]), or W/b
+    params.npz     the parameters: edge-order conductances g [S] (+ bias currents [A], + the trained
+                   columns of other element kinds, values/<kind>: gate voltages [V]...), or W/b
     trainer.npz    the trainer's checkpoint (optimiser state, particles, random stream), once fitted
 
 or the same content in one ``.npz`` file (JSON texts and the trainer's checkpoint as byte
@@ -82,6 +83,8 @@ def _contents(model) -> tuple[dict[str, str], dict[str, np.ndarray], bytes | Non
         arrays = {"g": net.g}
         if net.bias_currents is not None:
             arrays["bias_currents"] = np.asarray(net.bias_currents)
+        for kind, values in net.element_values.items():  # transistor gate voltages...
+            arrays[f"values/{kind}"] = np.asarray(values)
         graph = model.graph
     else:
         texts["network.json"] = json.dumps(to_dict(net.config))
@@ -186,8 +189,10 @@ def load_model(path: str | Path, *, backend: Any = None, **backend_options):
 
         circuit = circuit_from_dict(json.loads(texts["circuit.json"]))
         i0 = arrays.get("bias_currents")
+        values = {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith("values/")}
         net = ResistiveNetwork(circuit, backend or meta["backend"], arrays["g"], dtype=meta["dtype"], loss=loss,
-                               bias_currents=False if i0 is None else i0, **backend_options)
+                               bias_currents=False if i0 is None else i0, element_values=values or None,
+                               **backend_options)
     else:
         from analog_eqprop.models.blocks import structure_from_graph
         from analog_eqprop.models.hopfield import HopfieldConfig, HopfieldNetwork

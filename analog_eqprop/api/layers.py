@@ -20,7 +20,10 @@ Every block after :class:`Input` is one layer of free nodes and one learning-rat
 * :class:`AveragePooling2D` -- fixed, equal conductances from a window to one node per channel
   (never trained): a resistive averager, loaded by the layer above, so not an exact mean.
 
-Hidden layers get their nonlinearity from a :class:`DiodeClamp` and their gain from an
+A layer's edges are conductances, or, with ``edges=TransistorEdges(...)``, MOSFETs whose gate
+voltages are the trained parameters (:mod:`analog_eqprop.elements.mosfet`; Dillavou et al.,
+PNAS 2024); a :class:`DiodeClamp` whose ``model`` is a MOSFET card (``NCLAMP``) is a
+diode-connected transistor. Hidden layers get their nonlinearity from a :class:`DiodeClamp` and their gain from an
 :class:`Amplifier`; ``bias=True`` joins their nodes to the model's bias rails. The last block
 must be a :class:`Dense`: its nodes are the outputs, single-ended or differential as the
 :class:`Output` settings say, nudged by :class:`CurrentNudge` (``I = -beta dC/dV``, any loss) or
@@ -55,7 +58,7 @@ from analog_eqprop.errors import ConfigError
 from analog_eqprop.validation import finite_fields, is_real
 
 __all__ = ["Input", "Dense", "LocallyConnected2D", "Conv2D", "AveragePooling2D", "DiodeClamp", "Amplifier",
-           "Output", "CurrentNudge", "ResistiveNudge", "build_graph", "split_blocks"]
+           "TransistorEdges", "Output", "CurrentNudge", "ResistiveNudge", "build_graph", "split_blocks"]
 
 
 # -- element settings ---------------------------------------------------------------------
@@ -108,6 +111,44 @@ class Amplifier:
         if self.offset:
             out["amp_offset"] = float(self.offset)
         return out
+
+
+@dataclass(frozen=True)
+class TransistorEdges:
+    """A layer's edges as MOSFETs (ngspice level 1) whose gate voltages are the parameters: each
+    gate driven by a source of its own, its initial voltage drawn from ``U(*gate)``.
+
+    The bulks connect to a rail at ``bulk`` [V]; None puts it 0.5 V beyond every voltage the
+    model's sources hold (below them for an n-channel card, above for a p-channel one), so
+    that no bulk junction conducts.
+    """
+
+    model: str = option("NEDGE", "MOSFET card (hardware_models/mosfets.lib, or FILE.lib:NAME)")
+    gate: tuple[float, float] = option((1.5, 2.5), "initial gate voltages are drawn from U(low, high)", unit="V")
+    width: float = option(1e-6, "channel width W", unit="m")
+    length: float = option(1e-6, "channel length L", unit="m")
+    bulk: float | None = option(None, "bulk rail (None: beyond every source's voltage)", unit="V")
+
+    def __post_init__(self) -> None:
+        from analog_eqprop.elements.mosfet import mosfet_model
+
+        lo, hi = self.gate
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
+            raise ConfigError(f"TransistorEdges.gate must be (low, high) with low <= high V, got {self.gate!r}")
+        for name in ("width", "length"):
+            if not (np.isfinite(getattr(self, name)) and getattr(self, name) > 0):
+                raise ConfigError(f"TransistorEdges.{name} must be > 0 m, got {getattr(self, name)!r}")
+        if self.bulk is not None and not np.isfinite(self.bulk):
+            raise ConfigError(f"TransistorEdges.bulk must be finite (V) or None, got {self.bulk!r}")
+        object.__setattr__(self, "_card", mosfet_model(self.model))  # ConfigError for an unknown card
+
+    def attrs(self, rng, span: tuple[float, float]) -> dict[str, Any]:
+        """One edge's attributes; ``span``: the lowest and highest source voltage [V]."""
+        bulk = self.bulk
+        if bulk is None:
+            bulk = span[0] - 0.5 if self._card.type == "NMOS" else span[1] + 0.5
+        return {"element": "transistor", "gate": float(rng.uniform(*self.gate)), "model": self.model,
+                "width": float(self.width), "length": float(self.length), "bulk": float(bulk)}
 
 
 @dataclass(frozen=True)
@@ -178,6 +219,7 @@ class _Layer:
 
     clamp: DiodeClamp | None = None
     amplifier: Amplifier | None = None
+    edges: TransistorEdges | None = None
     bias: bool = True
     g_init: tuple[float, float] = (CIRCUIT_DEFAULTS["g_init_low"], CIRCUIT_DEFAULTS["g_init_high"])
     learning_rate: float | None = None
@@ -195,6 +237,12 @@ class _Layer:
             from analog_eqprop.training.update_rules import make_update_rule
 
             make_update_rule(self.update_rule)
+        if self.edges is not None and not isinstance(self.edges, TransistorEdges):
+            raise ConfigError(f"{type(self).__name__}.edges must be None (conductances) or TransistorEdges(...), "
+                              f"got {self.edges!r}")
+        if self.edges is not None and getattr(self, "tied", False):
+            raise ConfigError(f"{type(self).__name__}: transistor edges cannot be tied (shared weights); use "
+                              "LocallyConnected2D")
 
     def node_attrs(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -357,7 +405,11 @@ def build_graph(blocks: list, *, seed: int | None = None, bias_voltages: tuple[f
     layer's ``g_init`` with ``seed``."""
     inp, layers, output, _ = split_blocks(blocks)
     rng = np.random.default_rng(seed)
+    span = (inp.offset - abs(inp.gain), inp.offset + abs(inp.gain)) if inp.encoding == "pm" else \
+        tuple(sorted((inp.offset, inp.offset + inp.gain)))  # features in [0, 1]
+    span = (min(span[0], 0.0, *bias_voltages), max(span[1], 0.0, *bias_voltages))
     G = nx.Graph()
+    G.graph["source_span"] = span  # what transistor edges put their bulks beyond
     grid = _input_grid(G, inp)
     rails = []
     if any(getattr(layer, "bias", False) for layer in layers):
@@ -422,12 +474,20 @@ def _draw(rng, layer) -> float:
     return float(rng.uniform(*layer.g_init))
 
 
+def _edge_attrs(G, rng, layer) -> dict[str, Any]:
+    """A new edge's attributes: a conductance drawn from ``g_init``, or a transistor's."""
+    edges = getattr(layer, "edges", None)
+    if edges is None:
+        return {"weight": _draw(rng, layer)}
+    return edges.attrs(rng, G.graph["source_span"])
+
+
 def _dense_edges(G, grid: _Grid, nodes: np.ndarray, layer, rng) -> None:
     below = [n for cell in grid.cells.reshape(-1) for n, _ in cell]
     for group in nodes.reshape(-1):
         for v in group:
             for u in below:
-                G.add_edge(u, v, weight=_draw(rng, layer))
+                G.add_edge(u, v, **_edge_attrs(G, rng, layer))
 
 
 def _local_edges(G, grid: _Grid, nodes: np.ndarray, layer: LocallyConnected2D, li: int, rng) -> None:
@@ -447,7 +507,7 @@ def _edge(G, u, v, key: str | None, shared: dict[str, float], rng, layer) -> Non
     """Add the edge ``u - v``: a weight of its own (``key`` None) or the one weight drawn for
     ``key`` and shared by every edge tied to it (marked ``tie=key``)."""
     if key is None:
-        G.add_edge(u, v, weight=_draw(rng, layer))
+        G.add_edge(u, v, **_edge_attrs(G, rng, layer))
         return
     if key not in shared:
         shared[key] = _draw(rng, layer)

@@ -274,7 +274,8 @@ class Model:
         backend = net.backend if backend is None else _auto(backend, net.circuit)
         self.network = ResistiveNetwork(net.circuit, backend, net.g,
                                         bias_currents=False if i0 is None else i0, dtype=net.dtype, loss=loss,
-                                        centered_pairs=net.centered_pairs)
+                                        centered_pairs=net.centered_pairs,
+                                        element_values=net.element_values or None)  # gate voltages...
         self._others = {}
 
     # -- data -----------------------------------------------------------------------------
@@ -365,13 +366,13 @@ class Model:
         if net is None:
             i0 = src.bias_currents
             net = self._others[key] = ResistiveNetwork(src.circuit, _auto(backend, src.circuit), src.g, loss=src.loss,
-                                                       bias_currents=False if i0 is None else i0)
+                                                       bias_currents=False if i0 is None else i0,
+                                                       element_values=src.element_values or None)
         else:
             net.set_conductances(src.g)
-            if src.bias_currents is not None:
-                for k in net.params:
-                    if k.startswith("i"):
-                        net.params[k][...] = src.params[k]
+            for k in net.params:  # bias currents, gate voltages...: every parameter but the conductances
+                if not k.startswith("g"):
+                    net.params[k][...] = src.params[k]
         return net
 
     def outputs(self, x, *, backend: Any = None, batch_size: int | None = None) -> np.ndarray:
