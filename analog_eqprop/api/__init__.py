@@ -35,5 +35,5 @@ from analog_eqprop.api.layers import (
 from analog_eqprop.api.model import Model, Sequential
 
 __all__ = ["Model", "Sequential", "History", "Input", "Dense", "LocallyConnected2D", "Conv2D", "AveragePooling2D",
-           "DiodeClamp", "Amplifier", "TransistorEdges", "Output", "CurrentNudge", "ResistiveNudge", "build_graph", "save_model",
-           "load_model", "circuit_to_dict", "circuit_from_dict"]
+           "DiodeClamp", "Amplifier", "TransistorEdges", "Output", "CurrentNudge", "ResistiveNudge", "build_graph",
+           "save_model", "load_model", "circuit_to_dict", "circuit_from_dict"]

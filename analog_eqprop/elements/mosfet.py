@@ -356,11 +356,12 @@ class Mosfets(ElementTable):
                              "the effective length L - 2 LD must be > 0")
         if np.any(self.drain == self.source):
             k = int(np.argmax(self.drain == self.source))
-            raise GraphError(f"circuit: transistor {k} has its drain and source on {circuit.terminal_name(self.drain[k])}")
+            raise GraphError(f"circuit: transistor {k} has its drain and source on "
+                             f"{circuit.terminal_name(self.drain[k])}")
         if np.any((self.layer >= 0) & ~self.own_gate):
             k = int(np.argmax((self.layer >= 0) & ~self.own_gate))
-            raise GraphError(f"circuit: transistor {k} is trained (layer {self.layer[k]}) but its gate is a terminal of "
-                             "the circuit; only a gate driven by its own source (vg) can be a parameter")
+            raise GraphError(f"circuit: transistor {k} is trained (layer {self.layer[k]}) but its gate is a terminal "
+                             "of the circuit; only a gate driven by its own source (vg) can be a parameter")
         if self.layer.size and self.layer.min() < -1:
             raise GraphError("circuit: transistor layers must be >= -1 (-1: not trained)")
         if not (np.isfinite(self.vg_min) and np.isfinite(self.vg_max) and self.vg_min < self.vg_max):

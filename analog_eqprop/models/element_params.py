@@ -94,7 +94,8 @@ class ElementParams:
         diffs = {kind: t.param_grad_diff(w1, w2) for kind, t in tables.items()}
         return {name: diffs[kind][rows] for kind, name, rows in self.groups}
 
-    def implicit(self, params, w: np.ndarray, lam_ext: np.ndarray, p: np.ndarray, r: np.ndarray) -> dict[str, np.ndarray]:
+    def implicit(self, params, w: np.ndarray, lam_ext: np.ndarray, p: np.ndarray,
+                 r: np.ndarray) -> dict[str, np.ndarray]:
         """Exact ``dJ/dtheta = -lam^T dR/dtheta`` per parameter array (batch mean): ``lam_ext``
         the adjoint with a zero column for "no row" (index -1), ``p``, ``r`` each terminal's KCL
         row and reflection (the MNA terminal map)."""
