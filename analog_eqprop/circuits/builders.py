@@ -48,6 +48,16 @@ immaterial since the device is symmetric):
                    p-channel one, or its junctions conduct
 =================  ===========================================================================
 
+Device edges (``element="device"``, :mod:`analog_eqprop.elements.device`: a user's I-V law,
+the same in both backends; current from the edge's first node to its second):
+
+=================  ===========================================================================
+``law``            its :class:`~analog_eqprop.elements.DeviceLaw`, or the name of one in the
+                   builder's ``laws``
+``p``              its parameter (trained unless ``trainable=False``); default the law's
+                   ``p_default``
+=================  ===========================================================================
+
 A clamp (``clamp_low``, ``clamp_high``) whose ``diode`` names a MOSFET card (``NCLAMP``,
 ``PCLAMP``) is a *diode-connected transistor*: an n-channel one with gate and drain on the
 anode side, source and bulk on the cathode; a p-channel one with source and bulk on the anode,
@@ -63,14 +73,14 @@ Examples
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Mapping
 
 import networkx as nx
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND, Circuit
 from analog_eqprop.defaults import CIRCUIT_DEFAULTS
-from analog_eqprop.elements import OWN_GATE, MosfetModel, Mosfets
+from analog_eqprop.elements import OWN_GATE, DeviceLaw, Devices, MosfetModel, Mosfets
 from analog_eqprop.elements.diode import DiodeModel, diode_model, load_diode_models
 from analog_eqprop.elements.library import is_library_spec
 from analog_eqprop.elements.mosfet import load_mosfet_models, mosfet_model
@@ -174,6 +184,7 @@ def circuit_from_graph(
     length: float = 1e-6,
     bulk: str | float | None = None,
     gate_range: tuple[float, float] = (-5.0, 5.0),
+    laws: Mapping[str, DeviceLaw] | None = None,
 ) -> Circuit:
     """Compile a circuit graph into a :class:`Circuit`.
 
@@ -207,6 +218,8 @@ def circuit_from_graph(
         Default bulk of transistor edges: a bias or ground node, or a rail voltage [V] (None: ground).
     gate_range : (float, float)
         The gate voltages training clips to [V].
+    laws : mapping of str to DeviceLaw, optional
+        Device laws that device edges name (``law="NAME"``).
     """
     from analog_eqprop.graphs import CIRCUIT_ROLES, validate_graph
 
@@ -365,6 +378,7 @@ def circuit_from_graph(
         return GROUND if nd[n][role] == "ground" else src_idx[n]
 
     default_bulk = GROUND if bulk is None else fixed_node(bulk, "bulk")
+    devices = _DeviceRows()
     e_a, e_b, e_g, e_l, e_key, e_uv = [], [], [], [], [], []
     for u, v, d in G.edges(data=True):
         ta, tb = terminal(u, v), terminal(v, u)
@@ -375,8 +389,11 @@ def circuit_from_graph(
         if kind == "transistor":
             mos.edge((u, v), d, ta, tb, layer_rank[upper], default_bulk, fixed_node, transistor, gate, trainable, tie)
             continue
+        if kind == "device":
+            devices.edge((u, v), d, ta, tb, layer_rank[upper], laws or {}, trainable, tie)
+            continue
         if kind != "resistor":
-            raise GraphError(f"edge ({u!r}, {v!r}) has {element}={kind!r}; use 'resistor' or 'transistor'")
+            raise GraphError(f"edge ({u!r}, {v!r}) has {element}={kind!r}; use 'resistor', 'transistor' or 'device'")
         e_a.append(ta); e_b.append(tb); e_g.append(float(d[weight])); e_l.append(layer_rank[upper])  # noqa: E702
         e_key.append(_param_key(d, (u, v), trainable, tie))
         e_uv.append((u, v))
@@ -419,7 +436,7 @@ def circuit_from_graph(
         diode_anode=d_an, diode_cathode=d_ca, diode_model=d_mod, models=tuple(model_list),
         out_pos=out_pos, out_neg=out_neg, target_on=target_on, target_off=target_off, nudge=nudge,
         layer_names=tuple(f"layer{lay}" for lay in layers_free), edge_param=edge_param,
-        elements={"mosfet": mos.table(gate_range)},
+        elements={"mosfet": mos.table(gate_range), "device": devices.table()},
     )
 
 
@@ -478,6 +495,43 @@ class _MosfetRows:
     def table(self, gate_range) -> Mosfets:
         lo, hi = (real(v, f"gate_range[{i}]", error=GraphError, unit="V") for i, v in enumerate(gate_range))
         return Mosfets(models=tuple(self.models), vg_min=lo, vg_max=hi, **self.rows)
+
+
+class _DeviceRows:
+    """The table of users' devices as the graph is read."""
+
+    def __init__(self):
+        self.rows: dict[str, list] = {k: [] for k in ("a", "b", "law", "p", "layer")}
+        self.laws: list[DeviceLaw] = []
+
+    def edge(self, uv, d: dict, ta: int, tb: int, layer: int, laws: Mapping[str, DeviceLaw], trainable: str,
+             tie: str) -> None:
+        where = f"device edge {uv!r}"
+        if d.get(tie) is not None:
+            raise GraphError(f"{where}: devices cannot be tied ({tie}={d[tie]!r})")
+        law = d.get("law")
+        if isinstance(law, str):
+            if law not in laws:
+                raise GraphError(f"{where}: unknown law {law!r}; pass laws={{{law!r}: DeviceLaw(...)}} to the builder"
+                                 + (f" (known: {', '.join(sorted(laws))})" if laws else ""))
+            law = laws[law]
+        if not isinstance(law, DeviceLaw):
+            raise GraphError(f"{where}: attribute 'law' must be a DeviceLaw or the name of one, got {law!r}")
+        train = d.get(trainable, True)
+        if not isinstance(train, (bool, np.bool_)):
+            raise GraphError(f"{where}: {trainable!r} must be True or False, got {train!r}")
+        ids = [id(x) for x in self.laws]
+        if id(law) not in ids:
+            if any(x.name.lower() == law.name.lower() for x in self.laws):
+                raise GraphError(f"{where}: two different device laws are called {law.name!r}")
+            self.laws.append(law)
+            ids.append(id(law))
+        for k, v in dict(a=ta, b=tb, law=ids.index(id(law)), p=graph_number(where, "p", d.get("p", law.p_default)),
+                         layer=layer if train else -1).items():
+            self.rows[k].append(v)
+
+    def table(self) -> Devices:
+        return Devices(laws=tuple(self.laws), **self.rows)
 
 
 def _check_generated_names(G: nx.Graph, role: str, made_for: dict[str, str]) -> None:

@@ -25,7 +25,7 @@ Examples
 >>> c.n_free, c.n_sources, c.n_edges, c.n_diodes
 (4, 6, 23, 3)
 >>> c.element("conductance").g is c.edge_g, [t.kind for t in c.tables()]
-(True, ['source', 'amplifier', 'conductance', 'diode', 'mosfet', 'nudge'])
+(True, ['source', 'amplifier', 'conductance', 'diode', 'mosfet', 'device', 'nudge'])
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ class Circuit:
     elements: Mapping[str, ElementTable] = field(default_factory=dict)
 
     def __init__(self, name: str, nodes, node_role, node_layer, n_features: int = 0,
-                 g_min: float = CIRCUIT_DEFAULTS["g_min"], g_max: float = CIRCUIT_DEFAULTS["g_max"], target_on: float = 1.0, target_off: float = 0.0, layer_names=(),
+                 g_min: float = CIRCUIT_DEFAULTS["g_min"], g_max: float = CIRCUIT_DEFAULTS["g_max"],
+                 target_on: float = 1.0, target_off: float = 0.0, layer_names=(),
                  elements: Mapping[str, ElementTable] | None = None, **columns: Any):
         unknown = sorted(set(columns) - set(_LEGACY))
         if unknown:

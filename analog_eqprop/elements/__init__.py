@@ -13,18 +13,20 @@ amplifier     :class:`Amplifiers`         :mod:`.amplifier` (Kendall's VCVS + CC
 conductance   :class:`Conductances`       :mod:`.conductance` (the trainable weights)
 diode         :class:`Diodes`             :mod:`.diode` (SPICE level-1 junctions)
 mosfet        :class:`Mosfets`            :mod:`.mosfet` (ngspice level-1 transistors)
+device        :class:`Devices`            :mod:`.device` (a user's I-V law, Python + expression)
 nudge         :class:`Outputs`            :mod:`.nudge` (the outputs and their nudge)
 ============  ==========================  ==================================================
 
 Examples
 --------
 >>> [k.kind for k in KINDS]
-['source', 'amplifier', 'conductance', 'diode', 'mosfet', 'nudge']
+['source', 'amplifier', 'conductance', 'diode', 'mosfet', 'device', 'nudge']
 """
 
 from analog_eqprop.elements.amplifier import Amplifiers
 from analog_eqprop.elements.base import GROUND, Branches, ElementTable, TerminalMap
 from analog_eqprop.elements.conductance import Conductances
+from analog_eqprop.elements.device import DeviceLaw, Devices
 from analog_eqprop.elements.diode import (
     DiodeModel,
     Diodes,
@@ -45,13 +47,14 @@ KINDS: tuple[type[ElementTable], ...] = (
     Conductances,
     Diodes,
     Mosfets,
+    Devices,
     Outputs,
 )
 
 __all__ = ["KINDS", "kind", "GROUND", "ElementTable", "TerminalMap", "Branches", "Sources", "Amplifiers",
            "Conductances", "Diodes", "Outputs", "DiodeModel", "diode_current", "branch_current", "diode_model",
            "load_diode_models", "NUDGE_MODES", "Mosfets", "MosfetModel", "OWN_GATE", "load_mosfet_models",
-           "mosfet_model"]
+           "mosfet_model", "Devices", "DeviceLaw"]
 
 
 def kind(name: str) -> type[ElementTable]:

@@ -590,6 +590,11 @@ class Reader:
         return list(self.p.kind_meta.get(key, ()))
 
     @staticmethod
+    def number(token: str, line: int, what: str) -> float:
+        """A number of the deck, as ngspice reads it (NetlistError naming the line)."""
+        return _number(token, line, what)
+
+    @staticmethod
     def fail(line: int, msg: str) -> NetlistError:
         return _fail(line, msg)
 
