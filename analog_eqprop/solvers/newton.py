@@ -55,6 +55,7 @@ from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.elements.diode import branch_current, diode_current
 from analog_eqprop.errors import ConfigError, ConvergenceError
 from analog_eqprop.solvers.continuation import AIDS, JunctionTable, gmin_stepping, source_stepping
+from analog_eqprop.solvers.memo import LastValue
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.validation import solve_args
 
@@ -174,7 +175,7 @@ class _Nodal:
         self.pair_flat = np.concatenate([self.anode[both] * m + self.cathode[both],
                                          self.cathode[both] * m + self.anode[both]])
         self.has_rs = system.has_rs
-        self._last = None
+        self._last = LastValue()  # shared with with_values() copies
         self.system = system
         self.values = None  # the trained columns of other kinds for this solve (with_values)
         # the other kinds' pn junctions (transistors' bulk junctions), in these coordinates
@@ -193,9 +194,9 @@ class _Nodal:
     def linear(self, system: MNASystem, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``G`` (m, m) and the drive ``D`` (n_sources, m) [S] for conductances ``g``; the free
         and nudged phases of a batch share ``g``, so the last pair is reused."""
-        last = self._last
-        if last is not None and np.array_equal(last[0], g):
-            return last[1], last[2]
+        hit = self._last.get(g)
+        if hit is not None:
+            return hit
         if self.reduced:
             nf = self.m
             vals = g[self.g_edge] * self.g_coef
@@ -204,8 +205,7 @@ class _Nodal:
             D = np.ascontiguousarray(system.drive_matrix(g)[:, :nf])
         else:
             G, D = system.conductance_matrix(g), system.drive_matrix(g)
-        self._last = (np.array(g, copy=True), G, D)
-        return G, D
+        return self._last.put(g, (G, D))
 
     def evaluate(self, u: np.ndarray, v_src: np.ndarray, *, gmin: float) -> _Eval:
         """Branch voltages, junction voltages, currents and conductances at ``u``."""

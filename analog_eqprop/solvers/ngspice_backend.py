@@ -56,6 +56,7 @@ from analog_eqprop.errors import (
     SimulationTimeoutError,
     WorkerDiedError,
 )
+from analog_eqprop.solvers.memo import LastValue
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import OperatingPoint, single_thread_blas
 from analog_eqprop.validation import batch, solve_args
@@ -306,6 +307,7 @@ class NortonPlan:
         tables = {t.kind: t.remap(term) for t in c.tables()}
         tables.update(source=sources, conductance=conductances)
         self.reduced = replace(c, name=c.name, n_features=m, elements=tables)
+        self._last = LastValue()
 
     def fold(self, g: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Conductances [S] and features [V] of the reduced circuit for ``g`` and ``x`` (batch, n_features)."""
@@ -317,15 +319,14 @@ class NortonPlan:
 
     def _matrices(self, g: np.ndarray):
         # the free and nudged phases of a batch share g: rebuild only when it changed
-        last = getattr(self, "_last", None)
-        if last is not None and np.array_equal(last[0], g):
-            return last[1:]
+        hit = self._last.get(g)
+        if hit is not None:
+            return hit
         m = self.nodes.size
         gf = g[self.fold_edges]
         G = np.bincount(self.fold_slot, weights=gf, minlength=m)
         W = np.bincount(self.fold_cell, weights=gf, minlength=self.inputs.size * m).reshape(-1, m)
-        self._last = (g.copy(), np.concatenate([g[self.keep], G]), W, G)
-        return self._last[1:]
+        return self._last.put(g, (np.concatenate([g[self.keep], G]), W, G))
 
 
 class NgspiceBackend:
