@@ -73,6 +73,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import operator
 from typing import Any, Mapping
 
 import networkx as nx
@@ -223,7 +224,12 @@ def circuit_from_graph(
     """
     from analog_eqprop.graphs import CIRCUIT_ROLES, validate_graph
 
-    validate_graph(G, allowed_roles=CIRCUIT_ROLES, role=role, weight=weight, positive_weights=True, element=element)
+    # what kinds of edge there are (one C-level pass): a graph of resistors takes the old paths
+    kinds = set(map(operator.methodcaller("get", element), (d for _, nbrs in G.adjacency() for d in nbrs.values()))) \
+        if isinstance(G, nx.Graph) else set()
+    plain = kinds <= {None, "resistor"}
+    validate_graph(G, allowed_roles=CIRCUIT_ROLES, role=role, weight=weight, positive_weights=True,
+                   element=None if plain else element)
     clamp = _check_builder_args(clamp, amplifier_back)
     lib = models if models is not None else load_diode_models()
     if is_library_spec(diode):  # the caller's own file (graph attributes name cards only)
@@ -350,23 +356,26 @@ def circuit_from_graph(
             bulk_rail[v] = rail(v, where, "bulk")
         return v
 
-    bulk = bulk_spec(bulk, "the transistors (builder argument bulk)")
-    for u, v, d in G.edges(data=True):
-        if d.get(element) == "transistor":
-            bulk_spec(d.get("bulk"), f"transistor edge {(u, v)!r}")
+    if "transistor" in kinds:
+        bulk = bulk_spec(bulk, "the transistors (builder argument bulk)")
+        for u, v, d in G.edges(data=True):
+            if d.get(element) == "transistor":
+                bulk_spec(d.get("bulk"), f"transistor edge {(u, v)!r}")
     _check_generated_names(G, role, made_for)
 
     src_idx = {n: n_free + i for i, n in enumerate(src_names[: len(inputs) + len(biases)])}
     amp_of = {free[amp_node[k]]: n_free + len(src_names) + k for k in range(len(amp_node))}
 
+    # per node: its terminal (free node, source, ground) and, for a free node, its layer key
+    fixed_term = {n: GROUND if nd[n][role] == "ground" else src_idx[n] for n in G if n not in free_idx}
+    free_key = {n: key(n) for n in free}
+
     def terminal(n, other) -> int:
-        r = nd[n][role]
-        if r == "ground":
-            return GROUND
-        if r in ("input", "bias"):
-            return src_idx[n]
+        t = fixed_term.get(n)
+        if t is not None:
+            return t
         # an amplified node drives edges towards later layers through its amplifier
-        if n in amp_of and nd[other][role] in ("hidden", "output") and key(other) > key(n):
+        if n in amp_of and other in free_key and free_key[other] > free_key[n]:
             return amp_of[n]
         return free_idx[n]
 
@@ -382,22 +391,26 @@ def circuit_from_graph(
     e_a, e_b, e_g, e_l, e_key, e_uv = [], [], [], [], [], []
     for u, v, d in G.edges(data=True):
         ta, tb = terminal(u, v), terminal(v, u)
-        upper = max((key(x) for x in (u, v) if nd[x][role] in ("hidden", "output")), default=None)
+        ku, kv = free_key.get(u), free_key.get(v)
+        upper = kv if ku is None else ku if kv is None else max(ku, kv)
         if upper is None:
             raise GraphError(f"edge ({u!r}, {v!r}) joins two fixed-voltage nodes; it cannot affect the network")
-        kind = d.get(element, "resistor")
-        if kind == "transistor":
-            mos.edge((u, v), d, ta, tb, layer_rank[upper], default_bulk, fixed_node, transistor, gate, trainable, tie)
-            continue
-        if kind == "device":
-            devices.edge((u, v), d, ta, tb, layer_rank[upper], laws or {}, trainable, tie)
-            continue
-        if kind != "resistor":
-            raise GraphError(f"edge ({u!r}, {v!r}) has {element}={kind!r}; use 'resistor', 'transistor' or 'device'")
+        if not plain:  # other kinds of edge (a graph of resistors skips the look-ups)
+            kind = d.get(element, "resistor")
+            if kind == "transistor":
+                mos.edge((u, v), d, ta, tb, layer_rank[upper], default_bulk, fixed_node, transistor, gate, trainable,
+                         tie)
+                continue
+            if kind == "device":
+                devices.edge((u, v), d, ta, tb, layer_rank[upper], laws or {}, trainable, tie)
+                continue
+            if kind != "resistor":
+                raise GraphError(f"edge ({u!r}, {v!r}) has {element}={kind!r}; use 'resistor', 'transistor' or "
+                                 "'device'")
+            e_uv.append((u, v))
         e_a.append(ta); e_b.append(tb); e_g.append(float(d[weight])); e_l.append(layer_rank[upper])  # noqa: E702
         e_key.append(_param_key(d, (u, v), trainable, tie))
-        e_uv.append((u, v))
-    edge_param = _edge_params(e_key, e_l, e_g, e_uv)
+    edge_param = _edge_params(e_key, e_l, e_g, e_uv if not plain else list(G.edges()))
 
     outs = [n for n in free if nd[n][role] == "output"]
     by_class: dict[int, dict[int, int]] = {}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Sequence
 from typing import Any, Hashable
 
@@ -94,7 +95,8 @@ def _edge_problem(u: Hashable, v: Hashable, w: Any, weight: str, positive: bool)
 
 
 def _check_weights(G: nx.Graph, weight: str, positive: bool, element: str | None = None) -> None:
-    kinds = {d.get(element) for _, nbrs in G.adjacency() for d in nbrs.values()} if element is not None else set()
+    kinds = set(map(operator.methodcaller("get", element), (d for _, nbrs in G.adjacency() for d in nbrs.values()))) \
+        if element is not None else set()
     if kinds - {None, "resistor"}:
         # edges of other element kinds (transistors, users' devices) carry no conductance
         for u, v, d in G.edges(data=True):
