@@ -27,7 +27,7 @@ def _digit() -> np.ndarray:
 
 def golden_netlists() -> dict[str, str]:
     """File name -> netlist text of every golden."""
-    from analog_eqprop.circuits import drn_circuit, kendall_circuit, layered_circuit
+    from analog_eqprop.circuits import drn_circuit, kendall_circuit, layered_circuit, transistor_circuit
     from analog_eqprop.netlist import compile_netlist
 
     x = _digit()
@@ -35,6 +35,7 @@ def golden_netlists() -> dict[str, str]:
     nudged = kendall_circuit(2, 2, 2, seed=0, nudge="resistive")
     drn = drn_circuit([64, 32, 10], seed=0)
     kendall = kendall_circuit(64, 16, 10, seed=0)
+    transistors = transistor_circuit([2, 3, 2], seed=0)
     target = np.eye(2)[0]
     return {
         "tiny_layered-2-2-1.cir": compile_netlist(tiny, x=[0.25, 0.75], options=OPTIONS).text,
@@ -43,6 +44,7 @@ def golden_netlists() -> dict[str, str]:
         "digits_drn-64-32-10.cir": compile_netlist(drn, x=x, options=OPTIONS).text,
         "digits_kendall-128-16-20.cir": compile_netlist(kendall, x=x, options=OPTIONS).text,
         "digits_kendall-128-16-20_norton.cir": compile_netlist(kendall, x=x, form="norton", options=OPTIONS).text,
+        "tiny_transistor-4-3-2.cir": compile_netlist(transistors, x=[0.25, 0.75], options=OPTIONS).text,
     }
 
 

@@ -100,7 +100,9 @@ def to_pyspice(
     Element names are PySpice's (the kind letter first) around the compiler's numbering:
     ``Vs<k>`` sources, ``R<k>`` conductances (``1/g`` ohm), ``D<k>`` diodes, ``E<k>`` /
     ``Va<k>`` / ``F<k>`` amplifier ``k``, ``Iy<k>`` / ``Iz<k>`` nudge currents, ``Ry<k>`` /
-    ``Vy<k>`` resistive nudging. Node names: :func:`pyspice_node_names`.
+    ``Vy<k>`` resistive nudging. Other element kinds (transistors ``m<k>`` with their gate
+    sources ``vg<k>``, users' devices ``bd<k>``) are written as the compiler writes them, in
+    the circuit's raw SPICE. Node names: :func:`pyspice_node_names`.
 
     Returns
     -------
@@ -163,9 +165,25 @@ def to_pyspice(
         ckt.model(m.name, "D", **{k: _num(v, f"diode model {m.name} {k}") for k, v in params.items()})
     for k in range(c.n_diodes):
         ckt.D(str(k), node(c.diode_anode[k]), node(c.diode_cathode[k]), model=c.models[c.diode_model[k]].name)
+    _other_kinds(ckt, c, g, v_src, taken)
     if beta != 0.0:
         _nudge(ckt, c, term, taken, beta, target, nudge_ref, nudge_current)
     return ckt
+
+
+def _other_kinds(ckt: Any, c: Circuit, g: np.ndarray, v_src: np.ndarray, taken: set[str]) -> None:
+    """Kinds PySpice has no call for here (transistors, users' devices): their own cards, as
+    the compiler writes them, in the circuit's raw SPICE (comments dropped)."""
+    others = [t for t in c.tables(nonempty=True) if not t.legacy]
+    if not others:
+        return
+    deck = Deck(c, g, "full", False, v_src[None, :], np.zeros(c.n_sources, bool))
+    deck.taken = taken  # helper nodes (gate sources) avoid the names taken here
+    for table in others:
+        table.write(deck)
+    lines = [line for line in deck.lines if not line.lstrip().startswith("*")]
+    lines += [line for table in others for line in table.model_cards()]
+    ckt.raw_spice += "\n".join(lines) + "\n"
 
 
 def _nudge(ckt: Any, c: Circuit, term: list[str], taken: set[str], beta: float, target, nudge_ref,
