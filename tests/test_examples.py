@@ -18,7 +18,7 @@ EXAMPLES = ROOT / "examples"
 QUICK = ["hopfield_digits.py", "custom_graph.py", "gradient_check.py", "compile_and_simulate.py", "xor_ngspice.py",
          "digits_demo.py", "digital_vs_analog.py", "hardware_sweep.py", "api_xor.py", "api_iris.py",
          "api_digits.py"]
-SLOW = ["seed_mnist.py", "kendall_mnist.py", "api_mnist_dense.py", "api_mnist_local.py"]
+SLOW = ["seed_mnist.py", "kendall_mnist.py", "api_mnist_dense.py", "api_mnist_local.py", "transistor_network.py"]
 NUM = r"([-+]?[0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)"
 
 
@@ -183,3 +183,20 @@ def test_readme_quick_start_runs(tmp_path):
 @pytest.mark.parametrize("name", SLOW)
 def test_slow_example_runs(name, tmp_path):
     _run(name, tmp_path, "--epochs", "1", timeout=1800)
+
+
+def test_transistor_network_quick_run_agrees(tmp_path):
+    """A few lockstep epochs: every fixed point of ngspice and the twin within 1e-6 V."""
+    import json
+
+    figures = json.loads(_run("transistor_network.py", tmp_path, "--quick").strip().splitlines()[-1])
+    assert figures["max_dv"] <= 1e-6 and figures["phases"] >= 40 and figures["smoke_run"]
+
+
+@pytest.mark.slow
+def test_transistor_network_learns_through_ngspice(tmp_path):
+    """The full run: XOR learnt (0 %), Iris test error <= 10 %, both backends in lockstep."""
+    import json
+
+    figures = json.loads(_run("transistor_network.py", tmp_path, timeout=1800).strip().splitlines()[-1])
+    assert figures["xor_train_error"] == 0.0 and figures["iris_test_error"] <= 0.10 and figures["max_dv"] <= 1e-6
