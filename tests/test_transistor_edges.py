@@ -133,3 +133,10 @@ def test_api_evaluates_trained_gates_in_ngspice():
     m.network.params["vg1"] += 0.3  # trained away from the circuit's initial gates
     x = np.random.default_rng(1).random((3, 2))
     assert np.max(np.abs(m.outputs(x) - m.outputs(x, backend="ngspice"))) < 1e-6
+
+
+def test_hardware_models_refuse_trained_gates():
+    from analog_eqprop.hardware import HardwareNetwork
+
+    with pytest.raises(ConfigError, match="also trains transistor parameters"):
+        HardwareNetwork(transistor_circuit([2, 2, 2], seed=0))

@@ -185,7 +185,8 @@ def beta_sweep(models: Mapping[str, ResistiveNetwork], x: np.ndarray, target: np
     ([True, True], True)
     """
     first = next(iter(models.values()))
-    exact_model = ResistiveNetwork(first.circuit, "numpy", first.g)
+    exact_model = ResistiveNetwork(first.circuit, "numpy", first.g,
+                                   element_values=getattr(first, "element_values", None) or None)
     s_exact = exact_model.relax(x, exact_model.init_state(x.shape[0])).state
     exact = exact_model.implicit_gradient(x, target, s_exact)
     names = sorted(exact)

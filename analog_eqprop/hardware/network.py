@@ -86,6 +86,11 @@ class HardwareNetwork:
         if getattr(circuit, "tied", False):
             raise ConfigError("hardware models need one device per conductance; this circuit ties or fixes "
                               "conductances (edge_param)")
+        trained = [t.noun for t in circuit.tables(nonempty=True)
+                   if t.kind != "conductance" and t.trainable and np.any(t.layer >= 0)]
+        if trained:
+            raise ConfigError(f"hardware models cover conductance devices; this circuit also trains {trained[0]} "
+                              "parameters (transistor gates, device parameters), which they do not model")
         cfg = load_hardware(hardware, overrides)
         self.hardware = cfg
         self.seed = int(seed)
