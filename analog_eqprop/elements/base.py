@@ -15,16 +15,25 @@ terminal mapping         :attr:`~ElementTable.terminals` (columns holding termin
                          amplified copies) give their labels, voltages and how their terminals
                          map onto the nodal unknowns (:class:`TerminalMap`)
 nodal equations          linear kinds are stamped by the MNA system from their columns; a
-                         nonlinear kind gives :meth:`~ElementTable.currents`: the current into
-                         each of its terminals and the Jacobian, vectorised over batch and
-                         elements; its co-content (:meth:`~ElementTable.cocontent`) where it
-                         has one
+                         nonlinear kind gives :meth:`~ElementTable.currents`: the current each
+                         of its terminals sends into it and the Jacobian, vectorised over batch
+                         and elements (:class:`Branches`), its pn junctions for Newton's
+                         limiting (:meth:`~ElementTable.junctions`); its co-content
+                         (:meth:`~ElementTable.cocontent`) where it has one
+training                 a :attr:`~ElementTable.trainable` column (one parameter array per
+                         layer), :meth:`~ElementTable.param_derivative` (``di/dtheta``: the
+                         exact gradient), :meth:`~ElementTable.param_grad_diff` (EqProp's
+                         local quantity of two states), :meth:`~ElementTable.bounds`
 netlist                  :meth:`~ElementTable.write` its cards (and ``.model`` cards) into a
                          deck, :meth:`~ElementTable.read` them back (:attr:`~ElementTable.cards`
                          lists the element prefixes it owns)
 power                    :meth:`~ElementTable.power`: what it dissipates or delivers
 hardware                 :meth:`~ElementTable.hardware`: the table under a hardware model
 =======================  ======================================================================
+
+Adding a kind is a module with an :class:`ElementTable` subclass and one line in
+:data:`analog_eqprop.elements.KINDS` (its place there is its section's place in a deck); as
+:mod:`analog_eqprop.elements.mosfet` and :mod:`analog_eqprop.elements.device` were added.
 
 Terminals index the free nodes ``0 .. n_free-1``, then the terminals the owning kinds create,
 block after block in registry order (sources, then amplified copies); :data:`GROUND` is ``-1``.
