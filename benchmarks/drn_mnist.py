@@ -49,6 +49,9 @@ LR_GAMMA = 0.99  # the peer's ExponentialLR, stepped once per epoch
 
 
 def _commit() -> str:
+    """The code's commit: ``$RUN_COMMIT`` (a run from an exported snapshot), else git's HEAD."""
+    if os.environ.get("RUN_COMMIT"):
+        return os.environ["RUN_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
                               capture_output=True, text=True, check=True).stdout.strip()

@@ -146,6 +146,9 @@ def build(args: argparse.Namespace):
 
 
 def _commit() -> str:
+    """The code's commit: ``$RUN_COMMIT`` (a run from an exported snapshot), else git's HEAD."""
+    if os.environ.get("RUN_COMMIT"):
+        return os.environ["RUN_COMMIT"]
     try:
         return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
                               capture_output=True, text=True, check=True).stdout.strip()
