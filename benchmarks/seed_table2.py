@@ -61,6 +61,8 @@ def main() -> None:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--pixels", type=float, default=255.0, choices=(255.0, 256.0),
                     help="divide raw pixels by this (the seed's pickle: 256)")
+    ap.add_argument("--beta-mode", default="random_sign", choices=("random_sign", "centered", "positive"),
+                    help="the seed's random sign (default), or centered nudging (+beta and -beta: not the seed's)")
     ap.add_argument("--eval-iters", type=int, default=200,
                     help="free steps of the final from-zero evaluations (0: skip them)")
     args = ap.parse_args()
@@ -76,12 +78,12 @@ def main() -> None:
     hop = HopfieldConfig(eps=0.5, n_free=spec["n_free"], n_nudged=spec["n_nudged"], cost_scale=1.0, dtype=args.dtype)
     net = HopfieldNetwork.layered(spec["sizes"], seed=args.seed, config=hop)
     cfg = TrainConfig(epochs=epochs, batch_size=20, learning_rates=spec["lrs"], beta=spec["beta"],
-                      beta_mode="random_sign", persistent=True, shuffle=False, n_valid=10_000, seed=args.seed)
+                      beta_mode=args.beta_mode, persistent=True, shuffle=False, n_valid=10_000, seed=args.seed)
     tr = Trainer(net, cfg, checkpoint_path=out / "checkpoint.npz", log_path=out / "log.jsonl", progress=False)
     if args.resume and (out / "checkpoint.npz").exists():
         tr.load_checkpoint(out / "checkpoint.npz")
     print(f"# {args.net} {spec['sizes']} on {platform.node()} ({platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs), dtype {args.dtype}, seed {args.seed}, pixels / {args.pixels:g}, "
+          f"{os.cpu_count()} CPUs), dtype {args.dtype}, seed {args.seed}, beta {args.beta_mode}, pixels / {args.pixels:g}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.2f}", flush=True)
     t_start = time.perf_counter()
     best_path = out / "best.npz"
