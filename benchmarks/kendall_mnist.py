@@ -109,6 +109,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="cosine schedule: epochs over which the rate falls (fixed, so that a shorter run "
                          "follows the first part of the full schedule)")
     ap.add_argument("--valid", action="store_true", help="hold out the last 10,000 training images for validation")
+    ap.add_argument("--valid-size", type=int, default=10_000, help="with --valid: images held out (the last ones)")
     ap.add_argument("--n-valid", type=int, default=None, help="with --valid: first N of the held-out images")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--checkpoint-every", type=int, default=500, help="minibatches between in-epoch checkpoints")
@@ -135,7 +136,7 @@ def build(args: argparse.Namespace):
                         g_max=args.g_max, target_on=args.target_on, target_off=args.target_off, nudge=args.nudge)
     data = load_mnist()
     if args.valid:
-        data = data.split_validation(10_000)
+        data = data.split_validation(args.valid_size)
     if args.n_train or args.n_test or args.n_valid:
         data = data.subset(n_train=args.n_train, n_test=args.n_test, n_valid=args.n_valid)
 
