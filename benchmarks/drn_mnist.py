@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr-gamma", type=float, default=LR_GAMMA, help="learning rates times this after every epoch")
     ap.add_argument("--checkpoint-every", type=int, default=2500, help="minibatches between in-epoch checkpoints")
     ap.add_argument("--out", default=None, help="run directory: checkpoint.npz, log.jsonl, extras.json")
-    ap.add_argument("--jsonl", default=None, help="per-epoch records (default benchmarks/results/drn_<data>_<size>.jsonl)")
+    ap.add_argument("--jsonl", default=None,
+                    help="per-epoch records (default benchmarks/results/drn_<data>_<size>.jsonl)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--n-train", type=int, default=None, help="first N training images (checks only)")
     ap.add_argument("--n-test", type=int, default=None, help="first N test images (checks only)")

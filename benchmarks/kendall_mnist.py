@@ -164,7 +164,8 @@ def make_trainer(c, args: argparse.Namespace, out: Path, backend="numpy") -> Tra
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rates=args.lr, beta=args.beta,
                       beta_mode=args.beta_mode, optimizer="adam", persistent=True, shuffle=True,
                       eval_batch_size=1000, seed=args.seed, checkpoint_every=args.checkpoint_every,
-                      schedule="cosine" if cosine else "constant", final_lr_ratio=args.final_lr_ratio if cosine else 0.0,
+                      schedule="cosine" if cosine else "constant",
+                      final_lr_ratio=args.final_lr_ratio if cosine else 0.0,
                       schedule_epochs=args.schedule_epochs if cosine else 0)
     loss = None if args.loss == "mse" else ("cross_entropy", args.temperature)
     net = ResistiveNetwork(c, backend=backend, **({} if loss is None else {"loss": _loss(*loss)}))
@@ -214,7 +215,8 @@ def main(argv: list[str] | None = None) -> None:
 
             net.backend = NgspiceBackend(per_analysis=args.per_analysis, executor=ex)
         print(f"# kendall_mnist {c.name} on {platform.node()} ({os.cpu_count()} CPUs), backend {args.backend}"
-              f"{f' with {args.workers} {kind} workers' if kind else ''}{' and the NumPy twin beside it' if twin else ''}"
+              f"{f' with {args.workers} {kind} workers' if kind else ''}"
+              f"{' and the NumPy twin beside it' if twin else ''}"
               f", commit {commit}, {time.strftime('%Y-%m-%d %H:%M')}, {n_train} train / "
               f"{0 if data.y_valid is None else len(data.y_valid)} valid / {len(data.y_test)} test, "
               f"load average {os.getloadavg()[0]:.1f}, resuming at epoch {tr.epoch}", flush=True)

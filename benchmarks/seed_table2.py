@@ -83,7 +83,8 @@ def main() -> None:
     if args.resume and (out / "checkpoint.npz").exists():
         tr.load_checkpoint(out / "checkpoint.npz")
     print(f"# {args.net} {spec['sizes']} on {platform.node()} ({platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs), dtype {args.dtype}, seed {args.seed}, beta {args.beta_mode}, pixels / {args.pixels:g}, "
+          f"{os.cpu_count()} CPUs), dtype {args.dtype}, seed {args.seed}, beta {args.beta_mode}, "
+          f"pixels / {args.pixels:g}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}, load average {os.getloadavg()[0]:.2f}", flush=True)
     t_start = time.perf_counter()
     best_path = out / "best.npz"
@@ -118,7 +119,8 @@ def select(tr: Trainer, net: HopfieldNetwork, data, best_path: Path, eval_iters:
     last = tr.history[-1]
     rec = {"selection": "lowest validation error", "best_epoch": best["epoch"],
            "best_valid_error": best["valid_error"], "best_test_error": best["test_error"],
-           "final_epoch": last["epoch"], "final_valid_error": last["valid_error"], "final_test_error": last["test_error"]}
+           "final_epoch": last["epoch"], "final_valid_error": last["valid_error"],
+           "final_test_error": last["test_error"]}
     if eval_iters and best_path.exists():
         x_test = net.check_inputs(data.x_test)
         final = {k: v.copy() for k, v in net.params.items()}

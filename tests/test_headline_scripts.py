@@ -83,7 +83,8 @@ def test_kendall_validation_split(tiny_mnist, tmp_path, capsys):
 def test_kendall_ngspice_with_twin_lockstep_and_resume(tiny_mnist, tmp_path):
     km = _script("kendall_mnist")
     common = ["--backend", "ngspice", "--executor", "none", "--hidden", "6", "--n-train", "40", "--n-test", "20",
-              "--probe", "8", "--checkpoint-every", "1", "--out", str(tmp_path / "run"), "--jsonl", str(tmp_path / "k.jsonl")]
+              "--probe", "8", "--checkpoint-every", "1", "--out", str(tmp_path / "run"),
+              "--jsonl", str(tmp_path / "k.jsonl")]
     km.main(common + ["--epochs", "1"])
     km.main(common + ["--epochs", "2", "--resume"])
     recs = _records(tmp_path / "k.jsonl")
