@@ -177,7 +177,7 @@ def breakdown(tr, run_steps, n: int) -> dict[str, float]:
         T.undo.append((obj, name, orig))
 
     backend = getattr(model, "backend", None)
-    plan = backend._plan(model.system) if hasattr(backend, "_plan") else None
+    plan = backend.plan(model.system) if hasattr(backend, "plan") else None
     nest(model, "relax", lambda *a, beta=0.0, **k: "nudged phases (sweeps)" if beta else "free phase (sweeps)")
     if plan is not None:
         nest(plan, "built", lambda *a, **k: "blocks + diagonal sums (per new g)")

@@ -121,13 +121,13 @@ def test_sparse_layers_parallel_edges_and_skip_connections():
     idx = np.r_[keep, keep[::7]]  # a partial block per layer pair, and parallel conductances
     sparse = replace(c, edge_a=c.edge_a[idx], edge_b=c.edge_b[idx], edge_g=c.edge_g[idx],
                      edge_layer=c.edge_layer[idx])
-    kinds = {gat.kind for gat in BCDBackend()._plan(MNASystem(sparse)).blocks.values()}
+    kinds = {gat.kind for gat in BCDBackend().plan(MNASystem(sparse)).blocks.values()}
     assert kinds == {"put", "sum"}
     G = circuit_graph([6, 5, 4, 3], seed=0)
     G.add_edge("h1_0", "y0", weight=3e-6)  # free layers 0 and 2: the sweep needs a third colour
     G.add_edge("h1_1", "y2", weight=5e-6)
     skip = circuit_from_graph(G, clamp=(0.0, None))
-    assert BCDBackend()._plan(MNASystem(skip)).sweep == [0, 1, 2]
+    assert BCDBackend().plan(MNASystem(skip)).sweep == [0, 1, 2]
     for circuit in (sparse, skip):
         x, _ = _batch(circuit, seed=4)
         assert np.abs(_bcd(circuit, x).voltages - _qp(circuit, x)[0]).max() < 1e-9

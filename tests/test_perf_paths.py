@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -151,10 +153,12 @@ def test_prepared_batch_and_memo_match_fresh_solves():
     c = drn_circuit([4, 5, 2], seed=0, nudge="resistive")
 
     class Fresh(BCDBackend):  # a new plan on every call: nothing memoised
-        supports_same_g = False
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.capabilities = dataclasses.replace(self.capabilities, same_conductances=False)
 
-        def _plan(self, system):
-            return bcd_mod._Plan(system)
+        def plan(self, system):
+            return bcd_mod.BCDPlan(system)
 
     a = _train(ResistiveNetwork(c, backend=BCDBackend(max_iter=4, tol=0, throw=False)))
     b = _train(ResistiveNetwork(c, backend=Fresh(max_iter=4, tol=0, throw=False)))
@@ -207,7 +211,7 @@ def test_folded_drive_matches_unfolded():
     x = np.random.default_rng(1).random((bcd_mod.FOLD_BATCH + 3, 6))
     net.relax(x[::-1])  # a second batch for the same g: the fold pays, and is used
     big = net.relax(x).state
-    assert net.backend._plan(net.system)._folded
+    assert net.backend.plan(net.system)._folded
     small = np.concatenate([net.relax(x[i:i + 4]).state for i in range(0, len(x), 4)])
     np.testing.assert_allclose(big, small, rtol=0, atol=1e-13)
 
@@ -412,7 +416,7 @@ def test_fused_step_hands_fresh_g_to_bcd(builder, kernel_path):
     tok = net.eqprop_sgd_step(x, s1 * 0.1, s2 * 0.1, 1.0, {k: 1e-6 for k in net.params})
     assert tok is not None and tok.version == net._version
     g = net.g
-    plan = net.backend._plan(net.system)
+    plan = net.backend.plan(net.system)
     static = net.prepare(x, handoff=tok)
     s = net.relax(x, static=static).state
     assert plan._borrowed and plan._g is net._gbuf  # no copy of g
@@ -588,11 +592,9 @@ def test_device_resident_step_matches_numpy_step(dtype):
 
 def test_device_resident_only_where_the_blocks_allow():
     pytest.importorskip("torch")
-    from analog_eqprop.models.resident import resident_reason
-
     c = drn_circuit([4, 5, 3], seed=0)  # bias rails: layers interleaved in the edge vector
     net = ResistiveNetwork(c, backend=BCDBackend(xp="torch", max_iter=4, tol=0, throw=False))
-    assert "contiguous" in resident_reason(net)
+    assert "contiguous" in net.resident_reason()
     x = np.random.default_rng(0).random((2, 4))
     ref = ResistiveNetwork(c, backend=BCDBackend(max_iter=4, tol=0, throw=False))
     np.testing.assert_allclose(net.relax(x).state, ref.relax(x).state, rtol=0, atol=1e-13)  # host path

@@ -40,6 +40,7 @@ import numpy as np
 from analog_eqprop.config import check_positive, option
 from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.models.blocks import BlockStructure, params_to_graph, structure_from_graph
+from analog_eqprop.results import RelaxResult  # re-exported: its old home
 from analog_eqprop.validation import array, finite_fields, integer, nudge_target, real
 
 __all__ = [
@@ -77,28 +78,6 @@ class HopfieldConfig:
             raise ConfigError(f"HopfieldConfig: n_free and n_nudged must be >= 1, got {self.n_free}, {self.n_nudged}")
         if not self.sigma >= 0:
             raise ConfigError(f"HopfieldConfig.sigma must be >= 0, got {self.sigma!r}")
-
-
-@dataclass(frozen=True)
-class RelaxResult:
-    """Outcome of a relaxation.
-
-    Attributes
-    ----------
-    state : ndarray, shape (batch, n_free)
-        Final free-unit state.
-    n_iter : int
-        Steps taken.
-    max_step : float
-        Largest absolute state change in the last step (a convergence measure).
-    converged : bool
-        ``max_step <= tol`` when a tolerance was given, else ``True``.
-    """
-
-    state: np.ndarray
-    n_iter: int
-    max_step: float
-    converged: bool = True
 
 
 def static_drive(st: BlockStructure, params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:

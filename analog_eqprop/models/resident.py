@@ -14,51 +14,67 @@ the device copy is refreshed from them after that (a read may be followed by a w
 arrays stay the model's public face and nothing else changes for its users. Bias currents
 (``n_free`` values) stay on the host.
 
+The network decides (:meth:`~analog_eqprop.models.ResistiveNetwork.resident_reason`: its
+side, then :func:`device_reason`: the backend's) and hands a :class:`Resident` what it needs:
+the device library, its host conductance vector, the dense blocks of its gradient plan and
+where each layer starts in the vector.
+
 Examples
 --------
 >>> import numpy as np
 >>> from analog_eqprop.circuits import drn_circuit
 >>> from analog_eqprop.models import ResistiveNetwork
->>> resident_reason(ResistiveNetwork(drn_circuit([3, 4, 2], seed=0), backend="bcd"))
+>>> ResistiveNetwork(drn_circuit([3, 4, 2], seed=0), backend="bcd").resident_reason()
 'backend has no array namespace (BCDBackend(xp=...))'
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["Resident", "resident_reason"]
+from analog_eqprop.circuits.description import Circuit
+from analog_eqprop.solvers.bcd import BCDBackend
+from analog_eqprop.solvers.bcd_device import Namespace, device_ready
+from analog_eqprop.solvers.mna import MNASystem
+
+__all__ = ["Resident", "device_reason"]
 
 
-def resident_reason(net: Any) -> str | None:
-    """``None`` when ``net``'s training step can stay on its backend's device, else why not."""
-    ns = getattr(net.backend, "_ns", None)
-    if ns is None:
-        return "backend has no array namespace (BCDBackend(xp=...))"
-    if net._map is not None or net.system.has_offsets or net.circuit.n_amps:
-        return "tied conductances, offsets or amplifiers"
-    for k, idx in enumerate(net._layer_idx):
-        name = f"g{k}"
-        if net._views.get(name) is None or net._params.get(name) is not net._views[name]:
-            return f"layer {k}'s conductances are not one contiguous run of the edge vector"
-    from analog_eqprop.models.resistive import _GradPlan
-    from analog_eqprop.solvers.bcd_device import device_ready
-
-    if net._grad_plan is None:
-        net._grad_plan = _GradPlan(net.circuit, net._layer_idx)
-    plan = net._grad_plan
-    if plan.rest.size or any(b["out"] is None or b["ma"] is not None or b["mb"] is not None for b in plan.blocks):
+def device_reason(backend: BCDBackend, system: MNASystem, rest: int, blocks: Sequence[dict]) -> str | None:
+    """The backend's side of :meth:`~analog_eqprop.models.ResistiveNetwork.resident_reason`:
+    ``None`` when every edge lies in a dense block (``rest``: the edges left to the per-edge
+    formula) without amplified copies, and the backend's plan can be built from a device vector."""
+    if rest or any(b["out"] is None or b["ma"] is not None or b["mb"] is not None for b in blocks):
         return "some edges are not in dense blocks"
-    return device_ready(net.backend._plan(net.system))
+    return device_ready(backend.plan(system))
 
 
 class Resident:
-    """The device copy of a network's conductance vector and the step that updates it there."""
+    """The device copy of a network's conductance vector and the step that updates it there.
 
-    def __init__(self, net: Any):
-        self.net, self.X = net, net.backend._ns
+    Parameters
+    ----------
+    X : Namespace
+        The device library's operations (the backend's ``namespace``).
+    gbuf : ndarray
+        The network's host conductance vector [S] in edge order (shared, not copied: it is
+        brought up to date in place by :meth:`to_host`).
+    blocks : sequence of dict
+        The dense blocks of the network's gradient plan.
+    layer_start : sequence of int
+        Where each layer's conductances start in ``gbuf``.
+    dtype : numpy dtype
+    circuit : Circuit
+        For the source voltages and the device range [g_min, g_max].
+    """
+
+    def __init__(self, X: Namespace, gbuf: np.ndarray, blocks: Sequence[dict], layer_start: Sequence[int],
+                 dtype: Any, circuit: Circuit):
+        self.X, self.gbuf, self.blocks = X, gbuf, list(blocks)
+        self.layer_start = [int(k) for k in layer_start]
+        self.dtype, self.circuit = np.dtype(dtype), circuit
         self.g = None  # the device vector, edge order
         self.host_newer = True  # upload before the next device use
         self.device_newer = False  # download before the next host read
@@ -68,7 +84,7 @@ class Resident:
     def device_g(self):
         """The device vector, uploaded first if the host arrays may have changed."""
         if self.host_newer or self.g is None:
-            self.g = self.X.upload(self.net._gbuf)
+            self.g = self.X.upload(self.gbuf)
             self.host_newer, self.device_newer = False, False
             self.uploads += 1
         return self.g
@@ -76,7 +92,7 @@ class Resident:
     def to_host(self) -> None:
         """Bring the host arrays up to date; the device copy is refreshed before its next use."""
         if self.device_newer:
-            self.net._gbuf[...] = self.X.to_numpy(self.g)
+            self.gbuf[...] = self.X.to_numpy(self.g)
             self.device_newer = False
             self.downloads += 1
         self.host_newer = True
@@ -90,7 +106,7 @@ class Resident:
         return self._idx[key][1]
 
     def _factors(self, b: dict, V, S1, S2):
-        """:meth:`_GradPlan._factors` with device arrays."""
+        """The rank factors of a dense block (as the host gradient plan's), with device arrays."""
         X = self.X
         B = S1.shape[0]
         m, n = b["shape"]
@@ -99,7 +115,7 @@ class Resident:
         b1, b2 = S1[:, cols], S2[:, cols]
         Db, Sb = b1 - b2, b1 + b2
         c = X.sum(Db * Sb, 0)
-        dt = self.net._dtype
+        dt = self.dtype
         one_m = X.zeros((1, m), dt) + 1
         if b["ground"]:
             return one_m, (c * h)[None, :]
@@ -114,28 +130,19 @@ class Resident:
                 X.concat([Sb * -h, Db * -h, X.zeros((1, n), dt) + 1, (c * h)[None, :]]))
 
     def sgd_step(self, x, s1, s2, scale: float, lrs: dict[str, float]):
-        """The fused step on the device (see :meth:`ResistiveNetwork.eqprop_sgd_step`); returns
-        the hand-over token (its node totals a device vector) or ``None``."""
-        from analog_eqprop.models.resistive import _Handoff
-
-        net, X = self.net, self.X
-        dt = net._dtype
-        c = net.circuit
-        s1 = np.asarray(s1, dtype=dt)
-        s2 = np.asarray(s2, dtype=dt)
+        """The fused step's conductance part on the device (see
+        :meth:`~analog_eqprop.models.ResistiveNetwork.eqprop_sgd_step`): returns each free node's
+        total conductance [S] (a device vector) for the next solve when every new conductance
+        is finite, else ``None``."""
+        X, c, dt = self.X, self.circuit, self.dtype
         g = self.device_g()
-        net._version += 1
-        for name, d in net._bias_grad(s1, s2).items():  # n_free currents: on the host
-            lr = float(lrs.get(name, 0.0))
-            if lr:
-                net._params[name] -= (d * scale).astype(dt, copy=False) * lr
         V = X.asarray(c.source_voltages(x).astype(dt))
-        S1, S2 = X.asarray(s1), X.asarray(s2)
+        S1, S2 = X.asarray(np.asarray(s1, dtype=dt)), X.asarray(np.asarray(s2, dtype=dt))
         node_g = X.zeros(c.n_free, np.float64)
-        for b in net._grad_plan.blocks:
+        for b in self.blocks:
             k = b["layer"]
             m, n = b["shape"]
-            G = X.view2d(g, int(net._layer_idx[k][0]) + b["out"].start, (m, n))
+            G = X.view2d(g, self.layer_start[k] + b["out"].start, (m, n))
             lr = float(lrs.get(f"g{k}", 0.0))
             if lr:
                 L, R = self._factors(b, V, S1, S2)
@@ -145,4 +152,4 @@ class Resident:
             if not b["const"]:
                 node_g[self._cols(b["rows"])] += X.astype(X.sum(G, 1), np.float64)
         self.device_newer = True
-        return _Handoff(net._version, node_g) if X.all_finite(node_g) else None
+        return node_g if X.all_finite(node_g) else None

@@ -32,7 +32,7 @@ the sum over its conductances. The backends only ever see the edge-order vector.
 
 The output cost is a loss object (:mod:`analog_eqprop.eqprop.losses`, default
 ``1/2 ||V_out - t||^2``). Another loss needs current-mode nudging: ``I = -beta dC/dV`` at the
-free state, passed to a backend that takes explicit nudge currents (``supports_nudge_current``,
+free state, passed to a backend that takes explicit nudge currents (``capabilities.nudge_currents``,
 ngspice) or, for the others, as the target ``V_out - dC/dV`` that their squared-error nudge
 turns into the same current.
 
@@ -61,9 +61,11 @@ from analog_eqprop.eqprop.losses import get_loss, is_half_squared_error
 from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.kernels import sgd_block
 from analog_eqprop.models.element_params import ElementParams
-from analog_eqprop.models.hopfield import RelaxResult
+from analog_eqprop.models.resident import Resident, device_reason
+from analog_eqprop.results import RelaxResult
 from analog_eqprop.solvers.backends import get_backend
 from analog_eqprop.solvers.mna import MNASystem
+from analog_eqprop.solvers.newton import NewtonSolver
 from analog_eqprop.validation import array, nudge_target
 
 __all__ = ["ResistiveNetwork"]
@@ -390,13 +392,13 @@ class ResistiveNetwork:
                 self._params[name] = self._pbuf[idx].copy()
                 self._views[name] = None
                 self._scatter[name] = _Scatter(idx)
-        self.centered_pairs = bool(centered_pairs) and getattr(self.backend, "supports_beta_array", False)
+        self.centered_pairs = bool(centered_pairs) and self.backend.capabilities.per_example_beta
         self._grad_plan: _GradPlan | None = None
         self._version = 0  # bumped by set_conductances and project (see prepare)
         self._node_layer = np.asarray(circuit.node_layer)
         self._bias_idx: list[np.ndarray] = []
         if bias_currents is not False:
-            if not getattr(self.backend, "supports_i_ext", False):
+            if not self.backend.capabilities.current_sources:
                 raise ConfigError(f"bias currents need a backend that takes current sources (backend='bcd'), "
                                   f"not {getattr(self.backend, 'name', self.backend)!r}")
             i0 = np.zeros(circuit.n_free) if bias_currents is True else bias_currents
@@ -408,6 +410,11 @@ class ResistiveNetwork:
         # transistor gate voltages, users' devices' parameters: learning-rate layers after the conductances'
         self._extra = ElementParams(circuit, len(self._layer_idx))
         self._extra.init(self._params, self._dtype, element_values)
+        if self._extra and not self.backend.capabilities.element_values:
+            raise ConfigError(f"the circuit trains {', '.join(self._extra.names)} (element kinds "
+                              f"{', '.join(sorted({kind for kind, _, _ in self._extra.groups}))}); backend "
+                              f"{getattr(self.backend, 'name', self.backend)!r} does not take those columns "
+                              f"(capabilities.element_values): use backend='numpy' or 'ngspice'")
         self.last_op = None
 
     # -- parameters ---------------------------------------------------------------------
@@ -425,14 +432,32 @@ class ResistiveNetwork:
             self._resident.to_host()
         self._params = value
 
-    def _device(self):
+    def _device(self) -> Resident | None:
         """The device copy of g when the training step is device-resident (see
         :mod:`analog_eqprop.models.resident`), else ``None``."""
         if self._resident is None:
-            from analog_eqprop.models.resident import Resident, resident_reason
-
-            self._resident = Resident(self) if resident_reason(self) is None else False
+            self._resident = False
+            if self.resident_reason() is None:
+                self._resident = Resident(self.backend.namespace, self._gbuf, self._grad_plan.blocks,
+                                          [int(idx[0]) if idx.size else 0 for idx in self._layer_idx], self._dtype,
+                                          self.circuit)
         return self._resident or None
+
+    def resident_reason(self) -> str | None:
+        """``None`` when the training step can keep the conductances on the backend's device
+        (a backend with ``capabilities.device_arrays``, e.g. ``BCDBackend(xp="torch")``; see
+        :mod:`analog_eqprop.models.resident`), else why not."""
+        if not self.backend.capabilities.device_arrays:
+            return "backend has no array namespace (BCDBackend(xp=...))"
+        if self._map is not None or self.system.has_offsets or self.circuit.n_amps:
+            return "tied conductances, offsets or amplifiers"
+        for k in range(len(self._layer_idx)):
+            name = f"g{k}"
+            if self._views.get(name) is None or self._params.get(name) is not self._views[name]:
+                return f"layer {k}'s conductances are not one contiguous run of the edge vector"
+        if self._grad_plan is None:
+            self._grad_plan = _GradPlan(self.circuit, self._layer_idx)
+        return device_reason(self.backend, self.system, int(self._grad_plan.rest.size), self._grad_plan.blocks)
 
     def _edge_g(self) -> np.ndarray:
         """The conductance vector in edge order [S], up to date with :attr:`params` (no copy
@@ -561,7 +586,7 @@ class ResistiveNetwork:
         ``handoff`` (from :meth:`eqprop_sgd_step`, given straight to the next batch's
         ``prepare`` with nothing in between, as the trainer does) also promises that the
         parameters are as that update left them: a backend that takes the promise
-        (``supports_fresh_g``) then neither checks, compares nor copies the conductances, and
+        (``capabilities.fresh_conductances``) then neither checks, compares nor copies the conductances, and
         takes each node's total conductance from the update rather than summing the blocks."""
         return _Prepared(handoff if isinstance(handoff, _Handoff) else None)
 
@@ -581,12 +606,12 @@ class ResistiveNetwork:
             if self._custom_loss:
                 target_v = self._custom_nudge(state, target_v, beta, kw)
         reuse = isinstance(static, _Prepared) and static.solved == self._version
-        if reuse and getattr(self.backend, "supports_same_g", False):
+        if reuse and self.backend.capabilities.same_conductances:
             kw["same_g"] = True
         dev = self._device()
         g = dev.device_g() if dev else (self._gbuf if reuse else self._edge_g())
         if isinstance(static, _Prepared) and static.fresh is not None and static.fresh.version == self._version \
-                and getattr(self.backend, "supports_fresh_g", False):  # every phase: one diagonal for all
+                and self.backend.capabilities.fresh_conductances:  # every phase: one diagonal for all
             kw["fresh_g"] = True if static.fresh.node_g is None else static.fresh.node_g
         if beta and reuse and self.centered_pairs:
             return self._paired(x, x_id, state, beta, t_id, target_v, static, g, kw)
@@ -613,7 +638,7 @@ class ResistiveNetwork:
             raise DataError("current-mode nudging needs the free state (state=) as reference")
         out = self.output(np.asarray(state, dtype=np.float64))
         grad = self.loss.grad(out, t)
-        if getattr(self.backend, "supports_nudge_current", False):
+        if self.backend.capabilities.nudge_currents:
             kw["nudge_current"] = -beta * grad
         return out - grad
 
@@ -681,11 +706,20 @@ class ResistiveNetwork:
         for the next :meth:`prepare` (``handoff=``) when the new conductances were all seen
         finite (each free node's total conductance is summed on the way), else ``None``.
         """
-        dev = self._device()
-        if dev:  # conductances on the device: the step runs there
-            return dev.sgd_step(x, s1, s2, scale, lrs)
         dt = self._dtype
         n_cond = len(self._layer_idx)  # the conductance layers (other kinds' parameters come after)
+        dev = self._device()
+        if dev:  # conductances on the device: the step runs there (bias currents, other kinds stay here)
+            s1 = np.asarray(s1, dtype=dt)
+            s2 = np.asarray(s2, dtype=dt)
+            self._version += 1
+            for name, d in {**self._bias_grad(s1, s2), **self._extra_grad(x, s1, s2)}.items():
+                lr = float(lrs.get(name, 0.0))
+                if lr:
+                    self._params[name] -= (d * scale).astype(dt, copy=False) * lr
+            self._extra.project(self._params)
+            node_g = dev.sgd_step(x, s1, s2, scale, lrs)
+            return None if node_g is None else _Handoff(self._version, node_g)
         names = [f"g{k}" for k in range(n_cond)]
         plain = self._map is None and not self.system.has_offsets  # parameters in the gradient's layer order
         if self._grad_plan is None and plain:
@@ -772,8 +806,6 @@ class ResistiveNetwork:
         parameter, and of the other kinds' trained columns (gate voltages...); bias currents, if
         any, are held.
         """
-        from analog_eqprop.solvers.newton import NewtonSolver
-
         sysm, c = self.system, self.circuit
         x = self.check_inputs(x)
         v_src = c.source_voltages(x)
@@ -782,7 +814,7 @@ class ResistiveNetwork:
         b = sysm.source_drive(self.g, v_src)
         if self._bias_idx:  # current sources into the free nodes add to the Norton currents
             b[:, : c.n_free] += self.bias_currents
-        _, J, _ = NewtonSolver()._residual(sysm, G, b, u, v_src, values=self.element_values or None)
+        _, J, _ = NewtonSolver().residual(sysm, G, b, u, v_src, values=self.element_values or None)
         out = self.output(u)
         dCdy = self.loss.grad(out, self._loss_target(target))
         dC = np.zeros_like(u)

@@ -1,77 +1,69 @@
 """Backends: where a circuit's DC operating point is found. One interface, several engines.
 
-Every backend answers ``operating_point(system, g, x, beta=, target_v=, ref=, u0=)`` with an
-:class:`~analog_eqprop.solvers.newton.OperatingPoint`, so EqProp and training never know which
-engine produced the voltages; every backend first checks its arguments with
-:func:`analog_eqprop.validation.solve_args`, so a bad input gets the same error from each:
+Every backend satisfies :class:`~analog_eqprop.contracts.Backend`: it answers
+``operating_point(system, g, x, beta=, target_v=, ref=, u0=)`` with an
+:class:`~analog_eqprop.results.OperatingPoint`, so EqProp and training never know which
+engine produced the voltages, and declares what else it can do as
+:class:`~analog_eqprop.contracts.BackendCapabilities`. Every backend first checks its
+arguments with :func:`analog_eqprop.validation.solve_args`, so a bad input gets the same
+error from each:
 
-* ``numpy``: batched damped Newton on the nodal equations (:mod:`.newton`), any circuit;
-* ``bcd``: exact block coordinate descent for layered ideal-diode networks (:mod:`.bcd`);
-* ``ngspice``: the circuit's netlist simulated by ngspice (:mod:`.ngspice_backend`).
+* ``numpy``: batched damped Newton on the nodal equations (:mod:`.numpy_backend`), any circuit;
+* ``bcd``: exact block coordinate descent for layered ideal-diode networks (:mod:`.bcd`; on
+  torch or CuPy devices with ``xp=``, :mod:`.bcd_device`);
+* ``ngspice``: the circuit's netlist simulated by ngspice (:mod:`.ngspice_backend`; the
+  ngspice library itself loads at the first simulation, so this module never needs it).
 
 Examples
 --------
 >>> get_backend("numpy").name
 'numpy'
+>>> get_backend("bcd").capabilities.keywords()
+('i_ext', 'same_g', 'fresh_g', 'beta')
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
-
+from analog_eqprop.contracts import Backend, BackendCapabilities, protocol_members
 from analog_eqprop.errors import ConfigError
-from analog_eqprop.solvers.mna import MNASystem
-from analog_eqprop.solvers.newton import NewtonSolver, OperatingPoint
-from analog_eqprop.validation import solve_args
+from analog_eqprop.solvers.bcd import BCDBackend
+from analog_eqprop.solvers.newton import NewtonSolver
+from analog_eqprop.solvers.ngspice_backend import NgspiceBackend
+from analog_eqprop.solvers.numpy_backend import NumpyBackend
 
-__all__ = ["Backend", "NumpyBackend", "get_backend", "BACKENDS"]
+__all__ = ["Backend", "BackendCapabilities", "NumpyBackend", "BCDBackend", "NgspiceBackend", "get_backend",
+           "BACKENDS"]
 
 BACKENDS = ("numpy", "bcd", "ngspice")
 
 
-class Backend(Protocol):
-    name: str
+def get_backend(name: str | Backend, **options) -> Backend:
+    """A backend by name (``numpy``, ``bcd``, ``ngspice``, built with ``options``) or a backend
+    object passed through (checked to have every member of :class:`~analog_eqprop.contracts.Backend`).
 
-    def operating_point(self, system: MNASystem, g: np.ndarray, x: np.ndarray, *, beta: float = 0.0,
-                        target_v: np.ndarray | None = None, ref: np.ndarray | None = None,
-                        u0: np.ndarray | None = None) -> OperatingPoint:
-        """Operating points of a batch: ``x`` (batch, n_features), ``target_v`` output targets [V]."""
-        ...
-
-
-class NumpyBackend:
-    """Batched Newton (the NumPy reference solver of any circuit)."""
-
-    name = "numpy"
-
-    def __init__(self, solver: NewtonSolver | None = None):
-        self.solver = solver or NewtonSolver()
-
-    def operating_point(self, system, g, x, *, beta=0.0, target_v=None, ref=None, u0=None,
-                        values=None) -> OperatingPoint:
-        """``values``: the trained columns of kinds other than conductances (``{kind: array}``,
-        e.g. transistor gate voltages [V]), see :meth:`~analog_eqprop.circuits.Circuit.with_values`."""
-        g, x, beta, target_v, ref, u0 = solve_args(system.circuit, g, x, beta=beta, target=target_v, ref=ref, u0=u0,
-                                                   n_state=system.n)
-        v_src = system.circuit.source_voltages(x)
-        nudge = system.nudge_terms(beta, target_v, ref) if target_v is not None else None
-        return self.solver.solve(system, g, v_src, u0=u0, nudge=nudge, values=values)
-
-
-def get_backend(name: str | Any, **options) -> Any:
-    """A backend by name (``numpy``, ``bcd``, ``ngspice``) or a backend object passed through."""
+    Examples
+    --------
+    >>> get_backend(object())
+    Traceback (most recent call last):
+    ...
+    analog_eqprop.errors.ConfigError: a backend object needs capabilities, name, operating_point, stats (see analog_eqprop.contracts.Backend); object lacks: capabilities, name, operating_point, stats
+    """
     if not isinstance(name, str):
+        if not isinstance(name, Backend):
+            need = sorted(protocol_members(Backend))
+            missing = [m for m in need if not hasattr(name, m)]
+            raise ConfigError(f"a backend object needs {', '.join(need)} (see analog_eqprop.contracts.Backend); "
+                              f"{type(name).__name__} lacks: {', '.join(missing)}")
+        if options:
+            raise ConfigError(f"backend options {sorted(options)} apply to a backend named by a string, not to "
+                              f"the {type(name).__name__} object given")
         return name
     if name == "numpy":
         return NumpyBackend(NewtonSolver(**options) if options else None)
     if name == "bcd":
-        from analog_eqprop.solvers.bcd import BCDBackend
-
         return BCDBackend(**options)
     if name == "ngspice":
-        from analog_eqprop.solvers.ngspice_backend import NgspiceBackend
-
         return NgspiceBackend(**options)
     raise ConfigError(f"unknown backend {name!r}; use one of {', '.join(BACKENDS)}")

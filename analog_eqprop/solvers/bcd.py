@@ -58,17 +58,19 @@ from __future__ import annotations
 
 import time
 import weakref
+from typing import Any
 
 import numpy as np
 
 from analog_eqprop.circuits.description import GROUND
+from analog_eqprop.contracts import BackendCapabilities
 from analog_eqprop.errors import ConfigError, ConvergenceError, DataError
 from analog_eqprop.kernels import skinny_matmul
 from analog_eqprop.solvers.bcd_checks import USE_NUMPY, check_bcd_circuit, terminal_ends
-from analog_eqprop.solvers.bcd_device import Namespace as _Namespace
+from analog_eqprop.solvers.bcd_device import Namespace
 from analog_eqprop.solvers.bcd_device import operating_point_device
 from analog_eqprop.solvers.mna import MNASystem
-from analog_eqprop.solvers.newton import OperatingPoint
+from analog_eqprop.results import OperatingPoint
 from analog_eqprop.validation import array, solve_args
 
 __all__ = ["BCDBackend", "check_bcd_circuit"]
@@ -120,7 +122,7 @@ class _Gather:
         return np.bincount(self.flat, weights=vals, minlength=size).reshape(self.shape)
 
 
-class _Plan:
+class BCDPlan:
     """Everything about one circuit that does not change with g, x or beta (built once)."""
 
     def __init__(self, system: MNASystem):
@@ -437,10 +439,6 @@ class BCDBackend:
     """
 
     name = "bcd"
-    supports_i_ext = True
-    supports_same_g = True
-    supports_beta_array = True
-    supports_fresh_g = True
 
     def __init__(self, max_iter: int = 1000, tol: float = 1e-12, throw: bool = True, kkt: bool = True,
                  dtype: str | None = None, xp: str | None = None, device: str | None = None):
@@ -453,7 +451,12 @@ class BCDBackend:
         self.max_iter, self.tol, self.throw, self.kkt = int(max_iter), float(tol), bool(throw), bool(kkt)
         self.dtype = None if dtype is None else np.dtype(dtype)
         self.xp, self.device = xp, device
-        self._ns = None if xp is None else _Namespace(xp, device)
+        #: the device library's operations (``xp=``), else ``None``
+        self.namespace = None if xp is None else Namespace(xp, device)
+        self.capabilities = BackendCapabilities(current_sources=True, same_conductances=True,
+                                                fresh_conductances=True, per_example_beta=True,
+                                                device_arrays=self.namespace is not None)
+        self.stats: dict[str, Any] = {}
         self._plans: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
@@ -467,11 +470,11 @@ class BCDBackend:
             return self.dtype
         return np.dtype(np.float32) if g.dtype == np.float32 else np.dtype(np.float64)
 
-    def _plan(self, system: MNASystem) -> _Plan:
+    def plan(self, system: MNASystem) -> BCDPlan:
         """The circuit's precomputed index arrays (checks applicability on first use)."""
         p = self._plans.get(system)
         if p is None:
-            p = self._plans[system] = _Plan(system)
+            p = self._plans[system] = BCDPlan(system)
         return p
 
     def operating_point(self, system: MNASystem, g: np.ndarray, x: np.ndarray, *, beta: float = 0.0,
@@ -497,11 +500,11 @@ class BCDBackend:
         counts sweeps, ``residual`` is the KKT residual [A] per example and ``extra["max_change"]``
         the largest voltage change [V] of the last sweep per example.
         """
-        if self._ns is not None and not isinstance(g, np.ndarray) and hasattr(g, "shape"):
+        if self.namespace is not None and not isinstance(g, np.ndarray) and hasattr(g, "shape"):
             return operating_point_device(self, system, g, x, beta=beta, target_v=target_v, ref=ref, u0=u0,
                                           i_ext=i_ext, same_g=same_g, fresh_g=fresh_g)
         t0 = time.perf_counter()
-        p = self._plan(system)
+        p = self.plan(system)
         c, nf = p.circuit, p.nf
         # same_g: g was checked by the call that built it (a million conductances need not be rescanned)
         g, x, beta, target_v, ref, u0 = solve_args(c, g, x, beta=beta, target=target_v, ref=ref, u0=u0,
@@ -523,7 +526,7 @@ class BCDBackend:
                 bk += i_ext[sl]
         coupling = 0.0
         if target_v is not None:
-            diag, coupling = self._nudge(p, system, beta, target_v, ref, diag, b)
+            diag, coupling = self.nudge(p, system, beta, target_v, ref, diag, b)
             diag = diag.astype(dt, copy=False)
         v_src = None if p.bounds_const and not system.n_internal else c.source_voltages(x)
         lo, hi = p.bounds_as(dt) if p.bounds_const else (a.astype(dt, copy=False) for a in p.bounds(v_src))
@@ -540,7 +543,7 @@ class BCDBackend:
             res = self._kkt(p, v, b, W, diag, lo, hi, coupling, [(np.empty((B, sl.stop - sl.start), dt),
                             np.empty((B, sl.stop - sl.start), dt)) for sl in p.slices]) if self.kkt \
                 else np.full(B, np.nan)
-            return self._finish(system, p, v, v_src, res, converged, it, delta, t0)
+            return self.finish(system, p, v, v_src, res, converged, it, delta, t0)
         # work buffers reused by every sweep: fresh (batch, n_l) temporaries cost page faults
         work = [(np.empty((B, sl.stop - sl.start), dt), np.empty((B, sl.stop - sl.start), dt)) for sl in p.slices]
         delta = np.full(B, np.inf, dt)
@@ -561,9 +564,12 @@ class BCDBackend:
                 break
         converged = delta <= self.tol
         res = self._kkt(p, v, b, W, diag, lo, hi, coupling, work) if self.kkt else np.full(B, np.nan)
-        return self._finish(system, p, v, v_src, res, converged, it, delta, t0)
+        return self.finish(system, p, v, v_src, res, converged, it, delta, t0)
 
-    def _finish(self, system, p, v, v_src, res, converged, it, delta, t0) -> OperatingPoint:
+    def finish(self, system, p, v, v_src, res, converged, it, delta, t0) -> OperatingPoint:
+        """The result of sweeps that ended with voltages ``v`` (layer order), raising
+        :class:`~analog_eqprop.errors.ConvergenceError` for examples that did not converge
+        when ``throw`` is set (the host and device paths share it)."""
         out = self._result(system, p, v, v_src, res, converged, it, delta, t0)
         if self.throw and not converged.all():
             bad = np.flatnonzero(~converged)
@@ -572,22 +578,22 @@ class BCDBackend:
                                    f"{delta.max():.3g} V")
         return out
 
-    def _sweeps_xp(self, p: _Plan, v, b, W, inv, lo, hi):
+    def _sweeps_xp(self, p: BCDPlan, v, b, W, inv, lo, hi):
         """The same sweeps with array-API operations only (torch, CuPy...): blocks, currents and
         bounds are moved once per call (the blocks once per g), voltages come back as NumPy."""
-        X = self._ns
+        X = self.namespace
         memo = p.__dict__.get("_xp_blocks")
         if memo is None or memo[0] is not p._built or memo[1] is not X:
             memo = p._xp_blocks = (p._built, X, {key: X.asarray(w) for key, w in W.items()})
-        vs, delta, it = self._sweeps_dev(p, [X.asarray(v[:, sl]) for sl in p.slices], [X.asarray(bk) for bk in b],
+        vs, delta, it = self.sweeps_device(p, [X.asarray(v[:, sl]) for sl in p.slices], [X.asarray(bk) for bk in b],
                                          memo[2], [X.asarray(inv[..., sl]) for sl in p.slices], lo, hi)
         return np.concatenate([X.to_numpy(a) for a in vs], axis=1), delta, it
 
-    def _sweeps_dev(self, p: _Plan, vs, bx, Wx, invx, lo, hi):
+    def sweeps_device(self, p: BCDPlan, vs, bx, Wx, invx, lo, hi):
         """The sweeps on device arrays: voltages ``vs``, currents ``bx`` and ``1 / diagonal``
         ``invx`` per layer, blocks ``Wx``; bounds ``lo`` / ``hi`` host arrays (moved here).
         Returns the device voltages per layer, the last sweep's change (host) and the count."""
-        X = self._ns
+        X = self.namespace
         layer_of = {sl.start: k for k, sl in enumerate(p.slices)}
         lox = [X.asarray(lo[:, sl]) if p.has_lo[k] else None for k, sl in enumerate(p.slices)]
         hix = [X.asarray(hi[:, sl]) if p.has_hi[k] else None for k, sl in enumerate(p.slices)]
@@ -619,7 +625,7 @@ class BCDBackend:
 
     # -- pieces ---------------------------------------------------------------------------
     @staticmethod
-    def _nudge(p: _Plan, system: MNASystem, beta: float, target_v, ref, diag, b):
+    def nudge(p: BCDPlan, system: MNASystem, beta: float, target_v, ref, diag, b):
         """Add the nudge to the layers' currents ``b`` (in place); return the new diagonal and the
         pair coupling [S]."""
         c = p.circuit
@@ -659,7 +665,7 @@ class BCDBackend:
         return diag, 0.0 if per_example or not p.coupled else beta
 
     @staticmethod
-    def _field(p: _Plan, k: int, v, b, W, out, tmp) -> np.ndarray:
+    def _field(p: BCDPlan, k: int, v, b, W, out, tmp) -> np.ndarray:
         """``sum_j g_kj v_j + I_k`` [A] over all neighbours of layer ``k`` but a pair partner, into ``out``."""
         for i, (sl, key, transpose) in enumerate(p.neighbours[k]):
             skinny_matmul(v[:, sl], W[key].T if transpose else W[key], out=tmp if i else out)
@@ -670,7 +676,7 @@ class BCDBackend:
         out[...] = b[k]
         return out
 
-    def _update(self, p: _Plan, k: int, v, b, W, inv, lo, hi, coupling, out, tmp) -> np.ndarray:
+    def _update(self, p: BCDPlan, k: int, v, b, W, inv, lo, hi, coupling, out, tmp) -> np.ndarray:
         """The exact minimiser over layer ``k`` given all other layers, into ``out``."""
         sl = p.slices[k]
         r = self._field(p, k, v, b, W, out, tmp)
@@ -687,7 +693,7 @@ class BCDBackend:
         return new
 
     @staticmethod
-    def _clip(p: _Plan, k: int, new, lo, hi) -> np.ndarray:
+    def _clip(p: BCDPlan, k: int, new, lo, hi) -> np.ndarray:
         sl = p.slices[k]
         if p.has_lo[k]:
             np.maximum(new, lo[:, sl], out=new)
@@ -695,7 +701,7 @@ class BCDBackend:
             np.minimum(new, hi[:, sl], out=new)
         return new
 
-    def _kkt(self, p: _Plan, v, b, W, diag, lo, hi, coupling, work) -> np.ndarray:
+    def _kkt(self, p: BCDPlan, v, b, W, diag, lo, hi, coupling, work) -> np.ndarray:
         """Largest projected gradient [A] per example: the KCL residual where a node is inside its
         bounds; on a rail only the part its clamp could not supply (a diode conducts one way)."""
         res = np.zeros(v.shape[0])
@@ -715,7 +721,7 @@ class BCDBackend:
         return res
 
     @staticmethod
-    def _result(system: MNASystem, p: _Plan, v, v_src, res, converged, it, delta, t0) -> OperatingPoint:
+    def _result(system: MNASystem, p: BCDPlan, v, v_src, res, converged, it, delta, t0) -> OperatingPoint:
         volts = v[:, p.pos]  # back to the circuit's node order
         internal = np.zeros((v.shape[0], system.n_internal), v.dtype)
         if system.n_internal:  # RS ignored: the internal node sits at its anode terminal (RS -> 0)

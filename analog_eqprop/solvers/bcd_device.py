@@ -138,7 +138,7 @@ def _block(X, g, gat):
 
 def built_device(plan, X, g, dtype, same_g: bool, fresh):
     """Device blocks, drive terms and diagonal (layer order) for the device vector ``g``: the
-    same contract as :meth:`_Plan.built`; memoised on the identity of ``g`` and the caller's
+    same contract as :meth:`~analog_eqprop.solvers.bcd.BCDPlan.built`; memoised on the identity of ``g`` and the caller's
     promise (``same_g``), never by comparing values (the caller owns ``g``)."""
     memo = plan.__dict__.get("_dev_built")
     if same_g and memo is not None and memo[0] is g:
@@ -206,8 +206,8 @@ def operating_point_device(be, system, g, x, *, beta=0.0, target_v=None, ref=Non
     """:meth:`BCDBackend.operating_point` for a device conductance vector ``g`` (see the module
     docstring); the result is the host path's :class:`OperatingPoint`."""
     t0 = time.perf_counter()
-    X = be._ns
-    p = be._plan(system)
+    X = be.namespace
+    p = be.plan(system)
     why = device_ready(p)
     if why is not None:
         raise ConfigError(f"BCD: conductances on the device need layered blocks: {why}; keep g on the host")
@@ -225,7 +225,7 @@ def operating_point_device(be, system, g, x, *, beta=0.0, target_v=None, ref=Non
         b = [bk + X.asarray(cur[sl]) for bk, sl in zip(b, p.slices)]
     if target_v is not None:
         zero = [np.zeros((B, sl.stop - sl.start)) for sl in p.slices]
-        host_diag, coupling = be._nudge(p, system, beta, target_v, ref, X.to_numpy(diag), zero)
+        host_diag, coupling = be.nudge(p, system, beta, target_v, ref, X.to_numpy(diag), zero)
         if coupling:
             raise ConfigError("BCD: the array-namespace sweeps (xp=...) do not handle resistive nudging of "
                               "differential pairs; use xp=None")
@@ -236,16 +236,16 @@ def operating_point_device(be, system, g, x, *, beta=0.0, target_v=None, ref=Non
     v = np.zeros((B, nf), dt) if u0 is None else np.array(np.asarray(u0)[:, :nf][:, p.order], dtype=dt)
     v = np.minimum(np.maximum(v, lo), hi)
     inv = 1.0 / diag
-    vs, delta, it = be._sweeps_dev(p, [X.asarray(v[:, sl]) for sl in p.slices], b, W,
+    vs, delta, it = be.sweeps_device(p, [X.asarray(v[:, sl]) for sl in p.slices], b, W,
                                    [inv[..., sl] for sl in p.slices], lo, hi)
     converged = delta <= be.tol
     res = _kkt_device(p, X, vs, b, W, diag, lo, hi) if be.kkt else np.full(B, np.nan)
     v = np.concatenate([X.to_numpy(a) for a in vs], axis=1)
-    return be._finish(system, p, v, v_src, res, converged, it, delta, t0)
+    return be.finish(system, p, v, v_src, res, converged, it, delta, t0)
 
 
 def _kkt_device(p, X, vs, b, W, diag, lo, hi) -> np.ndarray:
-    """The KKT residual [A] per example, as :meth:`BCDBackend._kkt` (no pair coupling)."""
+    """The KKT residual [A] per example, as :meth:`~analog_eqprop.solvers.bcd.BCDBackend` (its KKT residual) (no pair coupling)."""
     layer_of = {sl.start: k for k, sl in enumerate(p.slices)}
     res = np.zeros(vs[0].shape[0] if vs else 0)
     for k, sl in enumerate(p.slices):

@@ -46,7 +46,7 @@ import copy
 import time
 import warnings
 import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -54,6 +54,7 @@ import numpy as np
 from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.elements.diode import branch_current, diode_current
 from analog_eqprop.errors import ConfigError, ConvergenceError
+from analog_eqprop.results import OperatingPoint  # re-exported: its old home
 from analog_eqprop.solvers.continuation import AIDS, JunctionTable, gmin_stepping, source_stepping
 from analog_eqprop.solvers.memo import LastValue
 from analog_eqprop.solvers.mna import MNASystem
@@ -62,50 +63,6 @@ from analog_eqprop.validation import solve_args
 __all__ = ["NewtonSolver", "OperatingPoint", "solve_dc", "branch_current", "single_thread_blas"]
 
 
-@dataclass(frozen=True)
-class OperatingPoint:
-    """DC operating points of a batch.
-
-    Attributes
-    ----------
-    voltages : ndarray, (batch, n_free)
-        Free-node voltages [V], in the circuit's node order.
-    internal : ndarray, (batch, n_internal)
-        Voltages of the diodes' internal nodes [V] (series resistance), if any.
-    status : str
-        ``"converged"`` or ``"max_iter"``.
-    converged : ndarray of bool, (batch,)
-    iterations : int
-        The batch's largest iteration count.
-    residual : ndarray, (batch,)
-        Largest KCL residual [A] per example.
-    backend : str
-    log : str
-    seconds : float
-    extra : dict
-        Backend-specific details. The NumPy Newton's: ``"aids"``, a list of ``(example,
-        tried)`` for each example that needed a fall-back, ``tried`` naming in order what was
-        tried (``"as configured (...)"``, ``"gmin stepping"``, ``"source stepping"``; a
-        failed one with `` (no convergence)``), as the ngspice backend names its retries per
-        chunk; ``"example_iterations"``, the Newton iterations of each example, fall-backs'
-        included (``iterations`` is their maximum).
-    """
-
-    voltages: np.ndarray
-    internal: np.ndarray
-    status: str
-    converged: np.ndarray
-    iterations: int
-    residual: np.ndarray
-    backend: str = "numpy-newton"
-    log: str = ""
-    seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def state(self) -> np.ndarray:
-        """All unknowns ``[voltages, internal]`` (what warm starts take)."""
-        return np.concatenate([self.voltages, self.internal], axis=1)
 
 
 class _Eval(NamedTuple):
@@ -575,9 +532,11 @@ class NewtonSolver:
             u[:, idx] = w[:, system.d_anode_term[system.has_rs]]
         return u
 
-    def _residual(self, system: MNASystem, G, b, u, v_src, jac: bool = True, values=None):
-        """KCL residual (and Jacobian, junction voltages) of the full system, internal nodes
-        included -- the reference formulation, used by implicit gradients."""
+    def residual(self, system: MNASystem, G, b, u, v_src, jac: bool = True, values=None):
+        """KCL residual [A] (and Jacobian [S], junction voltages [V]) of the full system at the
+        unknowns ``u`` (batch, system.n), internal nodes included -- the reference formulation,
+        used by implicit gradients (``ResistiveNetwork.implicit_gradient``). ``values``: the
+        trained columns of kinds other than conductances (``{kind: array}``, e.g. gate voltages [V])."""
         w = system.extended(u, v_src)
         vd, idd, gd = system.diode_currents(w, gmin=self.gmin)
         r = u @ G.T - b

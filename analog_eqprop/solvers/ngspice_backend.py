@@ -49,6 +49,7 @@ from typing import Any, Literal, Mapping, NamedTuple
 import numpy as np
 
 from analog_eqprop.circuits.description import Circuit
+from analog_eqprop.contracts import BackendCapabilities
 from analog_eqprop.errors import (
     ConfigError,
     ConvergenceError,
@@ -56,9 +57,16 @@ from analog_eqprop.errors import (
     SimulationTimeoutError,
     WorkerDiedError,
 )
+from analog_eqprop.netlist import compile_netlist, compile_sweep
+from analog_eqprop.netlist.deck_policy import check_options
+from analog_eqprop.parallel import executor_workers, is_broken_pool_error, restart_executor
+from analog_eqprop.results import OperatingPoint
 from analog_eqprop.solvers.memo import LastValue
 from analog_eqprop.solvers.mna import MNASystem
-from analog_eqprop.solvers.newton import OperatingPoint, single_thread_blas
+from analog_eqprop.solvers.newton import single_thread_blas
+from analog_eqprop.solvers.ngspice_batch import run_batch
+from analog_eqprop.solvers.ngspice_shared import run_netlist
+from analog_eqprop.solvers.numpy_backend import NumpyBackend
 from analog_eqprop.validation import batch, solve_args
 
 __all__ = ["NgspiceBackend", "NortonPlan", "ChunkResult", "solve_chunk", "TIGHT_OPTIONS", "DEFAULT_OPTIONS",
@@ -107,11 +115,7 @@ def run_deck(text: str, mode: str, timeout_s: float | None = None, *, trust_deck
     if mode not in ("shared", "batch"):
         raise ConfigError(f"ngspice mode must be 'shared' or 'batch', got {mode!r}")
     if mode == "batch":
-        from analog_eqprop.solvers.ngspice_batch import run_batch
-
         return run_batch(text, timeout_s=timeout_s or 600.0, trust_deck=trust_deck)
-    from analog_eqprop.solvers.ngspice_shared import run_netlist
-
     return run_netlist(text, timeout_s=timeout_s, trust_deck=trust_deck)
 
 
@@ -122,8 +126,6 @@ def _nodesets(circuit: Circuit, g: np.ndarray, X: np.ndarray, beta: float, targe
     free-phase state the nudged phase starts from)."""
     if nudge_current is not None and ref is not None:
         return np.asarray(ref, dtype=np.float64)
-    from analog_eqprop.solvers.backends import NumpyBackend
-
     target_v = None if target is None else circuit.target_off + target * (circuit.target_on - circuit.target_off)
     op = NumpyBackend().operating_point(MNASystem(circuit), g, X, beta=beta if nudge_current is None else 0.0,
                                         target_v=target_v, ref=ref)
@@ -133,8 +135,6 @@ def _nodesets(circuit: Circuit, g: np.ndarray, X: np.ndarray, beta: float, targe
 def _solve(circuit, g, X, beta, target, ref, form, options, mode, timeout_s, repeats, nudge_current,
            per_example: bool = False, nodeset: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
     """One attempt: (free-node voltages, seconds inside ngspice, analyses run)."""
-    from analog_eqprop.netlist import compile_netlist, compile_sweep
-
     B = X.shape[0]
     kw = dict(beta=beta, form=form, options=options)
     if B > 1 and not per_example:
@@ -376,9 +376,10 @@ class NgspiceBackend:
     """
 
     name = "ngspice"
+    #: operating_point takes explicit nudge currents (any loss) and other kinds' trained columns
+    capabilities = BackendCapabilities(nudge_currents=True, element_values=True)
     #: Seconds a worker may stay silent beyond its chunk's analysis limits before it counts as wedged.
     wedge_grace_s = 30.0
-    supports_nudge_current = True  # operating_point takes explicit nudge currents (any loss)
 
     def __init__(self, *, mode: Literal["shared", "batch"] = "shared", form: Literal["norton", "full"] = "norton",
                  per_analysis: int = 50, options: Mapping[str, Any] | None = None, executor: Executor | None = None,
@@ -392,8 +393,6 @@ class NgspiceBackend:
             raise ConfigError(f"per_analysis must be >= 1, got {per_analysis}")
         self.mode, self.form, self.per_analysis = mode, form, int(per_analysis)
         self.options = dict(DEFAULT_OPTIONS if options is None else options) or None
-        from analog_eqprop.netlist.deck_policy import check_options
-
         try:  # the deck policy would refuse every deck with them: say so now
             check_options(self.options)
         except NetlistError as exc:
@@ -409,8 +408,6 @@ class NgspiceBackend:
             raise ConfigError(f"repeats must be >= 1, got {repeats}")
         self.repeats = int(repeats)
         if workers is None:
-            from analog_eqprop.parallel import executor_workers
-
             workers = executor_workers(executor) if executor is not None else 1
         if workers < 1:
             raise ConfigError(f"workers must be >= 1, got {workers}")
@@ -506,8 +503,6 @@ class NgspiceBackend:
         restarted (:class:`~analog_eqprop.parallel.WorkerPool`) and the unfinished chunks run
         again, up to ``max_restarts`` times per batch. A chunk that does not come back within
         every analysis it may run could take (a wedged worker) restarts the pool and raises."""
-        from analog_eqprop.parallel import is_broken_pool_error, restart_executor
-
         results: dict[int, ChunkResult] = {}
         restarts = 0
         while len(results) < len(jobs):
