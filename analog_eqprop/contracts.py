@@ -30,7 +30,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING, Any, Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, TypeGuard, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -169,7 +169,8 @@ class CheckpointState(Protocol):
 
 @runtime_checkable
 class CircuitModel(EnergyModel, Protocol):
-    """An energy model that is a circuit solved by a backend: its parameters are conductances."""
+    """An energy model that is a circuit solved by a backend: its parameters are conductances
+    (and, where the circuit has them, other kinds' trained columns: :attr:`element_values`)."""
 
     @property
     def circuit(self) -> Circuit:
@@ -189,6 +190,13 @@ class CircuitModel(EnergyModel, Protocol):
     @property
     def g(self) -> np.ndarray:
         """Every conductance [S] in the circuit's edge order (a copy)."""
+        ...
+
+    @property
+    def element_values(self) -> dict[str, np.ndarray]:
+        """The trained columns of element kinds other than conductances (``{kind: array}``,
+        e.g. transistor gate voltages [V]) as the backends take them (``values=``); empty
+        without such parameters."""
         ...
 
     @property
@@ -269,15 +277,17 @@ class Backend(Protocol):
 
 # -- helpers ----------------------------------------------------------------------------------
 _ABILITY: dict[tuple[type, type], bool] = {}
+_P = TypeVar("_P")
 
 
-def has_ability(obj: Any, protocol: type) -> bool:
+def has_ability(obj: Any, protocol: type[_P]) -> TypeGuard[_P]:
     """Whether ``obj`` has every member ``protocol`` declares, remembered per class.
 
-    ``isinstance`` with a runtime protocol reads every member each time: microseconds, and a
-    property's getter runs (a circuit model's ``g`` copies every conductance). Hot paths (a
-    check per minibatch) ask this instead: members are looked up on the class (methods,
-    properties) or in the instance's own attributes, and the answer is kept for the class.
+    ``isinstance`` with a runtime protocol reads every member each time: microseconds, and
+    each property's getter runs (a circuit model's ``g`` copies every conductance, its
+    ``params`` brings a device copy home). The library asks this instead: members are looked
+    up on the class (methods, properties) or in the instance's own attributes, nothing is
+    read, and the answer is kept for the class (whose instances all set the same attributes).
 
     Examples
     --------

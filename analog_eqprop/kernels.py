@@ -186,6 +186,8 @@ def _kernel(name: str):
         k = _kernels.get(name)
         if k is None:
             numba = _state["numba"]
+            # lazy: the generated sources (~940 lines) are only needed when numba (an optional
+            # dependency) compiles a kernel; without numba, or before the first kernel, they cost start-up
             from analog_eqprop import _sgd_kernels as gen
 
             opts = dict(nogil=True, error_model="numpy", boundscheck=False, cache=True)

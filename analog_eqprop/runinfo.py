@@ -9,6 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from analog_eqprop.solvers.ngspice_batch import ngspice_version
+
 __all__ = ["run_metadata", "package_versions"]
 
 _PACKAGES = ("analog_eqprop", "numpy", "scipy", "networkx", "matplotlib", "PySpice", "scikit-learn")
@@ -44,8 +46,6 @@ def _git_commit() -> str | None:
 
 def _ngspice_version() -> str | None:
     try:
-        from analog_eqprop.solvers.ngspice_batch import ngspice_version
-
         return ngspice_version()
     except Exception:  # noqa: BLE001 - a missing or broken simulator just means "unknown"
         return None

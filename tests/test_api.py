@@ -420,8 +420,8 @@ def test_dataset_and_dataset_free_fit_names():
     assert isinstance(Model._xy(load_xor(), None)[0], np.ndarray)
     with pytest.raises(DataError, match="not both"):
         Sequential([Input(2), Dense(2)], seed=0)._dataset(load_xor(), np.zeros(4))
-    ds, has_test = Sequential([Input(2), Dense(2)], seed=0)._dataset(np.zeros((3, 2)), np.array([0, 1, 0]))
-    assert isinstance(ds, Dataset) and not has_test
+    ds = Sequential([Input(2), Dense(2)], seed=0)._dataset(np.zeros((3, 2)), np.array([0, 1, 0]))
+    assert isinstance(ds, Dataset) and len(ds.y_test) == 0
 
 
 def test_kendall_style_circuit_through_from_circuit():

@@ -17,7 +17,7 @@ Examples
 from __future__ import annotations
 
 from analog_eqprop.api.history import History
-from analog_eqprop.api.io import circuit_from_dict, circuit_to_dict, load_model, save_model
+from analog_eqprop.api.io import circuit_from_dict, circuit_to_dict, save_model
 from analog_eqprop.api.layers import (
     Amplifier,
     AveragePooling2D,
@@ -32,7 +32,7 @@ from analog_eqprop.api.layers import (
     TransistorEdges,
     build_graph,
 )
-from analog_eqprop.api.model import Model, Sequential
+from analog_eqprop.api.model import Model, Sequential, load_model
 
 __all__ = ["Model", "Sequential", "History", "Input", "Dense", "LocallyConnected2D", "Conv2D", "AveragePooling2D",
            "DiodeClamp", "Amplifier", "TransistorEdges", "Output", "CurrentNudge", "ResistiveNudge", "build_graph",

@@ -19,6 +19,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from analog_eqprop.training.checkpoint import atomic_write_text
+
 __all__ = ["History"]
 
 
@@ -58,8 +60,6 @@ class History:
         """The records as a JSON list (written to ``path`` too, when given)."""
         text = json.dumps(self.records, indent=1)
         if path is not None:
-            from analog_eqprop.training.checkpoint import atomic_write_text
-
             atomic_write_text(path, text + "\n")
         return text
 

@@ -34,14 +34,25 @@ from typing import Any, Callable
 import numpy as np
 
 from analog_eqprop.api.history import History
+from analog_eqprop.api.io import read_model, save_model
 from analog_eqprop.api.layers import build_graph, split_blocks
+from analog_eqprop.circuits import Circuit, circuit_from_graph
 from analog_eqprop.config import to_dict
+from analog_eqprop.contracts import Backend, EnergyModel
+from analog_eqprop.data import Dataset
 from analog_eqprop.defaults import CIRCUIT_DEFAULTS
+from analog_eqprop.eqprop.losses import get_loss
 from analog_eqprop.errors import ConfigError, DataError
+from analog_eqprop.models.factory import choose_backend
+from analog_eqprop.models.hopfield import HopfieldNetwork
+from analog_eqprop.models.resistive import ResistiveNetwork
+from analog_eqprop.netlist import Netlist, compile_netlist, compile_sweep
+from analog_eqprop.solvers.newton import single_thread_blas
+from analog_eqprop.training.trainer import TrainConfig, Trainer, evaluate, model_train_defaults
 from analog_eqprop.validation import array
 from analog_eqprop.validation import labels as check_labels
 
-__all__ = ["Model", "Sequential"]
+__all__ = ["Model", "Sequential", "load_model"]
 
 
 def _blas(threads: int | None):
@@ -50,27 +61,23 @@ def _blas(threads: int | None):
     epoch of a 784-100-10 circuit on BCD ran 11x faster on one thread, on 2 loaded cores)."""
     if threads is None:
         return contextlib.nullcontext()
-    from analog_eqprop.solvers.newton import single_thread_blas
-
     if threads == 1:
         return single_thread_blas()
-    try:
+    try:  # only for more than one thread; scikit-learn brings it
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - scikit-learn brings it
         return contextlib.nullcontext()
     return threadpool_limits(limits=int(threads), user_api="blas")
 
 
-def _auto(backend: Any, circuit: Any) -> Any:
+def _auto(backend: str | Backend, circuit: Circuit) -> str | Backend:
     """``"auto"``: the fastest exact backend for ``circuit`` (:func:`~analog_eqprop.models.factory.choose_backend`)."""
     if isinstance(backend, str) and backend == "auto":
-        from analog_eqprop.models.factory import choose_backend
-
         return choose_backend(circuit)
     return backend
 
 
-def _backend_name(backend: Any) -> str:
+def _backend_name(backend: str | Backend) -> str:
     return backend if isinstance(backend, str) else getattr(backend, "name", type(backend).__name__)
 
 
@@ -80,7 +87,8 @@ class Model:
     Parameters
     ----------
     network : ResistiveNetwork or HopfieldNetwork
-        The model being trained (its parameters are the model's weights).
+        The model being trained (its parameters are the model's weights; any
+        :class:`~analog_eqprop.contracts.EnergyModel` trains, evaluates and predicts).
     graph : networkx.Graph, optional
         The circuit (or network) graph it was compiled from, kept for saving and inspection.
     blocks : list, optional
@@ -95,16 +103,17 @@ class Model:
     """
 
     blas_threads: int | None = 1
+    network: EnergyModel
 
-    def __init__(self, network: Any, *, graph: Any = None, blocks: list | None = None, name: str | None = None):
+    def __init__(self, network: EnergyModel, *, graph: Any = None, blocks: list | None = None, name: str | None = None):
         self.network = network
         self.graph = graph
         self.blocks = list(blocks) if blocks else None
         self.layer_types = [type(b).__name__ for b in split_blocks(blocks)[1]] if blocks else None
         self.name = name or getattr(getattr(network, "circuit", None), "name", type(network).__name__)
         self.history = History()
-        self.train_config = None
-        self._trainer = None
+        self.train_config: TrainConfig | None = None
+        self._trainer: Trainer | None = None
         self._others: dict[Any, Any] = {}  # backend -> network that evaluates there
 
     # -- construction -----------------------------------------------------------------
@@ -113,8 +122,6 @@ class Model:
                      dtype: Any = "float64", graph: Any = None, name: str | None = None, **backend_options) -> "Model":
         """A model of ``circuit`` (conductances ``g`` [S], default ``circuit.edge_g``); ``backend="auto"``
         trains on BCD where it is exact, on Newton otherwise."""
-        from analog_eqprop.models.resistive import ResistiveNetwork
-
         net = ResistiveNetwork(circuit, _auto(backend, circuit), g, loss=loss, dtype=dtype, **backend_options)
         return cls(net, graph=graph, name=name or circuit.name)
 
@@ -123,8 +130,6 @@ class Model:
                    **circuit_kw) -> "Model":
         """A model of a circuit graph, compiled by :func:`~analog_eqprop.circuits.circuit_from_graph`
         (``circuit_kw``: ``diode``, ``clamp``, ``g_min``, ``g_max``, ``nudge``, ``target_on``...)."""
-        from analog_eqprop.circuits import circuit_from_graph
-
         return cls.from_circuit(circuit_from_graph(G, name=name, **circuit_kw), backend=backend, loss=loss,
                                 dtype=dtype, graph=G, name=name)
 
@@ -135,31 +140,36 @@ class Model:
 
     # -- properties ---------------------------------------------------------------------
     @property
-    def circuit(self):
+    def circuit(self) -> Circuit | None:
         """The circuit description (``None`` for a Hopfield model)."""
-        return getattr(self.network, "circuit", None)
+        return self.network.circuit if isinstance(self.network, ResistiveNetwork) else None
 
     @property
     def is_circuit(self) -> bool:
-        return self.circuit is not None
+        return isinstance(self.network, ResistiveNetwork)
 
     @property
     def backend(self) -> str:
         """Name of the backend the model trains on."""
-        return _backend_name(self.network.backend) if self.is_circuit else "numpy"
+        return _backend_name(self.network.backend) if isinstance(self.network, ResistiveNetwork) else "numpy"
 
     @property
     def epoch(self) -> int:
         return self._trainer.epoch if self._trainer is not None else len(self.history)
 
+    @property
+    def trainer(self) -> Trainer | None:
+        """The trainer (optimiser state, persistent particles, random stream) of the settings
+        compiled last, once :meth:`fit` has run with them (``None`` before)."""
+        return self._trainer
+
     def summary(self) -> str:
         """One line per layer: nodes, conductances, trainable parameters, fixed conductances."""
-        if not self.is_circuit:
-            st = self.network.structure
-            lines = [f"Hopfield network: {st.n_inputs} inputs, {st.n_free} free units, "
-                     f"{sum(p.size for p in self.network.params.values())} parameters"]
-            return "\n".join(lines)
-        c = self.circuit
+        net = self.network
+        if not isinstance(net, ResistiveNetwork):
+            return (f"{type(net).__name__}: {net.n_inputs} inputs, {net.n_free} free units, "
+                    f"{sum(p.size for p in net.params.values())} parameters")
+        c = net.circuit
         names = self.layer_types or []
         ep = c.edge_param if c.tied else np.arange(c.n_edges)
         rows = [f"{'layer':<8}{'type':<20}{'nodes':>7}{'conductances':>14}{'parameters':>12}{'fixed':>8}"]
@@ -215,10 +225,6 @@ class Model:
             Other :class:`~analog_eqprop.training.TrainConfig` fields (``momentum``, ``persistent``,
             ``shuffle``, ``seed``, ``eval_batch_size``, ``checkpoint_every``...).
         """
-        from analog_eqprop.training.trainer import TrainConfig
-
-        from analog_eqprop.training.trainer import model_train_defaults
-
         d = model_train_defaults("circuit" if self.is_circuit else "hopfield")
         n_layers = self.network.n_layers
         lrs = self._per_layer(learning_rate if learning_rate is not None else d["learning_rates"],
@@ -252,10 +258,9 @@ class Model:
         return vals
 
     def _loss(self, loss, temperature):
-        from analog_eqprop.eqprop.losses import get_loss
-
+        net = self.network
         if loss is None and temperature is None:
-            return getattr(self.network, "loss", None)
+            return net.loss if isinstance(net, (ResistiveNetwork, HopfieldNetwork)) else None
         if not self.is_circuit and (loss is None or loss in ("mse", "squared_error")) and temperature is None:
             return None  # the Hopfield model's own cost (cost_scale)
         return get_loss(loss or "cross_entropy", temperature=temperature)
@@ -263,13 +268,13 @@ class Model:
     def _rebuild(self, *, backend=None, loss=None) -> None:
         """The same parameters on another backend and/or with another loss."""
         net = self.network
-        if not self.is_circuit:
+        if isinstance(net, HopfieldNetwork):
             if backend not in (None, "numpy"):
                 raise ConfigError("a Hopfield model runs on NumPy only (backend='numpy')")
             net.loss = loss
             return
-        from analog_eqprop.models.resistive import ResistiveNetwork
-
+        if not isinstance(net, ResistiveNetwork):
+            raise ConfigError(f"compile: a {type(net).__name__} keeps its own backend and loss")
         i0 = net.bias_currents
         backend = net.backend if backend is None else _auto(backend, net.circuit)
         self.network = ResistiveNetwork(net.circuit, backend, net.g,
@@ -279,29 +284,25 @@ class Model:
         self._others = {}
 
     # -- data -----------------------------------------------------------------------------
-    def _dataset(self, data, y=None, validation_data=None):
-        from analog_eqprop.data import Dataset
-
+    def _dataset(self, data, y=None, validation_data=None) -> Dataset:
         if isinstance(data, Dataset):
             if y is not None:
                 raise DataError("give a Dataset, or arrays x and y, not both")
             if validation_data is not None:
                 vx, vy = validation_data
                 data = replace(data, x_valid=np.asarray(vx), y_valid=np.asarray(vy))
-            return data, True
+            return data
         if y is None:
             raise DataError("fit needs labels: fit(x, y) or fit(dataset)")
         n_classes = self.network.n_outputs
         x = array(data, "x", (None, self.network.n_inputs))
         y = check_labels(y, "labels y", n_classes, rows=x.shape[0])
         vx, vy = validation_data if validation_data is not None else (None, None)
-        return Dataset("data", x, y, x[:0], y[:0], n_classes=n_classes, x_valid=vx, y_valid=vy), False
+        return Dataset("data", x, y, x[:0], y[:0], n_classes=n_classes, x_valid=vx, y_valid=vy)
 
     @staticmethod
     def _xy(data, y):
         """``(x, y)`` of an evaluation: arrays, or a Dataset's test split."""
-        from analog_eqprop.data import Dataset
-
         if isinstance(data, Dataset):
             return data.x_test, data.y_test
         return data, y
@@ -318,51 +319,42 @@ class Model:
         (:class:`~analog_eqprop.training.phase_log.PhaseLog`) records every phase of every N-th
         batch. Returns the whole :attr:`history`.
         """
-        from analog_eqprop.training.trainer import Trainer
-
         if self.train_config is None:
             self.compile()
         if epochs < 0:
             raise ConfigError(f"fit: epochs must be >= 0, got {epochs!r}")
-        ds, has_test = self._dataset(data, y, validation_data)
+        ds = self._dataset(data, y, validation_data)
         tr = self._trainer
         if tr is None:
             cfg = self.train_config
             if cfg.schedule == "cosine" and not cfg.schedule_epochs:
                 cfg = replace(cfg, schedule_epochs=max(epochs, 1))
             tr = self._trainer = Trainer(self.network, replace(cfg, epochs=self.epoch + epochs), progress=progress,
-                                         checkpoint_path=checkpoint, log_path=log, phase_log=phase_log)
-            tr.epoch, tr.history = len(self.history), list(self.history.records)
-        else:
-            tr.config = replace(tr.config, epochs=tr.epoch + epochs)
+                                         checkpoint_path=checkpoint, log_path=log, phase_log=phase_log,
+                                         history=self.history.records)
+        else:  # the trainer's output settings are public attributes (see Trainer)
             tr.progress, tr.phase_log = progress, phase_log
             tr.checkpoint_path = Path(checkpoint) if checkpoint else tr.checkpoint_path
             tr.log_path = Path(log) if log else tr.log_path
         done = len(tr.history)
         with _blas(self.blas_threads):
-            tr.fit(ds, callback=callback)
-        new = tr.history[done:]
-        if not has_test:  # arrays without a test split: no test columns of zeros
-            new = [{k: v for k, v in r.items() if not k.startswith("test_")} for r in new]
-            tr.history[done:] = new
-        self.history.extend(new)
+            tr.train(ds, epochs, callback=callback)
+        self.history.extend(tr.history[done:])
         return self.history
 
     # -- inference -------------------------------------------------------------------------
-    def network_on(self, backend: Any = None):
+    def network_on(self, backend: Any = None) -> EnergyModel:
         """The network that runs on ``backend`` with the model's current parameters (the model's
         own for its training backend; a copy with the same conductances otherwise)."""
         if backend is None or (self.is_circuit and isinstance(backend, str) and backend == self.backend):
             return self.network
-        if not self.is_circuit:
+        src = self.network
+        if not isinstance(src, ResistiveNetwork):
             if backend in ("numpy",):
                 return self.network
-            raise ConfigError(f"a Hopfield model runs on NumPy only, not {_backend_name(backend)!r}")
-        from analog_eqprop.models.resistive import ResistiveNetwork
-
+            raise ConfigError(f"a {type(src).__name__} runs on NumPy only, not {_backend_name(backend)!r}")
         key = backend if isinstance(backend, str) else id(backend)
         net = self._others.get(key)
-        src = self.network
         if net is None:
             i0 = src.bias_currents
             net = self._others[key] = ResistiveNetwork(src.circuit, _auto(backend, src.circuit), src.g, loss=src.loss,
@@ -377,7 +369,7 @@ class Model:
 
     def outputs(self, x, *, backend: Any = None, batch_size: int | None = None) -> np.ndarray:
         """Output values at the free equilibria of ``x`` (``(n, n_outputs)``, volts for circuits)."""
-        net = self.network_on(backend)
+        net: EnergyModel = self.network_on(backend)
         x = net.check_inputs(x)
         bs = batch_size or (self.train_config.eval_batch_size if self.train_config else 1000)
         with _blas(self.blas_threads):
@@ -391,44 +383,35 @@ class Model:
 
     def evaluate(self, data, y=None, *, backend: Any = None, batch_size: int | None = None) -> dict[str, Any]:
         """Error, accuracy and mean cost at the free equilibria, from the initial state, on
-        ``backend`` (default: the training one). ``data`` is a Dataset (its test split) or ``x``."""
-        from analog_eqprop.training.trainer import one_hot_targets
-
+        ``backend`` (default: the training one). ``data`` is a Dataset (its test split) or ``x``
+        (the trainer's :func:`~analog_eqprop.training.trainer.evaluate`)."""
         x, labels = self._xy(data, y)
         if labels is None:
             raise DataError("evaluate needs labels: evaluate(x, y) or evaluate(dataset)")
-        net = self.network_on(backend)
+        net: EnergyModel = self.network_on(backend)
         x = net.check_inputs(x)
-        labels = check_labels(labels, "labels y", net.n_outputs, rows=len(x))
         t0 = time.perf_counter()
         bs = batch_size or (self.train_config.eval_batch_size if self.train_config else 1000)
-        n_err, cost = 0, 0.0
         with _blas(self.blas_threads):
-            for s in range(0, len(x), bs):
-                xb, yb = x[s:s + bs], labels[s:s + bs]
-                state = net.relax(xb, net.init_state(len(xb))).state
-                n_err += int(np.sum(np.argmax(net.output(state), axis=1) != yb))
-                cost += float(np.sum(net.cost(state, one_hot_targets(yb, net.n_outputs, net.dtype))))
-        n = max(len(x), 1)
-        return {"error": n_err / n, "accuracy": 1.0 - n_err / n, "cost": cost / n, "n": int(len(x)),
+            ev = evaluate(net, x, labels, batch_size=bs)
+        return {"error": ev["error"], "accuracy": 1.0 - ev["error"], "cost": ev["cost"], "n": int(len(x)),
                 "seconds": time.perf_counter() - t0,
-                "backend": _backend_name(getattr(net, "backend", "numpy")) if self.is_circuit else "numpy"}
+                "backend": _backend_name(net.backend) if isinstance(net, ResistiveNetwork) else "numpy"}
 
     # -- export and persistence ------------------------------------------------------------
     def export_netlist(self, path: str | Path | None = None, x=None, *, form: str = "full",
-                       options: dict | None = None, title: str | None = None):
+                       options: dict | None = None, title: str | None = None) -> Netlist:
         """The circuit with its trained conductances as a SPICE deck that ``ngspice -b`` runs: one
         example ``x`` (``.op``; ``None``: 0 V inputs) or a batch ``(B, n_features)`` (one ``.dc``
         sweep). Written to ``path`` when given; returns the :class:`~analog_eqprop.netlist.Netlist`."""
-        from analog_eqprop.netlist import compile_netlist, compile_sweep
-
-        if not self.is_circuit:
+        src = self.network
+        if not isinstance(src, ResistiveNetwork):
             raise ConfigError("only circuit models export netlists")
-        g = self.network.g
+        g = src.g
         if x is not None and np.ndim(x) == 2:
-            net = compile_sweep(self.circuit, g, x, form=form, options=options, title=title, probes=True)
+            net = compile_sweep(src.circuit, g, x, form=form, options=options, title=title, probes=True)
         else:
-            net = compile_netlist(self.circuit, g, x, form=form, options=options, title=title)
+            net = compile_netlist(src.circuit, g, x, form=form, options=options, title=title)
         if path is not None:
             net.write(path)
         return net
@@ -436,16 +419,19 @@ class Model:
     def save(self, path: str | Path) -> Path:
         """Save circuit (or network), graph, parameters, settings, history and trainer state to a
         directory, or to one ``.npz`` file (:func:`~analog_eqprop.api.io.save_model`)."""
-        from analog_eqprop.api.io import save_model
-
         return save_model(self, path)
 
     @classmethod
     def load(cls, path: str | Path, **kw) -> "Model":
-        """A model saved by :meth:`save` (``kw``: ``backend=`` and backend options)."""
-        from analog_eqprop.api.io import load_model
-
-        return load_model(path, **kw)
+        """A model saved by :meth:`save` (``kw``: ``backend=`` and backend options), its trainer
+        restored: ``fit`` continues as if it had never been saved."""
+        saved = read_model(path, **kw)
+        model = Model(saved.network, graph=saved.graph, name=saved.name)
+        model.layer_types = saved.layer_types
+        model.history = History(saved.history)
+        model.train_config = saved.train_config
+        model._trainer = saved.trainer
+        return model
 
     def settings_dict(self) -> dict[str, Any] | None:
         """The compiled training settings as plain data (``None`` before :meth:`compile`)."""
@@ -483,9 +469,6 @@ class Sequential(Model):
                  bias_voltages: tuple[float, ...] = (1.0, -1.0), g_min: float = CIRCUIT_DEFAULTS["g_min"],
                  g_max: float = CIRCUIT_DEFAULTS["g_max"],
                  loss: Any = None, dtype: Any = "float64", name: str | None = None, **backend_options):
-        from analog_eqprop.circuits import circuit_from_graph
-        from analog_eqprop.models.resistive import ResistiveNetwork
-
         _, layers, output, nudge = split_blocks(blocks)
         G = build_graph(blocks, seed=seed, bias_voltages=tuple(bias_voltages))
         name = name or "sequential-" + "-".join(type(b).__name__.lower() for b in layers)
@@ -493,3 +476,21 @@ class Sequential(Model):
                                      target_on=output.target_on, target_off=output.target_off)
         net = ResistiveNetwork(circuit, _auto(backend, circuit), loss=loss, dtype=dtype, **backend_options)
         super().__init__(net, graph=G, blocks=blocks, name=name)
+
+
+def load_model(path: str | Path, *, backend: Any = None, **backend_options) -> Model:
+    """A model saved by :meth:`Model.save` (or :func:`~analog_eqprop.api.io.save_model`), on its
+    saved backend or on ``backend``, with its trainer restored.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from analog_eqprop.api import Sequential, Input, Dense
+    >>> m = Sequential([Input(2), Dense(2)], seed=0)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = m.save(os.path.join(d, "m"))
+    ...     back = load_model(os.path.join(d, "m"))
+    >>> bool((back.network.g == m.network.g).all()), back.circuit.n_edges
+    (True, 12)
+    """
+    return Model.load(path, backend=backend, **backend_options)

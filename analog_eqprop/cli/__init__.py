@@ -6,15 +6,14 @@ import argparse
 import sys
 
 from analog_eqprop import __version__
+from analog_eqprop.cli import (compare_cmd, data_cmd, gradcheck_cmd, netlist_cmd, report_cmd, simulate_cmd,
+                               train_cmd)
 from analog_eqprop.errors import AnalogEqpropError
 
 __all__ = ["main", "build_parser"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from analog_eqprop.cli import compare_cmd, gradcheck_cmd, netlist_cmd, report_cmd, simulate_cmd, train_cmd
-    from analog_eqprop.cli import data_cmd
-
     parser = argparse.ArgumentParser(
         prog="analog-eqprop",
         description="Equilibrium Propagation on simulated analog hardware (NumPy and ngspice backends).",

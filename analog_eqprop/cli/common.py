@@ -12,12 +12,17 @@ import typing
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from analog_eqprop.config import from_dict, load_config_file
+from analog_eqprop.circuits.config import CircuitConfig
+from analog_eqprop.config import from_dict, load_config_file, to_dict
+from analog_eqprop.defaults import MODEL_DEFAULTS, MODEL_KINDS
 from analog_eqprop.errors import ConfigError
+from analog_eqprop.models.hopfield import HopfieldConfig
+from analog_eqprop.training.checkpoint import load_checkpoint
+from analog_eqprop.training.trainer import TrainConfig
 
 __all__ = ["add_dataclass_flags", "collect_settings", "split_settings", "print_json", "HelpFormatter",
            "default_text", "format_value", "load_settings_file", "run_record_settings", "read_run_settings",
-           "resume_conflicts", "JSON_HELP"]
+           "resume_conflicts", "JSON_HELP", "model_defaults"]
 
 #: What ``--json`` means in every subcommand.
 JSON_HELP = "print one JSON object on standard output for scripts, instead of the text report"
@@ -183,8 +188,6 @@ def read_run_settings(out: Path) -> dict[str, Any]:
         return run_record_settings(record, source=str(info))
     ckpt = out / "checkpoint.npz"
     if ckpt.is_file():
-        from analog_eqprop.training.checkpoint import load_checkpoint
-
         _, meta = load_checkpoint(ckpt)
         return run_record_settings(meta.get("run_info") or {}, source=str(ckpt))
     raise ConfigError(f"--resume: {out} holds no run to continue (no run.json, no checkpoint.npz)")
@@ -230,3 +233,24 @@ def split_settings(settings: dict[str, Any], *targets: tuple[type | set[str], st
 def print_json(obj: Any) -> None:
     json.dump(obj, sys.stdout, indent=2, default=float)
     sys.stdout.write("\n")
+
+
+def model_defaults(kind: str, builder: str | None = None) -> dict[str, Any]:
+    """Every setting a run of ``kind`` uses when none is given: the training settings, the
+    model's (HopfieldConfig, or CircuitConfig with the ``builder``'s preset) and the layer sizes.
+
+    Examples
+    --------
+    >>> d = model_defaults("circuit", "kendall")
+    >>> d["optimizer"], d["diode"], d["sizes"]
+    ('adam', 'D1N4148', (64, 32, 10))
+    """
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"unknown model {kind!r}; use one of {', '.join(MODEL_KINDS)}")
+    out = {"model": kind, "sizes": MODEL_DEFAULTS[kind]["sizes"]}
+    out.update(to_dict(TrainConfig.for_model(kind)))
+    if kind == "hopfield":
+        out.update(to_dict(HopfieldConfig()))
+    else:
+        out.update(to_dict(CircuitConfig.preset(builder or "drn")))
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in out.items()}

@@ -8,11 +8,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from analog_eqprop.circuits.config import CircuitConfig
+from analog_eqprop.circuits.config import CIRCUIT_PRESETS, CircuitConfig
 from analog_eqprop.cli.common import (JSON_HELP, HelpFormatter, add_dataclass_flags, collect_settings, default_text,
-                                      format_value, print_json)
+                                      format_value, model_defaults, print_json, read_run_settings, resume_conflicts)
+from analog_eqprop.cli.train_cmd import absolute_paths, build_model, cluster_executor, load_data, run_tag
+from analog_eqprop.cli.train_cmd import resolve_settings as train_settings
+from analog_eqprop.compare import compare_backends
 from analog_eqprop.config import from_dict, option, to_dict
 from analog_eqprop.errors import ConfigError
+from analog_eqprop.netlist.parser import option_value
+from analog_eqprop.plotting import save_comparison_figures
+from analog_eqprop.runinfo import run_metadata
+from analog_eqprop.solvers.ngspice_backend import TIGHT_OPTIONS, NgspiceBackend
+from analog_eqprop.training import atomic_write_text
 from analog_eqprop.training.trainer import TrainConfig
 
 DESCRIPTION = """\
@@ -81,14 +89,10 @@ CIRCUIT_KEYS = set(CircuitConfig.__dataclass_fields__) - {"backend"}
 
 
 def _defaults(builder: str = "drn") -> dict[str, Any]:
-    from analog_eqprop.models.factory import model_defaults
-
     return {**model_defaults("circuit", builder), **COMMAND_DEFAULTS}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from analog_eqprop.circuits.config import CIRCUIT_PRESETS
-
     d = _defaults()
     recipe = (f"{d['optimizer']}, lr {format_value(d['learning_rates'])} S, beta {format_value(d['beta'])} S, "
               f"{d['beta_mode']} nudging, minibatches of {d['batch_size']}")
@@ -153,9 +157,6 @@ def parse_ngspice_options(text: str | None) -> dict[str, Any] | None:
     >>> parse_ngspice_options("reltol=1e-5,itl1=200")
     {'reltol': 1e-05, 'itl1': 200}
     """
-    from analog_eqprop.netlist.parser import option_value
-    from analog_eqprop.solvers.ngspice_backend import TIGHT_OPTIONS
-
     if text is None:
         return None
     if text.strip() == "tight":
@@ -183,8 +184,6 @@ def _betas(values: Any) -> list[float] | None:
 def resolve_settings(settings: dict[str, Any]):
     """Settings -> (run settings, TrainConfig, CircuitConfig, comparison settings), layered like
     ``train --model circuit`` with this command's own defaults (:data:`COMMAND_DEFAULTS`)."""
-    from analog_eqprop.cli.train_cmd import resolve_settings as train_settings
-
     settings = dict(settings)
     if "backend" in settings:
         raise ConfigError("compare runs both backends (numpy and ngspice); drop --backend")
@@ -213,8 +212,6 @@ KEYS = sorted(RUN_KEYS | set(TrainConfig.__dataclass_fields__) | CIRCUIT_KEYS | 
 
 def resolve(args: argparse.Namespace):
     """The comparison's settings from --config, the flags and, with --resume, OUT/run.json."""
-    from analog_eqprop.cli.common import read_run_settings, resume_conflicts
-
     settings = collect_settings(args, KEYS)
     if args.resume and args.overwrite:
         raise ConfigError("--resume continues a comparison and --overwrite starts it afresh: give one of them")
@@ -234,8 +231,6 @@ def resolve(args: argparse.Namespace):
 
 
 def _default_out(run_cfg, train_cfg, circuit_cfg) -> Path:
-    from analog_eqprop.cli.train_cmd import run_tag
-
     return Path("runs") / f"compare-{run_cfg['dataset']}-{run_tag(run_cfg, circuit_cfg)}"
 
 
@@ -265,11 +260,6 @@ def _prepare_out(out: Path, args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from analog_eqprop.cli.train_cmd import _absolute, build_model, cluster_executor, load_data
-    from analog_eqprop.runinfo import run_metadata
-    from analog_eqprop.solvers.ngspice_backend import NgspiceBackend
-    from analog_eqprop.training import atomic_write_text
-
     run_cfg, train_cfg, circuit_cfg, extra = resolve(args)
     if extra["n_probe"] < 1:
         raise ConfigError(f"--n-probe must be >= 1, got {extra['n_probe']}")
@@ -290,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
     _prepare_out(out, args)
     out.mkdir(parents=True, exist_ok=True)
     circuit_rec = {k: v for k, v in to_dict(circuit_cfg).items() if k != "backend"}
-    info = run_metadata({"run": _absolute(run_cfg), "train": to_dict(train_cfg), "circuit": circuit_rec,
+    info = run_metadata({"run": absolute_paths(run_cfg), "train": to_dict(train_cfg), "circuit": circuit_rec,
                          "compare": extra}, with_ngspice=True)
     atomic_write_text(out / "run.json", json.dumps(info, indent=2) + "\n")
     with cluster_executor("process" if workers > 1 else None, workers, scheduler) as pool:
@@ -300,8 +290,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args, run_cfg, train_cfg, model, data, out, spice, extra, betas) -> int:
-    from analog_eqprop.compare import compare_backends
-
     if not args.json:
         print(f"{data.name}: {len(data.y_train)} train / {len(data.y_test)} test; circuit {model.circuit.name} "
               f"({model.circuit.n_edges} conductances, {model.n_free} free nodes); {train_cfg.epochs} epochs, "
@@ -315,8 +303,6 @@ def _run(args, run_cfg, train_cfg, model, data, out, spice, extra, betas) -> int
     report.setup["settings"] = {**run_cfg, **extra}
     files = [report.to_json(out / "report.json")]
     if not extra["no_plots"]:
-        from analog_eqprop.plotting import save_comparison_figures
-
         files += save_comparison_figures(report, out)
     if args.json:
         body = report.as_dict()

@@ -7,7 +7,9 @@ import os
 import sys
 
 from analog_eqprop.cli.common import HelpFormatter, print_json
-from analog_eqprop.data.remote import DATA_HOME_ENV_VAR, REMOTE_DATASETS
+from analog_eqprop.data.datasets import resolve_data_dir
+from analog_eqprop.data.remote import DATA_HOME_ENV_VAR, REMOTE_DATASETS, cache_status, data_home, fetch_dataset
+from analog_eqprop.errors import DataError
 
 DESCRIPTION = f"""\
 Download the IDX files of MNIST or Fashion-MNIST from their public mirrors (tried in turn),
@@ -84,8 +86,6 @@ def _size(n: int) -> str:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from analog_eqprop.data.remote import fetch_dataset
-
     progress = (not args.json) and sys.stderr.isatty()
     reports = []
     for name in dict.fromkeys(args.names):  # each once, in the order given
@@ -106,16 +106,11 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def _home_json(path: str | None) -> str:
-    from analog_eqprop.data.remote import data_home
-
     return str(data_home(path))
 
 
 def _source(name: str, home: str | None) -> str | None:
     """The directory the loaders read for ``name`` with no --data-dir, or None if there is none."""
-    from analog_eqprop.data.datasets import resolve_data_dir
-    from analog_eqprop.errors import DataError
-
     try:
         return str(resolve_data_dir(name, data_home=home))
     except DataError:
@@ -123,8 +118,6 @@ def _source(name: str, home: str | None) -> str | None:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from analog_eqprop.data.remote import cache_status, data_home
-
     home = data_home(args.data_home)
     entries = cache_status(home, verify=args.verify)
     for entry in entries:

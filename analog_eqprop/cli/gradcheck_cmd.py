@@ -6,8 +6,13 @@ import argparse
 
 import numpy as np
 
+from analog_eqprop.circuits.config import CircuitConfig, build_circuit
 from analog_eqprop.cli.common import JSON_HELP, HelpFormatter, print_json
+from analog_eqprop.eqprop import gradcheck
 from analog_eqprop.errors import ConfigError
+from analog_eqprop.graphs import layered_graph, random_graph, read_graph
+from analog_eqprop.models import HopfieldConfig, HopfieldNetwork, ResistiveNetwork
+from analog_eqprop.models.factory import make_model
 
 DESCRIPTION = """\
 Compare the EqProp gradient estimate with the exact gradient of J = C(s_0), computed by
@@ -68,12 +73,7 @@ def _centre(G, seed):
 
 
 def _circuit_model(args):
-    from analog_eqprop.circuits.config import CircuitConfig, build_circuit
-    from analog_eqprop.models import ResistiveNetwork
-
     if args.graph:
-        from analog_eqprop.models.factory import make_model
-
         return make_model("circuit", graph=args.graph, circuit=CircuitConfig(nudge=args.nudge))
     try:
         sizes = [int(v) for v in (args.sizes or "4,5,3").split(",")]
@@ -93,9 +93,6 @@ def _circuit_model(args):
 
 
 def _model(args):
-    from analog_eqprop.graphs import layered_graph, random_graph, read_graph
-    from analog_eqprop.models import HopfieldConfig, HopfieldNetwork
-
     if args.model == "circuit":
         return _circuit_model(args)
 
@@ -118,8 +115,6 @@ def _model(args):
 
 
 def run(args: argparse.Namespace) -> int:
-    from analog_eqprop.eqprop import gradcheck
-
     text = args.betas or "0.1,0.01,0.001,0.0001"
     try:
         betas = tuple(float(b) for b in text.split(","))

@@ -6,8 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from analog_eqprop.circuits import circuit_from_graph, drn_circuit, kendall_circuit, layered_circuit, random_circuit
 from analog_eqprop.cli.common import JSON_HELP, HelpFormatter, print_json
+from analog_eqprop.data import load_dataset
 from analog_eqprop.errors import ConfigError, DataError
+from analog_eqprop.graphs import read_graph
+from analog_eqprop.netlist import compile_netlist
+from analog_eqprop.netlist.parser import option_value
 
 DESCRIPTION = """\
 Compile a circuit graph (.json node-link or .graphml; nodes with roles input, hidden,
@@ -88,8 +93,6 @@ def _clamp(text: str | None) -> tuple[float | None, float | None] | None:
 
 
 def _options(text: str | None) -> dict[str, object] | None:
-    from analog_eqprop.netlist.parser import option_value
-
     if not text:
         return None
     out: dict[str, object] = {}
@@ -105,8 +108,6 @@ def _options(text: str | None) -> dict[str, object] | None:
 
 
 def _circuit(args: argparse.Namespace):
-    from analog_eqprop.circuits import circuit_from_graph, drn_circuit, kendall_circuit, layered_circuit, random_circuit
-
     kw = {}
     if args.diode is not None:
         kw["diode"] = args.diode
@@ -116,8 +117,6 @@ def _circuit(args: argparse.Namespace):
     if args.graph and args.builder:
         raise ConfigError("give either a GRAPH file or --builder, not both")
     if args.graph:
-        from analog_eqprop.graphs import read_graph
-
         G = read_graph(args.graph)
         return circuit_from_graph(G, name=str(G.graph.get("name") or Path(args.graph).stem), **kw)
     if not args.builder:
@@ -141,7 +140,6 @@ def _example(args: argparse.Namespace, n_features: int):
             return None, None, None
         index = 0
         print(f"netlist: no --input-index: writing {args.split} example 0 of {name} as the inputs", file=sys.stderr)
-    from analog_eqprop.data import load_dataset
 
     name = name or "digits"
     ds = load_dataset(name)
@@ -154,8 +152,6 @@ def _example(args: argparse.Namespace, n_features: int):
 
 
 def run(args: argparse.Namespace) -> int:
-    from analog_eqprop.netlist import compile_netlist
-
     if args.json and not args.output:
         raise ConfigError("--json needs -o FILE (the netlist cannot share standard output with the summary)")
     circuit = _circuit(args)

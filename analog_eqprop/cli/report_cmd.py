@@ -10,9 +10,17 @@ from typing import Any
 
 import numpy as np
 
+from analog_eqprop.circuits.config import CircuitConfig, build_circuit
 from analog_eqprop.cli.common import JSON_HELP, HelpFormatter, format_value, print_json
+from analog_eqprop.cli.train_cmd import build_model, load_data, parse_sizes
+from analog_eqprop.config import from_dict
 from analog_eqprop.defaults import CIRCUIT_DEFAULTS
 from analog_eqprop.errors import ConfigError
+from analog_eqprop.hardware import HardwareNetwork
+from analog_eqprop.hardware.energy import energy_report
+from analog_eqprop.models import ResistiveNetwork
+from analog_eqprop.solvers.ngspice_shared import ngspice_available
+from analog_eqprop.training.checkpoint import load_checkpoint
 
 DESCRIPTION = """\
 Report what a circuit costs to run on a hardware model: the power dissipated per example in
@@ -60,11 +68,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def _from_run(path: Path, args: argparse.Namespace) -> tuple[Any, dict[str, Any], float | None]:
     """The trained model of a run directory, its run settings and its training beta."""
-    from analog_eqprop.circuits.config import CircuitConfig
-    from analog_eqprop.cli.train_cmd import build_model
-    from analog_eqprop.config import from_dict
-    from analog_eqprop.training.checkpoint import load_checkpoint
-
     info_path, ckpt = path / "run.json", path / "checkpoint.npz"
     if not info_path.is_file():
         raise ConfigError(f"{path}: no run.json (not a run directory of `analog-eqprop train`)")
@@ -87,16 +90,10 @@ def _from_run(path: Path, args: argparse.Namespace) -> tuple[Any, dict[str, Any]
 
 
 def _model(args: argparse.Namespace) -> tuple[Any, dict[str, Any], float | None]:
-    from analog_eqprop.hardware import HardwareNetwork
-
     if args.run:
         model, run_cfg, beta = _from_run(Path(args.run), args)
     else:
-        from analog_eqprop.circuits.config import CircuitConfig, build_circuit
-        from analog_eqprop.cli.train_cmd import _parse_sizes
-        from analog_eqprop.models import ResistiveNetwork
-
-        sizes = _parse_sizes(args.sizes or CIRCUIT_DEFAULTS["sizes"])
+        sizes = parse_sizes(args.sizes or CIRCUIT_DEFAULTS["sizes"])
         model = ResistiveNetwork(build_circuit(sizes, CircuitConfig.preset(args.builder), seed=args.seed))
         run_cfg, beta = {}, None
     trained = model.g
@@ -150,10 +147,6 @@ def _print(rep: dict[str, Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analog_eqprop.cli.train_cmd import load_data
-    from analog_eqprop.hardware.energy import energy_report
-    from analog_eqprop.solvers.ngspice_shared import ngspice_available
-
     if args.run and args.sizes:
         raise ConfigError("give a run directory or --sizes, not both")
     for name in ("n_examples", "n_settle"):

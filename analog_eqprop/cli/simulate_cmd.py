@@ -9,6 +9,9 @@ import numpy as np
 
 from analog_eqprop.cli.common import HelpFormatter, print_json
 from analog_eqprop.errors import ConfigError, NetlistError
+from analog_eqprop.netlist import parse_netlist
+from analog_eqprop.solvers.newton import solve_dc
+from analog_eqprop.solvers.ngspice_backend import run_deck
 
 DESCRIPTION = """\
 Find the DC operating point of a netlist written by `analog-eqprop netlist` (or by the
@@ -49,9 +52,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def simulate_numpy(text: str) -> tuple[dict[str, float], dict]:
     """Parse a netlist back into its circuit and solve it with the NumPy Newton solver."""
-    from analog_eqprop.netlist import parse_netlist
-    from analog_eqprop.solvers.newton import solve_dc
-
     parsed = parse_netlist(text)
     circuit, g, x = parsed.to_circuit()
     kw = parsed.compile_kwargs()
@@ -69,8 +69,6 @@ def simulate_ngspice(text: str, mode: str, timeout: float, *, trust_deck: bool =
                      ) -> tuple[dict[str, float], dict]:
     """Run the deck in ngspice (after the deck policy, unless ``trust_deck``); report every
     node voltage it returns."""
-    from analog_eqprop.solvers.ngspice_backend import run_deck
-
     run = run_deck(text, mode, timeout, trust_deck=trust_deck)
     volts = {}
     for name, vec in run.vectors.items():

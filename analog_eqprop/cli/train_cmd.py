@@ -11,12 +11,20 @@ from typing import Any
 
 from analog_eqprop.circuits.config import CIRCUIT_PRESETS, CircuitConfig
 from analog_eqprop.cli.common import (JSON_HELP, HelpFormatter, add_dataclass_flags, collect_settings, default_text,
-                                      format_value, print_json, read_run_settings, resume_conflicts, split_settings)
+                                      format_value, model_defaults, print_json, read_run_settings, resume_conflicts,
+                                      split_settings)
 from analog_eqprop.config import to_dict
+from analog_eqprop.data import load_dataset
 from analog_eqprop.defaults import MODEL_DEFAULTS, MODEL_KINDS
 from analog_eqprop.errors import ConfigError
-from analog_eqprop.models.factory import choose_backend, make_model, model_defaults
+from analog_eqprop.graphs import write_graph
+from analog_eqprop.hardware import wrap_model
+from analog_eqprop.models.factory import choose_backend, make_model
 from analog_eqprop.models.hopfield import HopfieldConfig
+from analog_eqprop.parallel import make_executor
+from analog_eqprop.runinfo import run_metadata
+from analog_eqprop.solvers.ngspice_backend import NgspiceBackend
+from analog_eqprop.training import Trainer, atomic_write_text
 from analog_eqprop.training.trainer import TrainConfig
 
 RUN_KEYS = {"model", "sizes", "graph", "dataset", "data_dir", "out", "log", "n_train", "n_test", "init_seed",
@@ -118,7 +126,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _parse_sizes(text: Any) -> list[int]:
+def parse_sizes(text: Any) -> list[int]:
+    """Layer sizes from ``--sizes`` text (``"784,500,10"``) or a list (ConfigError naming the problem)."""
     if isinstance(text, (list, tuple)):
         parts = list(text)
     else:
@@ -161,7 +170,7 @@ def resolve_settings(settings: dict[str, Any]) -> tuple[dict[str, Any], TrainCon
             raise ConfigError("give either --graph or --sizes, not both")
         merged.pop("sizes")
     else:
-        merged["sizes"] = ",".join(map(str, _parse_sizes(merged["sizes"])))
+        merged["sizes"] = ",".join(map(str, parse_sizes(merged["sizes"])))
     run_cfg, train_cfg, model_cfg = split_settings(
         merged, (RUN_KEYS, "run"), (TrainConfig, "training"),
         (HopfieldConfig if kind == "hopfield" else CircuitConfig, "model"))
@@ -188,8 +197,6 @@ def build_model(run_cfg: dict[str, Any], model_cfg: Any, seed: int):
     A circuit's ``backend="auto"`` becomes the fastest exact backend for the circuit as built
     (on its devices, with ``--hardware``): read it back from ``model_cfg_of(model, model_cfg)``.
     """
-    from analog_eqprop.hardware import wrap_model  # a circuit built of devices (--hardware), same seed
-
     kind = run_cfg.get("model", "hopfield")
     if run_cfg.get("graph") and run_cfg.get("sizes"):
         raise ConfigError("give either --graph or --sizes, not both")
@@ -199,7 +206,7 @@ def build_model(run_cfg: dict[str, Any], model_cfg: Any, seed: int):
         source = {"graph": run_cfg["graph"]}
         tag = run_tag(run_cfg, model_cfg)
     else:  # older run records may lack the sizes: the kind's default then
-        sizes = _parse_sizes(run_cfg.get("sizes") or MODEL_DEFAULTS[kind]["sizes"])
+        sizes = parse_sizes(run_cfg.get("sizes") or MODEL_DEFAULTS[kind]["sizes"])
         source = {"sizes": sizes}
         tag = run_tag({**run_cfg, "sizes": ",".join(map(str, sizes))}, model_cfg)
 
@@ -229,8 +236,6 @@ def model_cfg_of(model: Any, model_cfg: Any) -> Any:
 
 
 def load_data(run_cfg: dict[str, Any]):
-    from analog_eqprop.data import load_dataset
-
     name = run_cfg.get("dataset", "digits")
     kw = {"data_dir": run_cfg["data_dir"]} if run_cfg.get("data_dir") else {}
     data = load_dataset(name, **kw)
@@ -270,8 +275,6 @@ def ngspice_pool(run_cfg: dict[str, Any], model: Any, model_cfg: Any):
 
     @contextlib.contextmanager
     def pool():
-        from analog_eqprop.solvers.ngspice_backend import NgspiceBackend
-
         if scheduler is not None:
             kind, workers = "dask", None
         else:
@@ -289,8 +292,6 @@ def cluster_executor(kind: str | None, workers: int | None, scheduler: str | Non
     """:func:`~analog_eqprop.parallel.make_executor`, or a client of the Dask cluster at
     ``scheduler``; a scheduler that cannot be reached is a clear error, not a traceback."""
     import contextlib
-
-    from analog_eqprop.parallel import make_executor
 
     if scheduler is None:
         return make_executor(kind, workers=workers)
@@ -326,7 +327,7 @@ def _resume_settings(given: dict[str, Any], out: Path) -> dict[str, Any]:
     return {**saved, **given, "out": str(out)}
 
 
-def _absolute(run_cfg: dict[str, Any]) -> dict[str, Any]:
+def absolute_paths(run_cfg: dict[str, Any]) -> dict[str, Any]:
     """Paths a resumed or reproduced run must find from any working directory."""
     out = dict(run_cfg)
     for key in ("graph", "data_dir", "out", "log"):
@@ -350,10 +351,6 @@ def _check_log(log: Path, fresh: bool, overwrite: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analog_eqprop.graphs import write_graph
-    from analog_eqprop.runinfo import run_metadata
-    from analog_eqprop.training import Trainer, atomic_write_text
-
     say = (lambda *a, **k: print(*a, file=sys.stderr, **k)) if args.json else print  # noqa: E731
     settings = collect_settings(args, ALL_KEYS)
     if args.resume and args.overwrite:
@@ -382,7 +379,7 @@ def run(args: argparse.Namespace) -> int:
     if args.overwrite and ckpt.exists():
         ckpt.unlink()  # a kill before the first epoch ends must not leave the old run to resume
     kind = run_cfg["model"]
-    run_cfg = _absolute(run_cfg)
+    run_cfg = absolute_paths(run_cfg)
     info = run_metadata({"run": run_cfg, "train": to_dict(train_cfg), kind: to_dict(model_cfg)},
                         with_ngspice=getattr(model_cfg, "backend", None) == "ngspice")
     trainer = Trainer(model, train_cfg, checkpoint_path=ckpt, log_path=log, progress=not args.no_progress,

@@ -45,9 +45,13 @@ import numpy as np
 from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.compare.report import AgreementCheck, BackendRun, BetaSweep, ComparisonReport
 from analog_eqprop.config import to_dict
-from analog_eqprop.errors import ConfigError
+from analog_eqprop.contracts import Backend, CircuitModel
+from analog_eqprop.errors import CheckpointError, ConfigError
 from analog_eqprop.eqprop import cosine, eqprop_gradient, flatten
 from analog_eqprop.models.resistive import ResistiveNetwork
+from analog_eqprop.runinfo import run_metadata
+from analog_eqprop.solvers.backends import get_backend
+from analog_eqprop.training.checkpoint import atomic_write_text
 from analog_eqprop.training.trainer import TrainConfig, Trainer, one_hot_targets
 
 __all__ = ["compare_backends", "check_agreement", "beta_sweep", "default_train_config", "is_reciprocal"]
@@ -81,9 +85,7 @@ def is_reciprocal(circuit: Circuit) -> bool:
     return bool(circuit.n_amps == 0 or np.allclose(circuit.amp_back, circuit.amp_gain))
 
 
-def _make_backend(spec: Any, ngspice_options: Mapping[str, Any] | None) -> Any:
-    from analog_eqprop.solvers.backends import get_backend
-
+def _make_backend(spec: Any, ngspice_options: Mapping[str, Any] | None) -> Backend:
     if spec == "ngspice":
         return get_backend("ngspice", options=ngspice_options)
     return get_backend(spec)
@@ -100,7 +102,7 @@ def _labels(backends: Sequence[Any], labels: Sequence[str] | None) -> tuple[str,
     return names[0], names[1]
 
 
-def _solve(model: ResistiveNetwork, x: np.ndarray, target: np.ndarray, beta: float, mode: str):
+def _solve(model: CircuitModel, x: np.ndarray, target: np.ndarray, beta: float, mode: str):
     """Free state, nudged state(s) (free nodes only) and the flattened EqProp update of one model."""
     nf = model.circuit.n_free
     s0 = model.relax(x, model.init_state(x.shape[0])).state
@@ -109,15 +111,16 @@ def _solve(model: ResistiveNetwork, x: np.ndarray, target: np.ndarray, beta: flo
     return s0[:, :nf], nudged, flatten(est.grads)
 
 
-def check_agreement(model_a: ResistiveNetwork, model_b: ResistiveNetwork, x: np.ndarray, target: np.ndarray, *,
+def check_agreement(model_a: CircuitModel, model_b: CircuitModel, x: np.ndarray, target: np.ndarray, *,
                     beta: float, mode: str = "positive", epoch: int = 0, weight_divergence: float = 0.0,
                     ) -> tuple[AgreementCheck, dict[str, np.ndarray]]:
     """Solve one batch with two models that hold the same conductances; compare states and updates.
 
     Parameters
     ----------
-    model_a, model_b : ResistiveNetwork
-        The same circuit and conductances on two backends (checked).
+    model_a, model_b : CircuitModel
+        The same circuit and conductances on two backends (checked), e.g. two
+        :class:`~analog_eqprop.models.ResistiveNetwork`.
     x, target : ndarray
         Inputs ``(batch, n_features)`` and one-hot targets ``(batch, n_outputs)``.
     beta : float
@@ -167,7 +170,7 @@ def check_agreement(model_a: ResistiveNetwork, model_b: ResistiveNetwork, x: np.
     return chk, volts
 
 
-def beta_sweep(models: Mapping[str, ResistiveNetwork], x: np.ndarray, target: np.ndarray, betas: Sequence[float], *,
+def beta_sweep(models: Mapping[str, CircuitModel], x: np.ndarray, target: np.ndarray, betas: Sequence[float], *,
                mode: str = "positive", epoch: int = 0) -> BetaSweep:
     """Each model's EqProp estimate against the exact implicit gradient, per beta.
 
@@ -186,7 +189,7 @@ def beta_sweep(models: Mapping[str, ResistiveNetwork], x: np.ndarray, target: np
     """
     first = next(iter(models.values()))
     exact_model = ResistiveNetwork(first.circuit, "numpy", first.g,
-                                   element_values=getattr(first, "element_values", None) or None)
+                                   element_values=first.element_values or None)
     s_exact = exact_model.relax(x, exact_model.init_state(x.shape[0])).state
     exact = exact_model.implicit_gradient(x, target, s_exact)
     names = sorted(exact)
@@ -209,16 +212,12 @@ _CHECKS = "checks.json"
 
 
 def _save_checks(ck_dir: Path, checks: list[AgreementCheck], same_batches: bool) -> None:
-    from analog_eqprop.training.checkpoint import atomic_write_text
-
     body = {"checks": [c.as_dict() for c in checks], "same_batches": bool(same_batches)}
     atomic_write_text(ck_dir / _CHECKS, json.dumps(body) + "\n")
 
 
 def _restore(ck_dir: Path, trainers: list, ck_paths: list, callback) -> tuple[list[AgreementCheck], bool]:
     """Both trainers' checkpoints and the checks made so far (empty if there are none yet)."""
-    from analog_eqprop.errors import CheckpointError
-
     for tr, path in zip(trainers, ck_paths):
         if path.exists():
             tr.load_checkpoint(path)
@@ -241,7 +240,7 @@ def _restore(ck_dir: Path, trainers: list, ck_paths: list, callback) -> tuple[li
     return checks, same
 
 
-def _backend_setup(backend: Any) -> dict[str, Any]:
+def _backend_setup(backend: Backend) -> dict[str, Any]:
     info: dict[str, Any] = {"name": getattr(backend, "name", type(backend).__name__), "type": type(backend).__name__}
     for key in ("mode", "form", "per_analysis", "options", "repeats"):
         if hasattr(backend, key):
@@ -389,9 +388,6 @@ def compare_backends(
               for m in sweep_modes]
     x_test = np.asarray(data.x_test, dtype=np.float64)
     preds = [tr.predict(x_test) for tr in trainers]
-
-    from analog_eqprop.runinfo import run_metadata
-
     uses_ngspice = any(getattr(e, "name", "") == "ngspice" for e in engines)
     setup = {
         "circuit": {"name": circuit.name, "n_free": circuit.n_free, "n_edges": circuit.n_edges,

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from analog_eqprop.errors import DataError
+from analog_eqprop.training.checkpoint import atomic_write_text
 
 __all__ = ["AgreementCheck", "BetaSweep", "BackendRun", "ComparisonReport", "load_report"]
 
@@ -259,8 +260,6 @@ class ComparisonReport:
 
     def to_json(self, path: str | Path) -> Path:
         """Write the report as JSON (written to a temporary file, then renamed)."""
-        from analog_eqprop.training import atomic_write_text
-
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(self.as_dict(), indent=1, default=_json_default) + "\n")

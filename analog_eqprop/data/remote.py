@@ -57,6 +57,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO, Optional, Union
 
+from analog_eqprop import __version__
 from analog_eqprop.errors import ConfigError, DataError
 
 __all__ = [
@@ -313,8 +314,6 @@ def _mirror_url(mirror: str, file_name: str) -> str:
 
 def _user_agent() -> str:
     # Some mirrors refuse urllib's default agent; say who is asking instead.
-    from analog_eqprop import __version__
-
     return f"analog-eqprop/{__version__} Python-urllib/{sys.version_info[0]}.{sys.version_info[1]}"
 
 

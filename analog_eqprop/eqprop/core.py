@@ -1,9 +1,10 @@
 """Equilibrium Propagation: the two (or three) phases and the parameter gradient estimate.
 
-Works with any *energy model* (the Hopfield network, resistive circuits) that offers::
+Works with any *energy model* (:class:`~analog_eqprop.contracts.EnergyModel`: the Hopfield
+network, resistive circuits, hardware networks), of which it calls::
 
     model.prepare(x)                    per-batch cache (e.g. the clamped inputs' drive)
-    model.relax(x, state, beta=, target=, static=) -> result with .state
+    model.relax(x, state, beta=, target=, static=) -> RelaxResult (its .state)
     model.energy_grad_diff(x, s1, s2)   dE/dtheta(s1) - dE/dtheta(s2), batch mean, per parameter
 
 The estimate of the loss gradient dJ/dtheta (J = C at the free fixed point) is
@@ -34,6 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from analog_eqprop.contracts import EnergyModel
 from analog_eqprop.errors import ConfigError
 from analog_eqprop.validation import is_real, short
 
@@ -93,7 +95,7 @@ class EqPropPhases:
     beta: float
     nudged: tuple[np.ndarray, ...]
 
-    def gradient(self, model: Any) -> EqPropGradient:
+    def gradient(self, model: EnergyModel) -> EqPropGradient:
         """The estimate of dJ/dtheta for every parameter."""
         diff = model.energy_grad_diff(self.x, self.s1, self.s2)
         return EqPropGradient({k: v * self.scale for k, v in diff.items()}, self.beta, self.nudged)
@@ -113,7 +115,7 @@ def signed_beta(beta: float, mode: str, rng: np.random.Generator | None) -> floa
 
 
 def eqprop_gradient(
-    model: Any,
+    model: EnergyModel,
     x: np.ndarray,
     target: np.ndarray,
     free_state: np.ndarray,
@@ -129,7 +131,7 @@ def eqprop_gradient(
 
     Parameters
     ----------
-    model
+    model : EnergyModel
         An energy model (see the module docstring).
     x, target : ndarray
         Clamped inputs ``(batch, n_inputs)`` and targets ``(batch, n_outputs)``.
@@ -150,7 +152,7 @@ def eqprop_gradient(
 
 
 def eqprop_phases(
-    model: Any,
+    model: EnergyModel,
     x: np.ndarray,
     target: np.ndarray,
     free_state: np.ndarray,

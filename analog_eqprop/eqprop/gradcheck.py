@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from analog_eqprop.contracts import EnergyModel, ExactGradient
 from analog_eqprop.errors import ConfigError, ConvergenceError
 from analog_eqprop.eqprop.core import eqprop_gradient
 
@@ -77,7 +78,7 @@ class GradCheckReport:
                 "fd_cosine": self.fd_cosine, "fd_rel_error": self.fd_rel_error, "n_params": self.n_params}
 
 
-def _relax_converged(model: Any, x, s, *, beta=0.0, target=None, n_iter: int, tol: float) -> np.ndarray:
+def _relax_converged(model: EnergyModel, x, s, *, beta=0.0, target=None, n_iter: int, tol: float) -> np.ndarray:
     res = model.relax(x, s, beta=beta, target=target, n_iter=n_iter, tol=tol)
     if not res.converged:
         raise ConvergenceError(f"relaxation did not converge to {tol:g} in {n_iter} steps "
@@ -85,11 +86,11 @@ def _relax_converged(model: Any, x, s, *, beta=0.0, target=None, n_iter: int, to
     return res.state
 
 
-def _mean_cost(model, x, s0, target, n_iter, tol) -> float:
+def _mean_cost(model: EnergyModel, x, s0, target, n_iter, tol) -> float:
     return float(np.mean(model.cost(_relax_converged(model, x, s0, n_iter=n_iter, tol=tol), target)))
 
 
-def finite_difference_gradient(model: Any, x: np.ndarray, target: np.ndarray, s0: np.ndarray, *,
+def finite_difference_gradient(model: EnergyModel, x: np.ndarray, target: np.ndarray, s0: np.ndarray, *,
                                h: float = 1e-5, n_iter: int = 100_000, tol: float = 1e-13) -> dict[str, np.ndarray]:
     """Central differences of ``J(theta) = mean C(s_0(theta))`` for every free parameter entry.
 
@@ -98,8 +99,8 @@ def finite_difference_gradient(model: Any, x: np.ndarray, target: np.ndarray, s0
     matrices are perturbed in (i, j) and (j, i) together, since they are one physical
     coupling. Each relaxation starts at ``s0`` so that it stays in the same basin.
     """
-    sym = set(getattr(model, "symmetric_params", lambda: ())())
-    masks = getattr(model, "param_masks", lambda: {})()
+    sym = set(model.symmetric_params())
+    masks = model.param_masks()
     out: dict[str, np.ndarray] = {}
     for name, p in model.params.items():
         g = np.zeros_like(p, dtype=np.float64)
@@ -129,15 +130,15 @@ def finite_difference_gradient(model: Any, x: np.ndarray, target: np.ndarray, s0
     return out
 
 
-def gradcheck(model: Any, x: np.ndarray, target: np.ndarray, *, betas=(1e-1, 1e-2, 1e-3, 1e-4),
+def gradcheck(model: EnergyModel, x: np.ndarray, target: np.ndarray, *, betas=(1e-1, 1e-2, 1e-3, 1e-4),
               mode: str = "positive", finite_differences: bool = False, n_iter: int = 100_000,
               tol: float = 1e-13) -> GradCheckReport:
     """Compare EqProp's estimate with the implicit gradient at several betas.
 
     Parameters
     ----------
-    model
-        A float64 energy model with ``implicit_gradient``.
+    model : EnergyModel
+        A float64 energy model with an exact gradient (:class:`~analog_eqprop.contracts.ExactGradient`).
     x, target : ndarray
         A batch of inputs and targets.
     betas : sequence of float
@@ -149,7 +150,10 @@ def gradcheck(model: Any, x: np.ndarray, target: np.ndarray, *, betas=(1e-1, 1e-
     n_iter, tol
         Relaxations run until the largest step is ``<= tol`` (at most ``n_iter`` steps).
     """
-    if np.dtype(getattr(model, "dtype", np.float64)) != np.float64:
+    if not isinstance(model, ExactGradient):
+        raise ConfigError(f"gradcheck needs a model with an exact gradient to check against (implicit_gradient); "
+                          f"{type(model).__name__} has none")
+    if np.dtype(model.dtype) != np.float64:
         raise ConfigError("gradcheck needs a float64 model (set dtype='float64'): float32 cannot resolve small beta")
     if mode not in ("positive", "centered"):
         raise ConfigError(f"gradcheck mode must be 'positive' or 'centered', got {mode!r}")

@@ -120,9 +120,10 @@ class DeviceArray:
             lo, hi = float(g.min()), float(g.max())
             u = (g - lo) / (hi - lo) if hi > lo else np.full_like(g, 0.5)
             g = self.g_min + self.span * (cfg.init_low + (cfg.init_high - cfg.init_low) * u)
-        return self._stick(self.quantize(g))
+        return self.stick(self.quantize(g))
 
-    def _stick(self, g: np.ndarray) -> np.ndarray:
+    def stick(self, g: np.ndarray) -> np.ndarray:
+        """``g`` [S] with every stuck device at its stuck value (the others as given)."""
         if np.any(self.stuck):
             g = np.where(self.stuck != STUCK_NONE, self.stuck_value, g)
         return g
@@ -177,7 +178,7 @@ class DeviceArray:
                 * rng.standard_normal(g.shape)
         new = np.where(moved, g + change, g)
         new = np.where(moved, self.quantize(new, rng), g)
-        return self._stick(new)
+        return self.stick(new)
 
     def on_grid(self, g: np.ndarray, tol: float = 1e-9) -> np.ndarray:
         """Whether each value lies on the level grid (always True for a continuous device)."""

@@ -137,13 +137,18 @@ class HardwareNetwork:
         self._sync()
         return self._assemble(self._stored)
 
+    @property
+    def element_values(self) -> dict[str, np.ndarray]:
+        """Trained columns of kinds other than conductances: none (such circuits are refused)."""
+        return {}
+
     def set_conductances(self, g: np.ndarray) -> None:
         """Program every device to ``g`` [S] by write-and-verify: nearest level, no write
         noise; stuck devices keep their value."""
         g = np.asarray(g, dtype=np.float64)
         if g.shape != (self.n_devices,):
             raise DataError(f"conductances must have shape ({self.n_devices},), got {g.shape}")
-        new = self.devices._stick(self.devices.quantize(g))
+        new = self.devices.stick(self.devices.quantize(g))
         self._version += 1
         for k, idx in enumerate(self._layer_idx):
             self.params[f"g{k}"][...] = new[idx]

@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
@@ -29,6 +30,7 @@ import numpy as np
 from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.hardware.config import HardwareConfig, load_hardware
 from analog_eqprop.hardware.network import HardwareNetwork
+from analog_eqprop.training.trainer import Trainer
 
 __all__ = ["sweep_hardware", "summarize", "plot_sweep", "SWEEP_BASE"]
 
@@ -65,10 +67,6 @@ def sweep_hardware(circuit: Circuit, data: Any, settings: Mapping[str, Iterable[
     log : callable, optional
         Called with each row as it is made.
     """
-    from dataclasses import replace
-
-    from analog_eqprop.training import Trainer
-
     if isinstance(base, (str, HardwareConfig)):
         base_cfg = load_hardware(base)
     else:

@@ -27,6 +27,7 @@ import networkx as nx
 import numpy as np
 
 from analog_eqprop.errors import GraphError
+from analog_eqprop.graphs import node_groups, validate_graph
 
 __all__ = ["BlockStructure", "structure_from_graph", "params_to_graph"]
 
@@ -146,8 +147,6 @@ def structure_from_graph(
     ``k`` (zeros where the mask is False; lateral blocks symmetric with zero diagonal) and
     ``b{g}`` for every free group ``g`` (node attribute ``bias``, default 0).
     """
-    from analog_eqprop.graphs import node_groups, validate_graph
-
     validate_graph(G, role=role, weight=weight)
     groups = node_groups(G, role=role, layer=layer)
     where: dict = {}

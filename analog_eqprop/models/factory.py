@@ -15,10 +15,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from analog_eqprop.circuits.builders import circuit_from_graph
+from analog_eqprop.circuits.config import CircuitConfig, build_circuit
 from analog_eqprop.defaults import MODEL_DEFAULTS, MODEL_KINDS, TRAIN_KEYS
 from analog_eqprop.errors import ConfigError
+from analog_eqprop.graphs import read_graph
+from analog_eqprop.models.hopfield import HopfieldConfig, HopfieldNetwork
+from analog_eqprop.models.resistive import ResistiveNetwork
+from analog_eqprop.solvers.bcd_checks import check_bcd_circuit
 
-__all__ = ["make_model", "MODEL_KINDS", "MODEL_TRAIN_DEFAULTS", "choose_backend", "model_defaults"]
+__all__ = ["make_model", "MODEL_KINDS", "MODEL_TRAIN_DEFAULTS", "choose_backend"]
 
 #: Training defaults that differ by model, read from the one table (:mod:`analog_eqprop.defaults`):
 #: circuits learn conductances in siemens, where a scale-free optimiser (Adam, steps of ~lr S)
@@ -49,8 +55,6 @@ def choose_backend(circuit: Any) -> str:
     >>> choose_backend(drn_circuit([4, 3, 2], seed=0)), choose_backend(kendall_circuit(4, 3, 2, seed=0))
     ('bcd', 'numpy')
     """
-    from analog_eqprop.solvers.bcd_checks import check_bcd_circuit
-
     used = {int(k) for k in circuit.diode_model}
     if any(not _ideal_like(circuit.models[k]) for k in used):
         return "numpy"  # BCD clamps every diode ideally: exact only for ideal-diode cards
@@ -59,34 +63,6 @@ def choose_backend(circuit: Any) -> str:
     except ConfigError:
         return "numpy"
     return "bcd"
-
-
-def model_defaults(kind: str, builder: str | None = None) -> dict[str, Any]:
-    """Every setting a run of ``kind`` uses when none is given: the training settings, the
-    model's (HopfieldConfig, or CircuitConfig with the ``builder``'s preset) and the layer sizes.
-
-    Examples
-    --------
-    >>> d = model_defaults("circuit", "kendall")
-    >>> d["optimizer"], d["diode"], d["sizes"]
-    ('adam', 'D1N4148', (64, 32, 10))
-    """
-    from analog_eqprop.config import to_dict
-    from analog_eqprop.training.trainer import TrainConfig
-
-    if kind not in MODEL_KINDS:
-        raise ConfigError(f"unknown model {kind!r}; use one of {', '.join(MODEL_KINDS)}")
-    out = {"model": kind, "sizes": MODEL_DEFAULTS[kind]["sizes"]}
-    out.update(to_dict(TrainConfig.for_model(kind)))
-    if kind == "hopfield":
-        from analog_eqprop.models.hopfield import HopfieldConfig
-
-        out.update(to_dict(HopfieldConfig()))
-    else:
-        from analog_eqprop.circuits.config import CircuitConfig
-
-        out.update(to_dict(CircuitConfig.preset(builder or "drn")))
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in out.items()}
 
 
 def make_model(kind: str = "hopfield", *, sizes: list[int] | None = None, graph: str | Path | Any = None,
@@ -107,24 +83,16 @@ def make_model(kind: str = "hopfield", *, sizes: list[int] | None = None, graph:
     seed : int, optional
         Seed of the initial weights / conductances.
     """
-    from analog_eqprop.graphs import read_graph
-
     if kind not in MODEL_KINDS:
         raise ConfigError(f"unknown model {kind!r}; use one of {', '.join(MODEL_KINDS)}")
     if graph is not None and sizes is not None:
         raise ConfigError("give either a graph or layer sizes, not both")
     G = read_graph(graph) if isinstance(graph, (str, Path)) else graph
     if kind == "hopfield":
-        from analog_eqprop.models.hopfield import HopfieldConfig, HopfieldNetwork
-
         cfg = hopfield or HopfieldConfig()
         if G is not None:
             return HopfieldNetwork.from_graph(G, cfg)
         return HopfieldNetwork.layered(list(sizes or MODEL_DEFAULTS["hopfield"]["sizes"]), seed=seed, config=cfg)
-    from analog_eqprop.circuits.builders import circuit_from_graph
-    from analog_eqprop.circuits.config import CircuitConfig, build_circuit
-    from analog_eqprop.models.resistive import ResistiveNetwork
-
     cfg = circuit or CircuitConfig()
     if G is not None:
         c = circuit_from_graph(G, name=Path(str(graph)).stem if isinstance(graph, (str, Path)) else "circuit",

@@ -38,7 +38,9 @@ import networkx as nx
 import numpy as np
 
 from analog_eqprop.config import check_positive, option
+from analog_eqprop.eqprop.losses import get_loss
 from analog_eqprop.errors import ConfigError, DataError
+from analog_eqprop.graphs import layered_graph
 from analog_eqprop.models.blocks import BlockStructure, params_to_graph, structure_from_graph
 from analog_eqprop.results import RelaxResult  # re-exported: its old home
 from analog_eqprop.validation import array, finite_fields, integer, nudge_target, real
@@ -264,8 +266,6 @@ class HopfieldNetwork:
 
     def __init__(self, structure: BlockStructure, params: dict[str, np.ndarray], config: HopfieldConfig | None = None,
                  *, loss=None):
-        from analog_eqprop.eqprop.losses import get_loss
-
         self.structure = structure
         self.config = config or HopfieldConfig()
         self.loss = None if loss is None else get_loss(loss)
@@ -289,8 +289,6 @@ class HopfieldNetwork:
     def layered(cls, sizes, *, seed: int | None = None, config: HopfieldConfig | None = None, loss=None,
                 **kw) -> "HopfieldNetwork":
         """A layered net (Glorot-uniform weights, zero biases), e.g. ``sizes=[784, 500, 10]``."""
-        from analog_eqprop.graphs import layered_graph
-
         return cls.from_graph(layered_graph(list(sizes), seed=seed, **kw), config, loss=loss)
 
     def to_graph(self, G: nx.Graph | None = None) -> nx.Graph:

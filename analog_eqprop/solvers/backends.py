@@ -24,8 +24,6 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
-
 from analog_eqprop.contracts import Backend, BackendCapabilities, protocol_members
 from analog_eqprop.errors import ConfigError
 from analog_eqprop.solvers.bcd import BCDBackend

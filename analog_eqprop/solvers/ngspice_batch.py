@@ -47,6 +47,7 @@ from analog_eqprop.errors import (
     SimulationTimeoutError,
     SimulatorUnavailableError,
 )
+from analog_eqprop.netlist.deck_policy import check_deck
 
 __all__ = [
     "run_batch",
@@ -57,6 +58,8 @@ __all__ = [
     "classify_output",
     "normalize_vector_name",
     "check_netlist_text",
+    "format_lines",
+    "raise_for_report",
 ]
 
 
@@ -236,8 +239,9 @@ def classify_output(output: str | Iterable[str]) -> OutputReport:
     return OutputReport(tuple(errors), tuple(notes), frozenset(kinds))
 
 
-def _format_lines(lines: Iterable[str], limit: int = 25) -> str:
-    # Homotopy failures repeat the same line dozens of times; count instead.
+def format_lines(lines: Iterable[str], limit: int = 25) -> str:
+    """ngspice's output lines indented for an error message, each distinct line once with its
+    count (homotopy failures repeat the same line dozens of times), at most ``limit`` of them."""
     counts: dict[str, int] = {}
     for line in lines:
         counts[line] = counts.get(line, 0) + 1
@@ -247,11 +251,11 @@ def _format_lines(lines: Iterable[str], limit: int = 25) -> str:
     return "\n".join(shown)
 
 
-def _raise_for_report(report: OutputReport, what: str) -> None:
+def raise_for_report(report: OutputReport, what: str) -> None:
     """Raise the exception that fits the worst kind of error in ``report``."""
     if not report.errors:
         return
-    detail = _format_lines(report.errors)
+    detail = format_lines(report.errors)
     if "netlist" in report.kinds:
         raise NetlistError(f"ngspice rejected the netlist ({what}):\n{detail}")
     if "convergence" in report.kinds:
@@ -322,8 +326,6 @@ def check_netlist_text(netlist_text: str, *, trust_deck: bool = False) -> list[s
     if not lines:
         raise NetlistError("netlist is empty")
     if not trust_deck:
-        from analog_eqprop.netlist.deck_policy import check_deck
-
         check_deck(netlist_text)
     if len(lines) == 1 or lines[-1].strip().lower() != ".end":
         lines.append(".end")
@@ -653,8 +655,8 @@ def run_batch(
         seconds=seconds,
     )
     if throw and errors:
-        _raise_for_report(report, f"ngspice -b on {lines[0]!r}")
-        raise SimulationError(f"ngspice -b failed on {lines[0]!r}:\n{_format_lines(errors)}")
+        raise_for_report(report, f"ngspice -b on {lines[0]!r}")
+        raise SimulationError(f"ngspice -b failed on {lines[0]!r}:\n{format_lines(errors)}")
     return result
 
 
@@ -664,12 +666,10 @@ def ngspice_version(ngspice: str = "ngspice") -> str | None:
     Asks the executable (``ngspice -v``), so the shared engine of this process is never
     initialised just to learn its version (worker processes must create their own).
     """
-    import re as _re
-
     try:
         exe = _find_executable(ngspice)
         res = subprocess.run([exe, "-v"], capture_output=True, text=True, timeout=20)
     except (SimulatorUnavailableError, OSError, subprocess.SubprocessError):
         return None
-    m = _re.search(r"(ngspice-[0-9][0-9.a-z+-]*)", res.stdout + res.stderr)
+    m = re.search(r"(ngspice-[0-9][0-9.a-z+-]*)", res.stdout + res.stderr)
     return m.group(1) if m else None

@@ -60,11 +60,11 @@ from analog_eqprop.errors import NetlistError, SimulationError, SimulationTimeou
 from analog_eqprop.solvers.ngspice_batch import (
     NgspiceRun,
     OutputReport,
-    _format_lines,
-    _raise_for_report,
     check_netlist_text,
     classify_output,
+    format_lines,
     normalize_vector_name,
+    raise_for_report,
 )
 
 __all__ = [
@@ -341,7 +341,7 @@ class NgspiceShared:
             # An arbitrary command may load circuits or make plots; assume it did.
             self._circuits_unknown = self._plots_dirty = True
             lines = self._send(cmd)
-            _raise_for_report(classify_output(lines), f"command {cmd!r}")
+            raise_for_report(classify_output(lines), f"command {cmd!r}")
             return lines
 
     def _clear(self) -> None:
@@ -412,9 +412,9 @@ class NgspiceShared:
                 )
                 raise NetlistError(
                     f"ngspice failed to load the netlist {lines[0]!r} (return code {rc}):\n"
-                    f"{_format_lines(report.errors or output)}{hint}"
+                    f"{format_lines(report.errors or output)}{hint}"
                 )
-            _raise_for_report(report, f"loading {lines[0]!r}")
+            raise_for_report(report, f"loading {lines[0]!r}")
             self._pending = output
             self._pending_seconds = time.perf_counter() - start
             return output
@@ -501,7 +501,7 @@ class NgspiceShared:
         )
         if throw and errors:
             if report.errors:
-                _raise_for_report(report, f"running {cmd!r}")
+                raise_for_report(report, f"running {cmd!r}")
             raise SimulationError(errors[0])
         return result
 

@@ -18,8 +18,12 @@ array([0.9, 1.1])
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from analog_eqprop.contracts import EnergyModel, FusedSGDStep, has_ability
+from analog_eqprop.eqprop.core import EqPropPhases
 from analog_eqprop.errors import ConfigError
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adam", "make_optimizer", "OPTIMIZERS"]
@@ -52,7 +56,8 @@ class Optimizer:
                 params[name] -= np.asarray(rule(self._direction(name, g) * lr, lr)).astype(params[name].dtype,
                                                                                           copy=False)
 
-    def step_phases(self, model, phases, lr_scale: float = 1.0, rules: dict | None = None) -> tuple[bool, object]:
+    def step_phases(self, model: EnergyModel, phases: EqPropPhases, lr_scale: float = 1.0,
+                    rules: dict | None = None) -> tuple[bool, Any]:
         """Take the step of an :class:`~analog_eqprop.eqprop.core.EqPropPhases` in one pass over
         the parameters, where the model and this rule allow (``(True, handoff)``; ``handoff`` is
         for the model's next ``prepare``), else nothing (``(False, None)``: the caller forms the
@@ -75,19 +80,20 @@ class Optimizer:
 class SGD(Optimizer):
     """Plain gradient descent, the seed's rule: ``theta -= lr * g``.
 
-    With exact update rules and a model that offers ``eqprop_sgd_step`` (resistive networks),
+    With exact update rules and a model that offers ``eqprop_sgd_step``
+    (:class:`~analog_eqprop.contracts.FusedSGDStep`: resistive networks),
     :meth:`step_phases` fuses the gradient, the EqProp scale, this update and the model's
     clipping into one traversal of each weight block, the gradient never stored: the same
     numbers as :meth:`step` then ``project`` (to rounding), at the cost of about one pass.
     """
 
-    def step_phases(self, model, phases, lr_scale: float = 1.0, rules: dict | None = None) -> tuple[bool, object]:
-        fused = getattr(model, "eqprop_sgd_step", None)
-        if rules or fused is None:
+    def step_phases(self, model: EnergyModel, phases: EqPropPhases, lr_scale: float = 1.0,
+                    rules: dict | None = None) -> tuple[bool, Any]:
+        if rules or not has_ability(model, FusedSGDStep):
             return False, None
         self.t += 1
         lrs = {name: lr * lr_scale for name, lr in self.lrs.items()}
-        return True, fused(phases.x, phases.s1, phases.s2, phases.scale, lrs)
+        return True, model.eqprop_sgd_step(phases.x, phases.s1, phases.s2, phases.scale, lrs)
 
 
 class Momentum(Optimizer):

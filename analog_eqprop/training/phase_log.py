@@ -42,6 +42,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from analog_eqprop.contracts import CircuitModel, EnergyModel, has_ability
 from analog_eqprop.errors import ConfigError, DataError
 
 __all__ = ["PhaseLog", "PhaseLogReader", "QUANTITIES", "phase_quantities"]
@@ -51,22 +52,23 @@ _SUFFIX = {np.dtype(np.float32): ".f32", np.dtype(np.float64): ".f64"}
 _INDEX = "index.jsonl"
 
 
-def phase_quantities(model: Any, x: np.ndarray, state: np.ndarray, quantities: Iterable[str]) -> dict:
+def phase_quantities(model: EnergyModel, x: np.ndarray, state: np.ndarray, quantities: Iterable[str]) -> dict:
     """The logged arrays of one phase of ``model`` (those it has): free-node voltages, branch
-    currents ``g * dV`` (models with ``edge_drops``) and the conductances (``g``, or the
-    flattened parameters of models without conductances)."""
+    currents ``g * dV`` (circuits, :class:`~analog_eqprop.contracts.CircuitModel`) and the
+    conductances (``g``, or the flattened parameters of models without conductances)."""
     out: dict[str, np.ndarray] = {}
-    circuit = getattr(model, "circuit", None)
-    n_free = circuit.n_free if circuit is not None else np.asarray(state).shape[1]
+    circuit_model = has_ability(model, CircuitModel)
+    n_free = model.circuit.n_free if circuit_model else np.asarray(state).shape[1]
     want = set(quantities)
     g = None
     if want & {"currents", "conductances"}:
-        g = getattr(model, "g", None)
-        if g is None:  # e.g. the Hopfield model: its weights stand in for the conductances
+        if circuit_model:
+            g = model.g
+        else:  # e.g. the Hopfield model: its weights stand in for the conductances
             g = np.concatenate([np.ravel(model.params[k]) for k in sorted(model.params)])
     if "voltages" in want:
         out["voltages"] = np.asarray(state)[:, :n_free]
-    if "currents" in want and hasattr(model, "edge_drops"):
+    if "currents" in want and circuit_model:
         out["currents"] = model.edge_drops(x, np.asarray(state, dtype=np.float64)) * g
     if "conductances" in want:
         out["conductances"] = g
@@ -146,7 +148,7 @@ class PhaseLog:
         self._index.flush()
         self.n_written += 1
 
-    def log_phases(self, model: Any, x: np.ndarray, states: dict[str, np.ndarray], *, epoch: int, batch: int,
+    def log_phases(self, model: EnergyModel, x: np.ndarray, states: dict[str, np.ndarray], *, epoch: int, batch: int,
                    betas: dict[str, float] | None = None) -> None:
         """Record every phase of one step: ``states`` maps phase names (``free``, ``nudged``,
         ``nudged_minus``) to states of ``model`` on inputs ``x``."""

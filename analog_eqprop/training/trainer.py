@@ -30,11 +30,13 @@ import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from analog_eqprop.config import option, to_dict
+from analog_eqprop.contracts import CheckpointState, CircuitModel, EnergyModel, has_ability
 from analog_eqprop.defaults import HOPFIELD_DEFAULTS, MODEL_DEFAULTS, MODEL_KINDS, TRAIN_KEYS
 from analog_eqprop.errors import CheckpointError, ConfigError, DataError
 from analog_eqprop.eqprop.core import BETA_MODES, eqprop_phases
@@ -45,7 +47,7 @@ from analog_eqprop.training.update_rules import make_update_rule, rules_for_para
 from analog_eqprop.validation import finite_fields
 from analog_eqprop.validation import labels as check_labels
 
-__all__ = ["TrainConfig", "Trainer", "one_hot_targets", "model_train_defaults"]
+__all__ = ["TrainConfig", "Trainer", "one_hot_targets", "model_train_defaults", "evaluate"]
 
 
 @dataclass(frozen=True)
@@ -153,12 +155,12 @@ _LATER_SETTINGS = {"schedule": "constant", "decay": 0.9, "final_lr_ratio": 0.0, 
                    "update_rules": ["exact"]}
 
 
-def _fault_counts(model: Any) -> dict[str, int]:
+def _fault_counts(model: EnergyModel) -> dict[str, int]:
     """Simulator faults survived so far (ngspice: chunks rescued by convergence aids, worker
     pools restarted), for the epoch record; empty when there were none."""
-    stats = getattr(getattr(model, "backend", None), "stats", None)
-    if not isinstance(stats, dict):
+    if not has_ability(model, CircuitModel):
         return {}
+    stats = model.backend.stats
     return {f"ngspice_{k}": int(stats[k]) for k in ("aided_chunks", "worker_restarts") if stats.get(k)}
 
 
@@ -172,8 +174,41 @@ def one_hot_targets(labels: np.ndarray, n_outputs: int, dtype: Any = np.float64,
     return out
 
 
-def _signature(model: Any) -> dict[str, Any]:
+def _signature(model: EnergyModel) -> dict[str, Any]:
     return {"params": {k: list(v.shape) for k, v in model.params.items()}, "type": type(model).__name__}
+
+
+def evaluate(model: EnergyModel, x: np.ndarray, y: np.ndarray, *, batch_size: int = 1000,
+             particles: np.ndarray | None = None, rng: np.random.Generator | None = None) -> dict[str, float]:
+    """Error (fraction) and mean cost at the free fixed points of ``(x, y)``, in batches of
+    ``batch_size`` (which does not change the result).
+
+    Each example starts from the model's initial state, or from its row of ``particles``
+    (``(n, n_state)``, updated in place with the fixed points: persistent particles); ``rng``
+    drives the model's noise, if it has any.
+
+    Examples
+    --------
+    >>> from analog_eqprop.data import load_xor
+    >>> from analog_eqprop.models import HopfieldNetwork
+    >>> d = load_xor()
+    >>> sorted(evaluate(HopfieldNetwork.layered([2, 4, 2], seed=0), d.x_test, d.y_test))
+    ['cost', 'error']
+    """
+    x = model.check_inputs(x)
+    y = check_labels(y, "labels y", model.n_outputs, rows=x.shape[0])
+    targets = one_hot_targets(y, model.n_outputs, model.dtype)
+    n = x.shape[0]
+    n_err, cost_sum = 0, 0.0
+    for start in range(0, n, batch_size):
+        sl = slice(start, start + batch_size)
+        s = particles[sl] if particles is not None else model.init_state(len(x[sl]))
+        s0 = model.relax(x[sl], s, rng=rng).state
+        if particles is not None:
+            particles[sl] = s0
+        n_err += int(np.sum(np.argmax(model.output(s0), axis=1) != y[sl]))
+        cost_sum += float(np.sum(model.cost(s0, targets[sl])))
+    return {"error": n_err / max(n, 1), "cost": cost_sum / max(n, 1)}
 
 
 class Trainer:
@@ -181,8 +216,9 @@ class Trainer:
 
     Parameters
     ----------
-    model
-        Energy model (e.g. :class:`~analog_eqprop.models.HopfieldNetwork`).
+    model : EnergyModel
+        Energy model (:class:`~analog_eqprop.contracts.EnergyModel`, e.g.
+        :class:`~analog_eqprop.models.HopfieldNetwork`).
     config : TrainConfig
     checkpoint_path : path, optional
         Checkpoint written atomically after every epoch.
@@ -195,11 +231,25 @@ class Trainer:
     phase_log : PhaseLog, optional
         Record voltages, currents and conductances of every phase of every ``phase_log.every``-th
         minibatch (:class:`~analog_eqprop.training.phase_log.PhaseLog`), streamed to disk.
+    history : sequence of dict, optional
+        The records of epochs trained before (by another trainer of the same model, e.g. before
+        new settings): training continues after the last one's ``epoch``.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs done (read only: :meth:`fit`, :meth:`train` and :meth:`load_checkpoint` move it).
+    history : list of dict
+        One record per epoch done (read only).
+    checkpoint_path, log_path, progress, phase_log
+        As the parameters; they may be changed between calls to :meth:`fit` / :meth:`train`.
     """
 
-    def __init__(self, model: Any, config: TrainConfig | None = None, *, checkpoint_path: str | Path | None = None,
-                 log_path: str | Path | None = None, progress: bool = True, run_info: dict | None = None,
-                 phase_log: Any = None):
+    model: EnergyModel
+
+    def __init__(self, model: EnergyModel, config: TrainConfig | None = None, *,
+                 checkpoint_path: str | Path | None = None, log_path: str | Path | None = None, progress: bool = True,
+                 run_info: dict | None = None, phase_log: Any = None, history: Sequence[dict[str, Any]] = ()):
         self.model = model
         self.config = config or TrainConfig()
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
@@ -222,8 +272,8 @@ class Trainer:
         self.phase_log = phase_log
         self.rng = np.random.default_rng(self.config.seed)
         self.particles: dict[str, np.ndarray] = {}
-        self.history: list[dict[str, Any]] = []
-        self.epoch = 0
+        self.history: list[dict[str, Any]] = [dict(r) for r in history]
+        self.epoch = int(self.history[-1]["epoch"]) if self.history else 0
         self._in_epoch: dict[str, Any] | None = None  # progress of an interrupted epoch
 
     # -- data ---------------------------------------------------------------------------
@@ -256,8 +306,6 @@ class Trainer:
     def train_epoch(self, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         """One pass over ``(x, y)``; returns train error (fraction) and mean cost, measured at the
         free fixed points before each update (as the seed code does)."""
-        from tqdm.auto import tqdm
-
         model, cfg = self.model, self.config
         x = model.check_inputs(x)
         y = check_labels(y, "labels y", model.n_outputs, rows=x.shape[0])
@@ -316,24 +364,12 @@ class Trainer:
         """Error (fraction) and mean cost at the free fixed points of ``(x, y)``.
 
         With persistent particles and a ``split`` name, each example starts from (and
-        updates) its own particle, as in the seed code; otherwise from the initial state.
+        updates) its own particle, as in the seed code; otherwise from the initial state
+        (:func:`evaluate`, with the run's random stream).
         """
-        model = self.model
-        x = model.check_inputs(x)
-        y = check_labels(y, "labels y", model.n_outputs, rows=x.shape[0])
-        targets = one_hot_targets(y, model.n_outputs, model.dtype)
-        n = x.shape[0]
-        parts = self._particles(split, n) if split else None
-        n_err, cost_sum = 0, 0.0
-        for start in range(0, n, self.config.eval_batch_size):
-            sl = slice(start, start + self.config.eval_batch_size)
-            s = parts[sl] if parts is not None else model.init_state(len(x[sl]))
-            s0 = model.relax(x[sl], s, rng=self.rng).state
-            if parts is not None:
-                parts[sl] = s0
-            n_err += int(np.sum(np.argmax(model.output(s0), axis=1) != y[sl]))
-            cost_sum += float(np.sum(model.cost(s0, targets[sl])))
-        return {"error": n_err / max(n, 1), "cost": cost_sum / max(n, 1)}
+        x = self.model.check_inputs(x)
+        parts = self._particles(split, x.shape[0]) if split else None
+        return evaluate(self.model, x, y, batch_size=self.config.eval_batch_size, particles=parts, rng=self.rng)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Class predictions (argmax of the free-phase outputs), from the initial state."""
@@ -341,11 +377,19 @@ class Trainer:
         return np.argmax(self.model.output(self.model.relax(x, self.model.init_state(len(x)), rng=self.rng).state),
                          axis=1)
 
+    def train(self, data: Any, epochs: int,
+              callback: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+        """Train ``epochs`` more epochs (after those already done); returns the whole history."""
+        if epochs < 0:
+            raise ConfigError(f"train: epochs must be >= 0, got {epochs!r}")
+        return self.fit(data, self.epoch + int(epochs), callback)
+
     def fit(self, data: Any, epochs: int | None = None,
             callback: Callable[[dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
-        """Train until ``epochs`` (default: the config's) epochs are done; returns the history.
+        """Train until ``epochs`` (default: the config's) epochs are done in all; returns the history.
 
-        Continues from :attr:`epoch` (e.g. after :meth:`load_checkpoint`).
+        Continues from :attr:`epoch` (e.g. after :meth:`load_checkpoint`). After every epoch the
+        validation split (if any) and the test split (if not empty) are evaluated.
         """
         epochs = self.config.epochs if epochs is None else epochs
         data = self._splits(data)
@@ -359,8 +403,9 @@ class Trainer:
             if data.x_valid is not None:
                 ev = self.evaluate(data.x_valid, data.y_valid, "valid")
                 rec["valid_error"], rec["valid_cost"] = ev["error"], ev["cost"]
-            ev = self.evaluate(data.x_test, data.y_test, "test")
-            rec["test_error"], rec["test_cost"] = ev["error"], ev["cost"]
+            if len(data.y_test):
+                ev = self.evaluate(data.x_test, data.y_test, "test")
+                rec["test_error"], rec["test_cost"] = ev["error"], ev["cost"]
             rec["seconds_train"] = t_train
             rec["seconds"] = time.perf_counter() - t0
             if self.config.schedule != "constant":
@@ -413,7 +458,7 @@ class Trainer:
             "rng": self.rng.bit_generator.state,
             "run_info": self.run_info,
         }
-        if hasattr(self.model, "checkpoint_state"):  # e.g. a hardware model's noise streams
+        if has_ability(self.model, CheckpointState):  # e.g. a hardware model's noise streams
             meta["model_state"] = self.model.checkpoint_state()
         save_checkpoint(path, arrays, meta)
 
@@ -437,7 +482,7 @@ class Trainer:
         self.particles = {k[len("particles/"):]: v.copy() for k, v in arrays.items() if k.startswith("particles/")}
         self.optimizer.load_state_dict({k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")})
         self.rng.bit_generator.state = meta["rng"]
-        if meta.get("model_state") is not None and hasattr(self.model, "load_checkpoint_state"):
+        if meta.get("model_state") is not None and has_ability(self.model, CheckpointState):
             self.model.load_checkpoint_state(meta["model_state"])
         self.history = list(meta["history"])
         self.epoch = int(meta["epoch"])
