@@ -50,7 +50,7 @@ from analog_eqprop.errors import CheckpointError, ConfigError
 from analog_eqprop.eqprop import cosine, eqprop_gradient, flatten
 from analog_eqprop.models.resistive import ResistiveNetwork
 from analog_eqprop.runinfo import run_metadata
-from analog_eqprop.solvers.backends import get_backend
+from analog_eqprop.solvers.backends import NumpyBackend, get_backend
 from analog_eqprop.training.checkpoint import atomic_write_text
 from analog_eqprop.training.trainer import TrainConfig, Trainer, one_hot_targets
 
@@ -245,7 +245,7 @@ def _backend_setup(backend: Backend) -> dict[str, Any]:
     for key in ("mode", "form", "per_analysis", "options", "repeats"):
         if hasattr(backend, key):
             info[key] = getattr(backend, key)
-    if hasattr(backend, "solver"):
+    if isinstance(backend, NumpyBackend):
         info["solver"] = to_dict(backend.solver)
     return info
 
