@@ -74,6 +74,7 @@ class History:
     def plot(self, path: str | Path, metrics: Iterable[str] | None = None, *, dpi: int = 120) -> Path:
         """Draw the error curves (or ``metrics``) against the epoch into a PNG file (Agg canvas,
         no display needed)."""
+        # lazy: matplotlib takes ~0.5 s to import, and only this method needs it
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from analog_eqprop import __version__
@@ -42,8 +43,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         # the reader went away (`... --json | head`): stop quietly, as Unix tools do; point
         # stdout at /dev/null so that the interpreter's final flush does not raise again
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
 

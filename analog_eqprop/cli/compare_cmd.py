@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -258,8 +259,6 @@ def _prepare_out(out: Path, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     run_cfg, train_cfg, circuit_cfg, extra = resolve(args)
     if extra["n_probe"] < 1:
         raise ConfigError(f"--n-probe must be >= 1, got {extra['n_probe']}")

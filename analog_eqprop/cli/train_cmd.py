@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -256,9 +258,6 @@ def ngspice_pool(run_cfg: dict[str, Any], model: Any, model_cfg: Any):
     """Give an ngspice model its sweep size and worker pool for the ``with`` block: a process
     pool of one worker per core, an existing Dask cluster (``scheduler``), a local Dask cluster
     (``executor = dask``), or this process (``executor = none`` or ``workers = 1``)."""
-    import contextlib
-    import os
-
     keys = [k for k in NGSPICE_KEYS if run_cfg.get(k) is not None]
     if getattr(model_cfg, "backend", None) != "ngspice":
         if keys:
@@ -291,8 +290,6 @@ def ngspice_pool(run_cfg: dict[str, Any], model: Any, model_cfg: Any):
 def cluster_executor(kind: str | None, workers: int | None, scheduler: str | None):
     """:func:`~analog_eqprop.parallel.make_executor`, or a client of the Dask cluster at
     ``scheduler``; a scheduler that cannot be reached is a clear error, not a traceback."""
-    import contextlib
-
     if scheduler is None:
         return make_executor(kind, workers=workers)
 

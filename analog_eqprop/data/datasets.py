@@ -510,7 +510,7 @@ def load_digits() -> Dataset:
     >>> float(ds.x_train.min()), float(ds.x_train.max())
     (0.0, 1.0)
     """
-    from sklearn.datasets import load_digits as sk_load_digits
+    from sklearn.datasets import load_digits as sk_load_digits  # lazy: see _stratified_split
 
     bunch = sk_load_digits()
     x_train, x_test, y_train, y_test = _stratified_split(bunch.data / 16.0, bunch.target, 360)
@@ -534,7 +534,7 @@ def load_iris() -> Dataset:
     >>> bool(ds.x_test.min() >= 0.0 and ds.x_test.max() <= 1.0)
     True
     """
-    from sklearn.datasets import load_iris as sk_load_iris
+    from sklearn.datasets import load_iris as sk_load_iris  # lazy: see _stratified_split
 
     bunch = sk_load_iris()
     x_train, x_test, y_train, y_test = _stratified_split(bunch.data, bunch.target, 30)

@@ -57,6 +57,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import BinaryIO, Optional, Union
 
+from tqdm.auto import tqdm
+
 from analog_eqprop import __version__
 from analog_eqprop.errors import ConfigError, DataError
 
@@ -323,8 +325,6 @@ def _download(url: str, out: BinaryIO, remote_file: RemoteFile, *, timeout_s: fl
     Raises :class:`_Rejected` for a transfer that is cut short or too large; network errors
     propagate for the caller to describe.
     """
-    from tqdm.auto import tqdm
-
     limit = remote_file.max_download_bytes
     request = urllib.request.Request(url, headers={"User-Agent": _user_agent()})
     with urllib.request.urlopen(request, timeout=timeout_s) as response:

@@ -111,7 +111,7 @@ def summarize(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def plot_sweep(table: list[dict[str, Any]], path: str, *, title: str = "", labels: Mapping[str, str] | None = None):
     """One panel per setting: test error (mean, min-max over seeds) against the value."""
-    import matplotlib
+    import matplotlib  # lazy: ~0.5 s to import, and only figures need it
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

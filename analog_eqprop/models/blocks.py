@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -202,8 +203,6 @@ def structure_from_graph(
 
 def _memory_budget() -> float:
     """Bytes one dense block may take: half the machine's memory (or 8 GiB if unknown)."""
-    import os
-
     try:
         return 0.5 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):

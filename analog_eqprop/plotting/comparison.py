@@ -48,6 +48,7 @@ _STYLE = ({"color": "tab:blue", "linestyle": "-", "marker": "o"},
 
 
 def _figure(ncols: int = 1, width: float = 5.0, height: float = 3.6):
+    # lazy: matplotlib takes ~0.5 s to import and the CLI imports this module for every command
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

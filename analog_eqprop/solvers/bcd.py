@@ -200,7 +200,7 @@ class BCDPlan:
         and constant sources get separate blocks: the input block of a fully connected layer is
         then often a plain slice of the edge vector.
         """
-        import scipy.sparse as sp
+        import scipy.sparse as sp  # lazy: only plans need it (scipy.sparse: ~0.1 s of start-up)
 
         c = self.circuit
         e = np.arange(len(q1))

@@ -16,6 +16,7 @@ networks built from arrays), without amplifiers; anything else raises
 
 from __future__ import annotations
 
+import importlib
 import time
 
 import numpy as np
@@ -31,8 +32,6 @@ class Namespace:
     array-API module or torch (whose reductions take ``dim`` and return pairs)."""
 
     def __init__(self, name: str, device: str | None = None):
-        import importlib
-
         try:
             self.mod = importlib.import_module(name)
         except ImportError as exc:
