@@ -57,10 +57,11 @@ from typing import Any
 import numpy as np
 
 from analog_eqprop.circuits.description import Circuit
+from analog_eqprop.contracts import Backend
 from analog_eqprop.eqprop.losses import get_loss, is_half_squared_error
 from analog_eqprop.errors import ConfigError, DataError
-from analog_eqprop.kernels import sgd_block
 from analog_eqprop.models.element_params import ElementParams
+from analog_eqprop.models.grad_plan import GradPlan, Handoff, ParamMap, Prepared, Scatter, as_slice
 from analog_eqprop.models.resident import Resident, device_reason
 from analog_eqprop.results import RelaxResult
 from analog_eqprop.solvers.backends import get_backend
@@ -70,258 +71,6 @@ from analog_eqprop.validation import array, nudge_target
 
 __all__ = ["ResistiveNetwork"]
 
-_MIN_RUN = 64  # shorter runs of consecutive edges are copied by fancy indexing
-_MIN_DENSITY = 0.5  # edge blocks sparser than this keep the per-edge gradient formula
-
-
-def _as_slice(idx: np.ndarray) -> slice | np.ndarray:
-    """``idx`` as a slice when it is a run of consecutive integers (a view, not a copy)."""
-    if idx.size and idx[-1] - idx[0] == idx.size - 1 and np.all(np.diff(idx) == 1):
-        return slice(int(idx[0]), int(idx[-1]) + 1)
-    return idx
-
-
-class _Scatter:
-    """Copy a layer's parameter vector into the edge-order vector at sorted positions ``idx``:
-    long runs of consecutive edges as slices (memcpy), the rest by fancy indexing."""
-
-    def __init__(self, idx: np.ndarray):
-        brk = np.flatnonzero(np.diff(idx) != 1) + 1
-        starts, ends = np.concatenate([[0], brk]), np.concatenate([brk, [idx.size]])
-        long = ends - starts >= _MIN_RUN
-        self.runs = [(int(a), int(b), int(idx[a])) for a, b in zip(starts[long], ends[long])]
-        short = [np.arange(a, b) for a, b in zip(starts[~long], ends[~long])]
-        self.src = np.concatenate(short) if short else np.zeros(0, np.int64)
-        self.dst = idx[self.src]
-
-    def __call__(self, dst: np.ndarray, src: np.ndarray) -> None:
-        for a, b, d in self.runs:
-            dst[d:d + b - a] = src[a:b]
-        if self.src.size:
-            dst[self.dst] = src[self.src]
-
-
-class _GradPlan:
-    """How :meth:`ResistiveNetwork.energy_grad_diff` maps onto dense blocks (built once).
-
-    Every terminal belongs to a *set*: the free nodes of one layer, the amplified copies of one
-    layer's nodes, the input sources, the bias rails, or ground. The edges between two sets form a block; a block
-    dense enough is computed by one matrix product, the rest edge by edge.
-    """
-
-    def __init__(self, c: Circuit, layer_idx: list[np.ndarray]):
-        nf, ns = c.n_free, c.n_sources
-        lay = np.asarray(c.node_layer)
-        L = int(lay.max()) + 1 if nf else 0
-        # per terminal (index t + 1): set id, node or source column, multiplier of the node voltage
-        tset = np.empty(c.n_terminals + 1, np.int64)
-        col = np.zeros(c.n_terminals + 1, np.int64)
-        mult = np.ones(c.n_terminals + 1)
-        tset[0] = -3  # ground
-        tset[1:nf + 1] = lay
-        col[1:nf + 1] = np.arange(nf)
-        tset[nf + 1:nf + ns + 1] = np.where(c.source_feature >= 0, -1, -2)  # inputs, bias rails
-        col[nf + 1:nf + ns + 1] = np.arange(ns)
-        if c.n_amps:
-            tset[nf + ns + 1:] = L + lay[c.amp_node]
-            col[nf + ns + 1:] = c.amp_node
-            mult[nf + ns + 1:] = c.amp_gain
-        sa, sb = tset[c.edge_a + 1], tset[c.edge_b + 1]
-        swap = sa > sb  # constants (ground -3, rails -2, inputs -1) first, then the lower layer
-        ta = np.where(swap, c.edge_b, c.edge_a) + 1
-        tb = np.where(swap, c.edge_a, c.edge_b) + 1
-        sa, sb = tset[ta], tset[tb]
-        # each edge's layer and its position in that layer's parameter vector
-        self.n_layers = len(layer_idx)
-        e_layer = np.empty(c.n_edges, np.int64)
-        e_pos = np.empty(c.n_edges, np.int64)
-        for lay_k, idx in enumerate(layer_idx):
-            e_layer[idx] = lay_k
-            e_pos[idx] = np.arange(idx.size)
-        self.blocks: list[dict] = []
-        rest = []
-        key = (sa + 3) * (2 * L + 4) + (sb + 3)
-        for k in np.unique(key):
-            e = np.flatnonzero(key == k)
-            layers = np.unique(e_layer[e])
-            ra, rb = col[ta[e]], col[tb[e]]
-            rows, ri = np.unique(ra, return_inverse=True)
-            cols, ci = np.unique(rb, return_inverse=True)
-            const_a = sa[e[0]] < 0
-            if layers.size != 1 or sb[e[0]] < 0 or e.size < _MIN_DENSITY * rows.size * cols.size:
-                rest.append(e)
-                continue
-            ma = None if const_a or np.all(mult[ta[e]] == 1.0) else np.zeros(rows.size)
-            mb = None if np.all(mult[tb[e]] == 1.0) else np.zeros(cols.size)
-            if ma is not None:
-                ma[ri] = mult[ta[e]]
-            if mb is not None:
-                mb[ci] = mult[tb[e]]
-            if (ma is not None and np.any(ma[ri] != mult[ta[e]])) or (mb is not None and np.any(mb[ci] != mult[tb[e]])):
-                rest.append(e)  # one node behind two amplifiers of different gains
-                continue
-            flat = ri * cols.size + ci
-            pos = e_pos[e]
-            o = np.argsort(flat, kind="stable")
-            full = flat.size == rows.size * cols.size and np.array_equal(flat[o], np.arange(flat.size))
-            dense_slice = full and np.array_equal(pos[o], pos[o][0] + np.arange(flat.size))
-            self.blocks.append(dict(
-                layer=int(layers[0]),
-                ground=bool(sa[e[0]] == -3),
-                const=bool(const_a),
-                rows=_as_slice(rows), cols=_as_slice(cols), ma=ma, mb=mb, row_nodes=rows, col_nodes=cols,
-                shape=(rows.size, cols.size),
-                out=slice(int(pos[o][0]), int(pos[o][0]) + flat.size) if dense_slice else None,
-                flat=None if dense_slice else flat, pos=None if dense_slice else pos,
-            ))
-        self.rest = np.sort(np.concatenate(rest)) if rest else np.zeros(0, np.int64)
-        self.rest_layer, self.rest_pos = e_layer[self.rest], e_pos[self.rest]
-        self.sizes = [idx.size for idx in layer_idx]
-        # a block over the whole of its layer, written in place, needs no zero-fill
-        self.covered = np.zeros(len(layer_idx), bool)
-        for b in self.blocks:
-            if b["out"] is not None and b["out"].stop - b["out"].start == self.sizes[b["layer"]]:
-                self.covered[b["layer"]] = True
-
-    @staticmethod
-    def _side(s: np.ndarray, cols, m) -> np.ndarray:
-        v = s[:, cols]
-        return v if m is None else v * m
-
-    def _factors(self, b: dict, v_src, s1, s2, dtype) -> tuple[np.ndarray, np.ndarray]:
-        """``(left, right)`` of a dense block: its ``1/2 mean (dV1^2 - dV2^2)`` is ``left.T @ right``
-        (rank ``B + 1`` for a block of sources, ``2 B + 2`` between free layers, 1 to ground)."""
-        B = s1.shape[0]
-        m, n = b["shape"]
-        h = 0.5 / B
-        b1, b2 = self._side(s1, b["cols"], b["mb"]), self._side(s2, b["cols"], b["mb"])
-        Db, Sb = b1 - b2, b1 + b2
-        c = np.einsum("ij,ij->j", Db, Sb)
-        if b["ground"]:  # 1/2 (v1^2 - v2^2)
-            left, right = np.ones((1, m)), (h * c)[None, :]
-        elif b["const"]:
-            a = v_src[:, b["rows"]]
-            left = np.concatenate([a, np.ones((1, m))])
-            right = np.concatenate([Db * (-2 * h), (h * c)[None, :]])
-        else:
-            a1, a2 = self._side(s1, b["rows"], b["ma"]), self._side(s2, b["rows"], b["ma"])
-            Da, Sa = a1 - a2, a1 + a2
-            r = np.einsum("ij,ij->j", Da, Sa)
-            left = np.concatenate([Da, Sa, (h * r)[None, :], np.ones((1, m))])
-            right = np.concatenate([Sb * -h, Db * -h, np.ones((1, n)), (h * c)[None, :]])
-        return left.astype(dtype, copy=False), right.astype(dtype, copy=False)
-
-    def diff(self, network: "ResistiveNetwork", v_src: np.ndarray, s1: np.ndarray, s2: np.ndarray,
-             dtype=np.float64) -> list[np.ndarray]:
-        """``1/2 mean_batch (dV1^2 - dV2^2)`` per layer, in each layer's parameter order."""
-        out = [np.empty(n, dtype) if cov else np.zeros(n, dtype) for n, cov in zip(self.sizes, self.covered)]
-        for b in self.blocks:
-            m, n = b["shape"]
-            if b["ground"]:  # one term: no product needed
-                B = s1.shape[0]
-                b1, b2 = self._side(s1, b["cols"], b["mb"]), self._side(s2, b["cols"], b["mb"])
-                res = np.broadcast_to((0.5 / B) * np.einsum("ij,ij->j", b1 - b2, b1 + b2), (m, n))
-            else:
-                left, right = self._factors(b, v_src, s1, s2, dtype)
-                if b["out"] is not None:
-                    np.matmul(left.T, right, out=out[b["layer"]][b["out"]].reshape(m, n))
-                    continue
-                res = left.T @ right
-            if b["out"] is not None:
-                out[b["layer"]][b["out"]].reshape(m, n)[...] = res
-            else:
-                out[b["layer"]][b["pos"]] = res.reshape(-1)[b["flat"]]
-        if self.rest.size:
-            d = network._edge_diff(v_src, s1, s2, self.rest).astype(dtype, copy=False)
-            for k in range(self.n_layers):
-                sel = self.rest_layer == k
-                if sel.any():
-                    out[k][self.rest_pos[sel]] = d[sel]
-        return out
-
-    def fusable(self) -> np.ndarray:
-        """Per layer: every edge lies in a dense block (none left to the per-edge formula)."""
-        return np.array([not np.any(self.rest_layer == k) for k in range(self.n_layers)], bool)
-
-    def sgd(self, params: list[np.ndarray | None], v_src, s1, s2, dtype, scale: float, lrs: list[float],
-            lo: float, hi: float, node_g: np.ndarray | None) -> None:
-        """``p = clip(p - (diff * scale) * lr, lo, hi)`` for the layers whose parameter array is
-        given (all of them :meth:`fusable`), one traversal of every block
-        (:func:`~analog_eqprop.kernels.sgd_block`); adds every new conductance to ``node_g`` at
-        its free ends (a block's columns, and its rows between free layers: the node, or the
-        node behind an amplified copy), which is finite exactly when every conductance is."""
-        for b in self.blocks:
-            p = params[b["layer"]]
-            if p is None:
-                continue
-            m, n = b["shape"]
-            left, right = self._factors(b, v_src, s1, s2, dtype)
-            if b["out"] is None:  # a block whose edges are scattered in the layer (e.g. bias rails)
-                dt = p.dtype.type
-                t = (left.T @ right).reshape(-1)[b["flat"]]
-                t *= dt(scale)
-                t *= dt(lrs[b["layer"]])
-                v = p[b["pos"]] - t
-                np.clip(v, dt(lo), dt(hi), out=v)
-                p[b["pos"]] = v
-                if node_g is not None:
-                    ri, ci = np.divmod(b["flat"], n)
-                    node_g[b["col_nodes"]] += np.bincount(ci, weights=v, minlength=n)
-                    if not b["const"]:
-                        node_g[b["row_nodes"]] += np.bincount(ri, weights=v, minlength=m)
-                continue
-            cs = None if node_g is None else np.zeros(n)
-            blk = p[b["out"]].reshape(m, n)
-            sgd_block(blk, left, right, scale=scale, lr=lrs[b["layer"]], lo=lo, hi=hi, colsum=cs)
-            if cs is not None:
-                node_g[b["col_nodes"]] += cs
-                if not b["const"]:  # between free layers: the rows' nodes too (the block is in cache)
-                    node_g[b["row_nodes"]] += blk.sum(axis=1, dtype=np.float64)
-
-
-class _ParamMap:
-    """Parameters -> conductances for a circuit with ``edge_param`` (tied / fixed conductances)."""
-
-    def __init__(self, c: Circuit):
-        ep = c.edge_param
-        self.n = c.n_params
-        self.train = np.flatnonzero(ep >= 0)  # edges that a parameter drives
-        self.param_of = ep[self.train]
-        _, first = np.unique(self.param_of, return_index=True)
-        self.first_edge = self.train[first]  # where a parameter's value is read from an edge vector
-        p_layer = c.edge_layer[self.first_edge]
-        self.layer_idx = [np.flatnonzero(p_layer == lay) for lay in range(c.n_layers)]
-
-    def gather(self, gbuf: np.ndarray, theta: np.ndarray) -> None:
-        gbuf[self.train] = theta[self.param_of]
-
-    def reduce(self, edge_grad: np.ndarray) -> np.ndarray:
-        """Gradient per parameter: the sum over the conductances it drives."""
-        return np.bincount(self.param_of, weights=edge_grad[self.train], minlength=self.n)
-
-
-class _Prepared:
-    """What :meth:`ResistiveNetwork.prepare` returns (see there)."""
-
-    __slots__ = ("solved", "partner", "fresh")
-
-    def __init__(self, fresh: "_Handoff | None" = None):
-        self.solved = None  # the model's parameter version at the first relaxation
-        self.partner = None  # (key, RelaxResult) of a -beta phase relaxed with its +beta twin
-        self.fresh = fresh  # what the fused update that just ran knows about the new g
-
-
-class _Handoff:
-    """What :meth:`ResistiveNetwork.eqprop_sgd_step` vouches for: the parameter version it left,
-    every conductance seen finite and within the device range, and each free node's total
-    conductance [S] (node order, float64; ``None`` where amplified copies count otherwise)."""
-
-    __slots__ = ("version", "node_g")
-
-    def __init__(self, version: int, node_g: np.ndarray | None):
-        self.version, self.node_g = version, node_g
-
-
 class ResistiveNetwork:
     """A circuit, its trainable conductances and the backend that solves it.
 
@@ -329,8 +78,9 @@ class ResistiveNetwork:
     ----------
     circuit : Circuit
         The one circuit description.
-    backend : str or backend object
-        ``"numpy"`` (default), ``"bcd"`` or ``"ngspice"``.
+    backend : str or Backend
+        ``"numpy"`` (default), ``"bcd"`` or ``"ngspice"``, or a backend object
+        (:class:`~analog_eqprop.contracts.Backend`).
     g : ndarray, optional
         Initial conductances [S] (default: ``circuit.edge_g``).
     bias_currents : bool or ndarray
@@ -350,13 +100,13 @@ class ResistiveNetwork:
         error ``1/2 ||V_out - t||^2`` [V^2]). Other losses need ``circuit.nudge == "current"``.
     """
 
-    def __init__(self, circuit: Circuit, backend: Any = "numpy", g: np.ndarray | None = None, *,
+    def __init__(self, circuit: Circuit, backend: str | Backend = "numpy", g: np.ndarray | None = None, *,
                  bias_currents: bool | np.ndarray = False, dtype: Any = "float64", centered_pairs: bool = False,
                  loss: Any = None, element_values: dict[str, np.ndarray] | None = None, **backend_options):
         self.circuit = circuit
         # the backends see the physical circuit: one conductance per resistor, whatever drives it
         self.system = MNASystem(circuit.untied())
-        self.backend = get_backend(backend, **backend_options)
+        self.backend: Backend = get_backend(backend, **backend_options)
         self.loss = get_loss(loss)
         self._custom_loss = not is_half_squared_error(self.loss)
         if self._custom_loss and circuit.nudge != "current":
@@ -373,17 +123,17 @@ class ResistiveNetwork:
         # view of it as its parameter array, so the backends read the trained values in place.
         # With tied / fixed conductances the parameters are a shorter vector gathered into it.
         self._gbuf = g
-        self._map = _ParamMap(circuit) if circuit.tied else None
+        self._map = ParamMap(circuit) if circuit.tied else None
         if self._map is None:
             self._pbuf, self._pidx = g, self._layer_idx
         else:
             self._pbuf, self._pidx = g[self._map.first_edge].copy(), self._map.layer_idx
         self._views: dict[str, np.ndarray | None] = {}
-        self._scatter: dict[str, _Scatter] = {}
+        self._scatter: dict[str, Scatter] = {}
         self._params: dict[str, np.ndarray] = {}
         self._resident = None  # a device copy of g (models.resident), decided at the first solve
         for lay, idx in enumerate(self._pidx):
-            name, sl = f"g{lay}", _as_slice(idx)
+            name, sl = f"g{lay}", as_slice(idx)
             if self._map is not None and not idx.size:
                 continue  # a layer of fixed conductances only (average pooling) has no parameters
             if isinstance(sl, slice):
@@ -391,9 +141,9 @@ class ResistiveNetwork:
             else:
                 self._params[name] = self._pbuf[idx].copy()
                 self._views[name] = None
-                self._scatter[name] = _Scatter(idx)
+                self._scatter[name] = Scatter(idx)
         self.centered_pairs = bool(centered_pairs) and self.backend.capabilities.per_example_beta
-        self._grad_plan: _GradPlan | None = None
+        self._grad_plan: GradPlan | None = None
         self._version = 0  # bumped by set_conductances and project (see prepare)
         self._node_layer = np.asarray(circuit.node_layer)
         self._bias_idx: list[np.ndarray] = []
@@ -456,7 +206,7 @@ class ResistiveNetwork:
             if self._views.get(name) is None or self._params.get(name) is not self._views[name]:
                 return f"layer {k}'s conductances are not one contiguous run of the edge vector"
         if self._grad_plan is None:
-            self._grad_plan = _GradPlan(self.circuit, self._layer_idx)
+            self._grad_plan = GradPlan(self.circuit, self._layer_idx)
         return device_reason(self.backend, self.system, int(self._grad_plan.rest.size), self._grad_plan.blocks)
 
     def _edge_g(self) -> np.ndarray:
@@ -471,7 +221,7 @@ class ResistiveNetwork:
             if view is not None and p is view:
                 continue
             if view is not None:  # the array was rebound: copy it in
-                self._pbuf[_as_slice(idx)] = p
+                self._pbuf[as_slice(idx)] = p
             else:
                 self._scatter[name](self._pbuf, p)
         if self._map is not None:
@@ -577,7 +327,7 @@ class ResistiveNetwork:
         for reciprocal circuits)."""
         return np.zeros((batch_size, self.system.n), self._dtype)
 
-    def prepare(self, x: np.ndarray, handoff: "_Handoff | None" = None) -> "_Prepared":
+    def prepare(self, x: np.ndarray, handoff: "Handoff | None" = None) -> "Prepared":
         """A per-batch token: relaxations given it as ``static`` promise that the parameters have
         not changed in place since the first of them (as the Hopfield model's cached input drive
         assumes), so the backend skips re-checking a million conductances in the nudged phases.
@@ -588,7 +338,7 @@ class ResistiveNetwork:
         parameters are as that update left them: a backend that takes the promise
         (``capabilities.fresh_conductances``) then neither checks, compares nor copies the conductances, and
         takes each node's total conductance from the update rather than summing the blocks."""
-        return _Prepared(handoff if isinstance(handoff, _Handoff) else None)
+        return Prepared(handoff if isinstance(handoff, Handoff) else None)
 
     def relax(self, x, state=None, *, beta: float = 0.0, target=None, n_iter=None, rng=None, tol=None,
               static=None) -> RelaxResult:
@@ -605,19 +355,19 @@ class ResistiveNetwork:
             target_v = self._loss_target(target)
             if self._custom_loss:
                 target_v = self._custom_nudge(state, target_v, beta, kw)
-        reuse = isinstance(static, _Prepared) and static.solved == self._version
+        reuse = isinstance(static, Prepared) and static.solved == self._version
         if reuse and self.backend.capabilities.same_conductances:
             kw["same_g"] = True
         dev = self._device()
         g = dev.device_g() if dev else (self._gbuf if reuse else self._edge_g())
-        if isinstance(static, _Prepared) and static.fresh is not None and static.fresh.version == self._version \
+        if isinstance(static, Prepared) and static.fresh is not None and static.fresh.version == self._version \
                 and self.backend.capabilities.fresh_conductances:  # every phase: one diagonal for all
             kw["fresh_g"] = True if static.fresh.node_g is None else static.fresh.node_g
         if beta and reuse and self.centered_pairs:
             return self._paired(x, x_id, state, beta, t_id, target_v, static, g, kw)
         op = self.backend.operating_point(self.system, g, x, beta=beta,
                                           target_v=target_v, ref=state if beta else None, u0=state, **kw)
-        if isinstance(static, _Prepared):
+        if isinstance(static, Prepared):
             static.solved = self._version
         self.last_op = op
         return RelaxResult(op.state, op.iterations, float(np.max(op.residual, initial=0.0)),
@@ -688,13 +438,13 @@ class ResistiveNetwork:
         s1 = np.asarray(s1, dtype=dt)
         s2 = np.asarray(s2, dtype=dt)
         if self._grad_plan is None:
-            self._grad_plan = _GradPlan(self.circuit, self._layer_idx)
-        out = self._per_param(self._grad_plan.diff(self, v_src, s1, s2, dt))
+            self._grad_plan = GradPlan(self.circuit, self._layer_idx)
+        out = self._per_param(self._grad_plan.diff(self._edge_diff, v_src, s1, s2, dt))
         out.update(self._bias_grad(s1, s2))
         out.update(self._extra_grad(x, s1, s2))
         return out
 
-    def eqprop_sgd_step(self, x, s1, s2, scale: float, lrs: dict[str, float]) -> "_Handoff | None":
+    def eqprop_sgd_step(self, x, s1, s2, scale: float, lrs: dict[str, float]) -> "Handoff | None":
         """The SGD step of an EqProp estimate, then :meth:`project`, in one traversal of every
         weight block: ``p -= (scale * (dE/dp(s1) - dE/dp(s2))) * lrs[name]`` for every parameter
         (conductances clipped to [g_min, g_max]), the gradient never stored.
@@ -719,11 +469,11 @@ class ResistiveNetwork:
                     self._params[name] -= (d * scale).astype(dt, copy=False) * lr
             self._extra.project(self._params)
             node_g = dev.sgd_step(x, s1, s2, scale, lrs)
-            return None if node_g is None else _Handoff(self._version, node_g)
+            return None if node_g is None else Handoff(self._version, node_g)
         names = [f"g{k}" for k in range(n_cond)]
         plain = self._map is None and not self.system.has_offsets  # parameters in the gradient's layer order
         if self._grad_plan is None and plain:
-            self._grad_plan = _GradPlan(self.circuit, self._layer_idx)
+            self._grad_plan = GradPlan(self.circuit, self._layer_idx)
         fuse = self._grad_plan.fusable() if plain else np.zeros(n_cond, bool)
         lr_of = [float(lrs.get(n, 0.0)) for n in names]
         for k, n in enumerate(names):  # a rate of 0 leaves a layer as it is; a rebound array of
@@ -755,7 +505,7 @@ class ResistiveNetwork:
                             node_g)
         if node_g is None or not np.all(np.isfinite(node_g)):
             return None
-        return _Handoff(self._version, node_g if self.circuit.n_amps == 0 else None)
+        return Handoff(self._version, node_g if self.circuit.n_amps == 0 else None)
 
     def energy_grad_diff_edges(self, x, s1, s2) -> dict[str, np.ndarray]:
         """The same as :meth:`energy_grad_diff`, edge by edge from the ``(batch, n_edges)``
