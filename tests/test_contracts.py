@@ -317,3 +317,58 @@ def test_the_static_check_sees_the_trainers_calls():
         assert any(attr == "project" for *_, attr in _uses("analog_eqprop.training.trainer"))
     finally:
         setattr(EnergyModel, "project", saved)
+
+
+# -- the API drives the trainer through its public methods -----------------------------------
+def test_trainer_continues_for_n_more_epochs_after_a_history():
+    from analog_eqprop.data import load_xor
+    from analog_eqprop.training import TrainConfig, Trainer
+
+    cfg = TrainConfig(epochs=1, batch_size=4, learning_rates=(0.2, 0.1))
+    net = HopfieldNetwork.layered([2, 6, 2], seed=0)
+    first = Trainer(net, cfg, progress=False)
+    first.train(load_xor(), 2)
+    again = Trainer(net, cfg, progress=False, history=first.history)  # e.g. after new settings
+    assert again.epoch == 2
+    hist = again.train(load_xor(), 1)
+    assert [r["epoch"] for r in hist] == [1, 2, 3] and again.epoch == 3
+    with pytest.raises(ConfigError, match="epochs must be >= 0"):
+        again.train(load_xor(), -1)
+
+
+def test_evaluate_is_the_trainers_evaluation():
+    from analog_eqprop.data import load_xor
+    from analog_eqprop.training import TrainConfig, Trainer, evaluate
+
+    d = load_xor()
+    net = ResistiveNetwork(layered_circuit([2, 4, 2], seed=0))
+    tr = Trainer(net, TrainConfig.for_model("circuit", eval_batch_size=3), progress=False)
+    assert evaluate(net, d.x_test, d.y_test, batch_size=2) == tr.evaluate(d.x_test, d.y_test)
+
+
+def test_an_empty_test_split_gets_no_test_columns():
+    from analog_eqprop.data import Dataset
+    from analog_eqprop.training import TrainConfig, Trainer
+
+    x, y = np.random.default_rng(0).random((4, 2)), np.array([0, 1, 1, 0])
+    hist = Trainer(HopfieldNetwork.layered([2, 3, 2], seed=0), TrainConfig(epochs=1, batch_size=2),
+                   progress=False).fit(Dataset("d", x, y, x[:0], y[:0], n_classes=2))
+    assert "train_error" in hist[-1] and not any(k.startswith("test_") for k in hist[-1])
+
+
+def test_the_api_sets_no_trainer_state():
+    """api/ assigns only the trainer's documented output settings (never epoch, history, config)."""
+    allowed = {"progress", "phase_log", "checkpoint_path", "log_path"}
+    bad = []
+    for name in ("model.py", "io.py", "history.py"):
+        tree = ast.parse((ROOT / "analog_eqprop" / "api" / name).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target] \
+                if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+            for t in targets:
+                for el in (t.elts if isinstance(t, ast.Tuple) else [t]):
+                    if isinstance(el, ast.Attribute) and ast.unparse(el.value) in ("tr", "trainer", "self._trainer",
+                                                                                   "model._trainer"):
+                        if el.attr not in allowed:
+                            bad.append(f"api/{name}:{node.lineno}: {ast.unparse(el)}")
+    assert not bad, bad

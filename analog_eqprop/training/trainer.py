@@ -232,8 +232,8 @@ class Trainer:
         Record voltages, currents and conductances of every phase of every ``phase_log.every``-th
         minibatch (:class:`~analog_eqprop.training.phase_log.PhaseLog`), streamed to disk.
     history : sequence of dict, optional
-        The records of epochs trained before (by another trainer of the same model, e.g. before
-        new settings): training continues after the last one's ``epoch``.
+        The records of the epochs trained before (one per epoch, e.g. by another trainer of the
+        same model before new settings): training continues after them.
 
     Attributes
     ----------
@@ -273,7 +273,7 @@ class Trainer:
         self.rng = np.random.default_rng(self.config.seed)
         self.particles: dict[str, np.ndarray] = {}
         self.history: list[dict[str, Any]] = [dict(r) for r in history]
-        self.epoch = int(self.history[-1]["epoch"]) if self.history else 0
+        self.epoch = len(self.history)
         self._in_epoch: dict[str, Any] | None = None  # progress of an interrupted epoch
 
     # -- data ---------------------------------------------------------------------------
