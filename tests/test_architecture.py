@@ -29,8 +29,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("defaults",),
     ("_sgd_kernels",),
     ("kernels",),
-    ("spice", "graphs", "data", "parallel"),  # spice/: issue 14 item 1 (branch elem)
-    ("elements",),  # issue 14 item 1 (branch elem)
+    ("spice", "graphs", "data", "parallel"),
+    ("elements",),
     ("circuits",),
     ("netlist",),
     ("solvers",),
@@ -49,34 +49,6 @@ LAYERS: list[tuple[str, ...]] = [
 ALLOWED_LOCAL: dict[tuple[str, str], str] = {
     ("analog_eqprop.kernels", "analog_eqprop._sgd_kernels"):
         "numba (optional) compiles these generated sources; they are parsed only when it does",
-}
-
-#: Function-level imports in the modules issue 14 item 1 rewrites (branch elem: circuits/, netlist/,
-#: solvers/mna.py, continuation, hardware/energy.py, api/layers.py); that branch moves them to module
-#: level. Each entry fails as stale once it is gone: delete it then.
-PENDING_LOCAL: set[tuple[str, str]] = {
-    ("analog_eqprop.api.layers", "analog_eqprop.training.update_rules"),
-    ("analog_eqprop.circuits.builders", "analog_eqprop.graphs"),
-    ("analog_eqprop.hardware.energy", "analog_eqprop.netlist.compiler"),
-    ("analog_eqprop.hardware.energy", "analog_eqprop.solvers.ngspice_shared"),
-    ("analog_eqprop.hardware.energy", "analog_eqprop.training.trainer"),
-    ("analog_eqprop.netlist.parser", "analog_eqprop.netlist.compiler"),
-    ("analog_eqprop.solvers.continuation", "analog_eqprop.circuits.elements"),
-    ("analog_eqprop.solvers.mna", "analog_eqprop.circuits.elements"),
-}
-
-#: Private names of another module still used, in the modules issue 14 item 1 rewrites (branch
-#: elem renames them public: bcd_checks.terminal_ends, USE_NUMPY; compiler.Deck...): (user, name).
-PENDING_PRIVATE: set[tuple[str, str]] = {
-    ("analog_eqprop.netlist.pyspice", "_batch"),
-    ("analog_eqprop.netlist.pyspice", "_conductances"),
-    ("analog_eqprop.netlist.pyspice", "_model_cards"),
-    ("analog_eqprop.solvers.bcd", "_USE_NUMPY"),
-    ("analog_eqprop.solvers.bcd", "_ends"),
-    ("analog_eqprop.solvers.newton", "_g_cols"),
-    ("analog_eqprop.solvers.newton", "_g_rows"),
-    ("analog_eqprop.solvers.newton", "_g_coef"),
-    ("analog_eqprop.solvers.newton", "_g_edge"),
 }
 
 #: Private names of the standard library used in annotations and ctypes calls.
@@ -211,7 +183,7 @@ def test_every_import_goes_down_the_layers():
 
 def test_function_level_imports_only_where_allowed():
     local = {(a, b): line for a, b, inside, line in IMPORTS if inside}
-    listed = set(ALLOWED_LOCAL) | PENDING_LOCAL
+    listed = set(ALLOWED_LOCAL)
     extra = sorted(f"{a}:{line} -> {b}" for (a, b), line in local.items() if (a, b) not in listed)
     assert not extra, ("function-level imports of the package (move them to module level, or list them in "
                        "ALLOWED_LOCAL with the reason):\n" + "\n".join(extra))
@@ -254,11 +226,8 @@ def _private_uses() -> set[tuple[str, str, int]]:
 
 def test_no_private_names_across_modules():
     uses = _private_uses()
-    found = {(m, n) for m, n, _ in uses}
-    extra = sorted(f"{m}:{line} uses {n}" for m, n, line in uses if (m, n) not in PENDING_PRIVATE)
+    extra = sorted(f"{m}:{line} uses {n}" for m, n, line in uses)
     assert not extra, "private names of other modules (make them public, or move them):\n" + "\n".join(extra)
-    stale = sorted(f"{m}: {n}" for m, n in PENDING_PRIVATE if (m, n) not in found)
-    assert not stale, "PENDING_PRIVATE entries that are gone (delete them):\n" + "\n".join(stale)
 
 
 def test_the_checks_catch_what_they_are_for(tmp_path, monkeypatch):

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from analog_eqprop import contracts
-from analog_eqprop.circuits import drn_circuit, layered_circuit
+from analog_eqprop.circuits import drn_circuit, layered_circuit, transistor_circuit
 from analog_eqprop.contracts import (
     Backend,
     BackendCapabilities,
@@ -55,7 +55,8 @@ def _models():
     res = ResistiveNetwork(layered_circuit([3, 4, 2], seed=0))
     bcd = ResistiveNetwork(drn_circuit([3, 4, 2], seed=0), backend="bcd", bias_currents=True)
     hw = HardwareNetwork(layered_circuit([3, 4, 2], seed=0), "rram", seed=1)
-    return {"hopfield": hop, "resistive": res, "resistive-bcd": bcd, "hardware": hw}
+    mos = ResistiveNetwork(transistor_circuit([3, 4, 2], seed=0))  # trained gate voltages: values=
+    return {"hopfield": hop, "resistive": res, "resistive-bcd": bcd, "hardware": hw, "transistor": mos}
 
 
 #: The abilities each model has (and, by omission, lacks).
@@ -64,6 +65,7 @@ ABILITIES = {
     "resistive": {EnergyModel, ExactGradient, FusedSGDStep, CircuitModel},
     "resistive-bcd": {EnergyModel, ExactGradient, FusedSGDStep, CircuitModel},
     "hardware": {EnergyModel, CheckpointState, CircuitModel},
+    "transistor": {EnergyModel, ExactGradient, FusedSGDStep, CircuitModel},
 }
 
 
@@ -141,6 +143,28 @@ def test_capability_keywords_name_every_field():
     assert len(everything.keywords()) == len(names)
     with pytest.raises(dataclasses.FrozenInstanceError):
         everything.same_conductances = False
+
+
+def test_element_values_go_only_to_a_backend_that_declares_them():
+    """A network that trains other kinds' columns (gate voltages) hands them over as ``values=``
+    on every solve: a backend without ``capabilities.element_values`` is refused when the network
+    is built (it would fail on the keyword, or solve with the circuit's initial gates)."""
+    c = transistor_circuit([2, 3, 2], seed=0)
+    with pytest.raises(ConfigError, match="capabilities.element_values"):
+        ResistiveNetwork(c, backend="bcd")
+    net = ResistiveNetwork(c)
+    assert net.element_values and NumpyBackend.capabilities.element_values
+    assert NgspiceBackend.capabilities.element_values and not BCDBackend().capabilities.element_values
+    x = np.full((2, 2), 0.5)
+    before = net.relax(x, net.init_state(2)).state
+    gates = [n for n in net.params if n.startswith("vg")]
+    assert gates
+    for name in gates:
+        net.params[name] += 0.3  # the backend must see the trained gates, not the circuit's
+    after = net.relax(x, net.init_state(2)).state
+    assert not np.allclose(before, after)
+    op = NumpyBackend().operating_point(net.system, net.g, x, values=net.element_values)
+    np.testing.assert_allclose(op.state, after, atol=1e-9)
 
 
 def test_get_backend_refuses_what_is_not_a_backend():

@@ -54,7 +54,9 @@ import numpy as np
 
 from analog_eqprop.config import option
 from analog_eqprop.defaults import CIRCUIT_DEFAULTS
+from analog_eqprop.elements.mosfet import mosfet_model
 from analog_eqprop.errors import ConfigError
+from analog_eqprop.training.update_rules import make_update_rule
 from analog_eqprop.validation import finite_fields, is_real
 
 __all__ = ["Input", "Dense", "LocallyConnected2D", "Conv2D", "AveragePooling2D", "DiodeClamp", "Amplifier",
@@ -130,8 +132,6 @@ class TransistorEdges:
     bulk: float | None = option(None, "bulk rail (None: beyond every source's voltage)", unit="V")
 
     def __post_init__(self) -> None:
-        from analog_eqprop.elements.mosfet import mosfet_model
-
         lo, hi = self.gate
         if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
             raise ConfigError(f"TransistorEdges.gate must be (low, high) with low <= high V, got {self.gate!r}")
@@ -234,8 +234,6 @@ class _Layer:
         if self.learning_rate is not None and not (np.isfinite(self.learning_rate) and self.learning_rate >= 0):
             raise ConfigError(f"{type(self).__name__}.learning_rate must be >= 0, got {self.learning_rate!r}")
         if self.update_rule is not None:
-            from analog_eqprop.training.update_rules import make_update_rule
-
             make_update_rule(self.update_rule)
         if self.edges is not None and not isinstance(self.edges, TransistorEdges):
             raise ConfigError(f"{type(self).__name__}.edges must be None (conductances) or TransistorEdges(...), "

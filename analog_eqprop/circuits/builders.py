@@ -86,6 +86,7 @@ from analog_eqprop.elements.diode import DiodeModel, diode_model, load_diode_mod
 from analog_eqprop.elements.library import is_library_spec
 from analog_eqprop.elements.mosfet import load_mosfet_models, mosfet_model
 from analog_eqprop.errors import ConfigError, GraphError
+from analog_eqprop.graphs import CIRCUIT_ROLES, random_graph, validate_graph
 from analog_eqprop.validation import graph_number, real
 
 _G_INIT = (CIRCUIT_DEFAULTS["g_init_low"], CIRCUIT_DEFAULTS["g_init_high"])  # S
@@ -222,8 +223,6 @@ def circuit_from_graph(
     laws : mapping of str to DeviceLaw, optional
         Device laws that device edges name (``law="NAME"``).
     """
-    from analog_eqprop.graphs import CIRCUIT_ROLES, validate_graph
-
     # what kinds of edge there are (one C-level pass): a graph of resistors takes the old paths
     kinds = set(map(operator.methodcaller("get", element), (d for _, nbrs in G.adjacency() for d in nbrs.values()))) \
         if isinstance(G, nx.Graph) else set()
@@ -724,8 +723,6 @@ def transistor_circuit(sizes: list[int], *, seed: int | None = None, gate: tuple
     >>> c.n_edges, len(c.element("mosfet")), sorted(set(c.element("mosfet").layer.tolist()))
     (0, 31, [-1, 0, 1])
     """
-    from analog_eqprop.elements.mosfet import mosfet_model
-
     sizes = [int(v) for v in sizes]
     G = circuit_graph(sizes, input_encoding=input_encoding, outputs=outputs, seed=seed)
     rng = np.random.default_rng(seed)
@@ -745,8 +742,6 @@ def random_circuit(n_features: int, n_hidden: int, n_classes: int, p: float = 0.
                    g_init=_G_INIT, **circuit_kw) -> Circuit:
     """A non-layered circuit: random edges (lateral ones included) among +/-x inputs, hidden
     and output nodes, plus bias rails, built on :func:`analog_eqprop.graphs.random_graph`."""
-    from analog_eqprop.graphs import random_graph
-
     H = random_graph(n_features, n_hidden, n_classes, p, seed=seed)
     G = nx.Graph()
     rename = {}

@@ -38,6 +38,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from analog_eqprop.elements import KINDS, NUDGE_MODES, ElementTable
+from analog_eqprop.elements import kind as kind_table
 from analog_eqprop.defaults import CIRCUIT_DEFAULTS
 from analog_eqprop.elements.base import GROUND, column
 from analog_eqprop.errors import GraphError
@@ -309,10 +310,8 @@ class Circuit:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Circuit":
         """The circuit :meth:`to_dict` described (checked like any new circuit)."""
-        from analog_eqprop.elements import kind
-
         kw = dict(d)
-        tables = {name: kind(name).from_dict(td) for name, td in (kw.pop("elements", None) or {}).items()}
+        tables = {name: kind_table(name).from_dict(td) for name, td in (kw.pop("elements", None) or {}).items()}
         for k in KINDS:
             cols = {col: kw.pop(leg) for leg, col in k.legacy.items() if leg in kw}
             if cols:

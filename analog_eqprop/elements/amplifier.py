@@ -28,6 +28,7 @@ import numpy as np
 
 from analog_eqprop.elements.base import CardSpec, ElementTable, TerminalMap, column, labels_column
 from analog_eqprop.errors import ConfigError, GraphError
+from analog_eqprop.spice.names import encode_label, format_number, unique_name
 
 __all__ = ["Amplifiers"]
 
@@ -105,8 +106,6 @@ class Amplifiers(ElementTable):
 
     # -- netlist --------------------------------------------------------------------------------
     def write(self, deck) -> None:
-        from analog_eqprop.spice.names import encode_label, format_number, unique_name
-
         c = deck.c
         if not len(self):
             return

@@ -57,7 +57,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, NamedTuple
 
 import numpy as np
 
-from analog_eqprop.errors import GraphError
+from analog_eqprop.errors import ConfigError, GraphError
 
 if TYPE_CHECKING:  # pragma: no cover - types only
     from analog_eqprop.circuits.description import Circuit
@@ -302,7 +302,5 @@ class ElementTable:
     def check_bcd(self, circuit: "Circuit") -> None:
         """Raise ConfigError unless block coordinate descent solves this kind exactly."""
         if len(self):
-            from analog_eqprop.errors import ConfigError
-
             raise ConfigError(f"BCD: the circuit has {len(self)} {self.noun}(s), which block coordinate descent does "
                               "not model; use backend='numpy'")

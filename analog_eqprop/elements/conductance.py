@@ -29,6 +29,7 @@ import numpy as np
 
 from analog_eqprop.elements.base import CardSpec, ElementTable, column
 from analog_eqprop.errors import ConfigError, GraphError
+from analog_eqprop.spice.names import format_number
 
 __all__ = ["Conductances"]
 
@@ -135,8 +136,6 @@ class Conductances(ElementTable):
 
     # -- netlist --------------------------------------------------------------------------------
     def write(self, deck) -> None:
-        from analog_eqprop.spice.names import format_number
-
         c, g, v_src = deck.c, deck.g, deck.v_src
         kind_a, kind_b = c.terminal_kind(self.a), c.terminal_kind(self.b)
         is_in = np.append(c.element("source").is_input, False)

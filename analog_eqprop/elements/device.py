@@ -46,6 +46,7 @@ import numpy as np
 from analog_eqprop.elements.base import Branches, CardSpec, ElementTable, column
 from analog_eqprop.elements.expression import Expression, parse_expression
 from analog_eqprop.errors import ConfigError, GraphError
+from analog_eqprop.spice.names import decode_label, encode_label, format_number
 
 __all__ = ["DeviceLaw", "Devices"]
 
@@ -310,8 +311,6 @@ class Devices(ElementTable):
 
     # -- netlist --------------------------------------------------------------------------------
     def write(self, deck) -> None:
-        from analog_eqprop.spice.names import encode_label, format_number
-
         c = deck.c
         if not len(self):
             return
@@ -335,8 +334,6 @@ class Devices(ElementTable):
 
     @classmethod
     def read(cls, reader) -> "Devices":
-        from analog_eqprop.spice.names import decode_label
-
         laws, pos = [], {}
         for line, args in reader.meta("devlaw"):
             kv = dict(a.split("=", 1) for a in args[1:] if "=" in a)

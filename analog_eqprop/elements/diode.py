@@ -47,6 +47,7 @@ from analog_eqprop.elements.library import (
     thermal_voltage,
 )
 from analog_eqprop.errors import ConfigError, GraphError, NetlistError
+from analog_eqprop.spice.names import check_model_name, format_number
 
 __all__ = ["DiodeModel", "Diodes", "diode_current", "branch_current", "parse_model_cards", "load_diode_models",
            "diode_model"]
@@ -400,8 +401,6 @@ class Diodes(ElementTable):
             deck.add(f"d{k} {deck.name(self.anode[k])} {deck.name(self.cathode[k])} {self.models[self.model[k]].name}")
 
     def model_cards(self) -> list[str]:
-        from analog_eqprop.spice.names import check_model_name, format_number
-
         seen: dict[str, str] = {}
         lines = []
         for m in self.models:
@@ -459,15 +458,13 @@ class Diodes(ElementTable):
         return self.replace(models=(diode_model(name),), model=np.zeros(len(self), np.int64))
 
     def check_bcd(self, circuit) -> None:
-        from analog_eqprop.errors import ConfigError as _ConfigError
-
         c = circuit
         kind_a, kind_c = c.terminal_kind(self.anode), c.terminal_kind(self.cathode)
         bad = (kind_a == 0) == (kind_c == 0)
         if np.any(bad):
             k = int(np.argmax(bad))
             what = "two free nodes" if kind_a[k] == 0 else "two fixed-voltage terminals"
-            raise _ConfigError(f"BCD: diode {k} joins {what} ({c.terminal_name(self.anode[k])}, "
-                               f"{c.terminal_name(self.cathode[k])}); block coordinate descent needs every diode "
-                               f"between a free node and a rail, source or ground (an ideal clamp); "
-                               "use backend='numpy'")
+            raise ConfigError(f"BCD: diode {k} joins {what} ({c.terminal_name(self.anode[k])}, "
+                              f"{c.terminal_name(self.cathode[k])}); block coordinate descent needs every diode "
+                              f"between a free node and a rail, source or ground (an ideal clamp); "
+                              "use backend='numpy'")

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analog_eqprop.errors import ConfigError, NetlistError
+from analog_eqprop.spice.names import format_number
 from analog_eqprop.spice.numbers import spice_number
 
 __all__ = ["Expression", "parse_expression", "FUNCTIONS"]
@@ -165,13 +166,9 @@ class Expression:
 
     def spice(self, a: str, b: str, p: float) -> str:
         """The expression for a ``B`` source between nodes ``a`` and ``b`` with parameter ``p``."""
-        from analog_eqprop.spice.names import format_number
-
         return self._text(self.tree, f"v({a},{b})", format_number(p, "device parameter"))
 
     def _text(self, t, v: str, p: str) -> str:
-        from analog_eqprop.spice.names import format_number
-
         kind = t[0]
         if kind == "num":
             return format_number(t[1], "a number of the expression")

@@ -87,6 +87,7 @@ from analog_eqprop.elements.library import (
     thermal_voltage,
 )
 from analog_eqprop.errors import ConfigError, GraphError, NetlistError
+from analog_eqprop.spice.names import check_model_name, format_number, unique_name
 
 __all__ = ["MosfetModel", "Mosfets", "OWN_GATE", "mos1_current", "load_mosfet_models", "mosfet_model",
            "parse_mosfet_cards"]
@@ -166,8 +167,6 @@ class MosfetModel:
 
     def card(self) -> str:
         """The ``.model`` line (values printed to read back exactly)."""
-        from analog_eqprop.spice.names import format_number
-
         parts = ["LEVEL=1"] + [f"{k}={format_number(getattr(self, k))}" for k in ("VTO", "KP", "LAMBDA", "IS")]
         if self.LD:
             parts.append(f"LD={format_number(self.LD)}")
@@ -442,8 +441,6 @@ class Mosfets(ElementTable):
 
     # -- netlist --------------------------------------------------------------------------------
     def write(self, deck) -> None:
-        from analog_eqprop.spice.names import format_number, unique_name
-
         c = deck.c
         if not len(self):
             return
@@ -473,8 +470,6 @@ class Mosfets(ElementTable):
                      f"L={format_number(self.length[k], f'transistor {k} L')}")
 
     def model_cards(self) -> list[str]:
-        from analog_eqprop.spice.names import check_model_name
-
         seen: dict[str, str] = {}
         for m in self.models:
             check_model_name(m.name, "MOSFET model")

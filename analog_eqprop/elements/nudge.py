@@ -30,6 +30,7 @@ import numpy as np
 
 from analog_eqprop.elements.base import CardSpec, ElementTable, column
 from analog_eqprop.errors import ConfigError, DataError, GraphError
+from analog_eqprop.spice.names import format_number, unique_name
 
 __all__ = ["Outputs", "NUDGE_MODES"]
 
@@ -129,8 +130,6 @@ class Outputs(ElementTable):
             deck.add(f"* @output {k} pos={deck.name(p)} neg={deck.name(n) if n >= 0 else '-'}")
 
     def write(self, deck) -> None:
-        from analog_eqprop.spice.names import format_number, unique_name
-
         c, beta = deck.c, deck.beta
         if beta == 0.0:
             return

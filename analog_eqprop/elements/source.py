@@ -26,6 +26,7 @@ import numpy as np
 
 from analog_eqprop.elements.base import CardSpec, ElementTable, TerminalMap, column, labels_column
 from analog_eqprop.errors import GraphError
+from analog_eqprop.spice.names import comment_text, encode_label, format_number
 
 __all__ = ["Sources"]
 
@@ -109,8 +110,6 @@ class Sources(ElementTable):
 
     # -- netlist --------------------------------------------------------------------------------
     def write(self, deck) -> None:
-        from analog_eqprop.spice.names import comment_text, encode_label, format_number
-
         c = deck.c
         deck.section("sources: ideal voltage sources to ground [V]")
         role = None

@@ -54,7 +54,10 @@ import numpy as np
 
 from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.errors import ConvergenceError, DataError, GraphError, SimulationError
+from analog_eqprop.netlist.compiler import Transient, compile_netlist
 from analog_eqprop.solvers.mna import MNASystem
+from analog_eqprop.solvers.ngspice_shared import run_netlist
+from analog_eqprop.training.trainer import one_hot_targets
 
 __all__ = ["Settling", "settling_time", "slowest_time_constant", "energy_report", "NEGLECTED", "TRANSIENT_OPTIONS"]
 
@@ -181,9 +184,6 @@ def settling_time(circuit: Circuit, g: np.ndarray, x: np.ndarray, v_final: np.nd
     options : mapping or sequence of mappings, optional
         ngspice options, or several to try in turn (default :data:`TRANSIENT_OPTIONS`).
     """
-    from analog_eqprop.netlist.compiler import Transient, compile_netlist
-    from analog_eqprop.solvers.ngspice_shared import run_netlist
-
     n = circuit.n_free
     v_final = np.asarray(v_final, dtype=np.float64).reshape(-1)[:n]
     v0 = np.zeros(n) if v_start is None else np.asarray(v_start, dtype=np.float64).reshape(-1)[:n]
@@ -275,8 +275,6 @@ def energy_report(model, x: np.ndarray, labels: np.ndarray, *, beta: float = 1e-
         ``energy_training_example_J``, ``charge_energy_*_J``, ``amplifier_supply_W``,
         ``neglected`` and the sizes.
     """
-    from analog_eqprop.training.trainer import one_hot_targets
-
     x = model.check_inputs(x)
     target = one_hot_targets(np.asarray(labels), model.n_outputs)
     s_free = model.relax(x, model.init_state(x.shape[0])).state

@@ -60,7 +60,7 @@ from analog_eqprop.elements.base import CardSpec
 from analog_eqprop.elements.diode import DiodeModel, parse_model_cards
 from analog_eqprop.spice.numbers import option_value, spice_number
 from analog_eqprop.errors import AnalogEqpropError, NetlistError
-from analog_eqprop.netlist.compiler import FORMAT_LINE, FORMS
+from analog_eqprop.netlist.compiler import FORMAT_LINE, FORMS, compile_netlist
 from analog_eqprop.netlist.deck_policy import check_deck
 from analog_eqprop.spice.names import NameMap, decode_label
 
@@ -616,8 +616,6 @@ def _build(p: ParsedNetlist) -> tuple[Circuit, np.ndarray, np.ndarray | None]:
 
 def _check_against(p: ParsedNetlist, circuit: Circuit, g: np.ndarray, x: np.ndarray | None) -> None:
     """Recompile and compare every element: what the metadata implies must be what is written."""
-    from analog_eqprop.netlist.compiler import compile_netlist
-
     again = parse_netlist(compile_netlist(circuit, g, x, **p.compile_kwargs()).text)
     mine = {el.name: el for el in p.elements}
     for el in again.elements:

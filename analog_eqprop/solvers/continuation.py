@@ -38,6 +38,8 @@ from typing import Callable
 
 import numpy as np
 
+from analog_eqprop.elements.library import thermal_voltage
+
 __all__ = ["pnjlim", "vcrit", "JunctionTable", "gmin_stepping", "source_stepping", "AIDS"]
 
 #: Names of the fall-backs, as :class:`~analog_eqprop.solvers.newton.OperatingPoint` reports them
@@ -97,8 +99,6 @@ class JunctionTable:
     @classmethod
     def of(cls, models, model_index: np.ndarray, exempt: np.ndarray | None = None) -> "JunctionTable":
         """The table of ``models[model_index[d]]`` per diode; ``exempt`` diodes are never limited."""
-        from analog_eqprop.circuits.elements import thermal_voltage
-
         nd = len(model_index)
         vte, vc, bv, vtb = (np.empty(nd) for _ in range(4))
         for k, m in enumerate(models):
