@@ -30,6 +30,7 @@ import time
 import numpy as np
 
 from analog_eqprop.api import Dense, DiodeClamp, Input, Output, Sequential, TransistorEdges
+from analog_eqprop.contracts import BackendCapabilities
 from analog_eqprop.data import load_iris, load_xor
 from analog_eqprop.solvers.backends import NumpyBackend
 from analog_eqprop.solvers.ngspice_backend import NgspiceBackend
@@ -43,10 +44,12 @@ class Lockstep:
     operating points and records the largest difference [V]."""
 
     name = "lockstep"
+    capabilities = BackendCapabilities(element_values=True)  # takes the gate voltages (values=)
 
     def __init__(self):
         self.spice = NgspiceBackend(per_analysis=60)
         self.twin = NumpyBackend()
+        self.stats: dict = {}
         self.max_dv = 0.0
         self.phases = 0
 

@@ -224,13 +224,19 @@ def test_cosine_and_flatten():
 
 
 class _Toy:
-    """A model with no symmetric_params / param_masks: s = W x (no relaxation), C = 1/2 |s - t|^2 +
-    s_0 W_00 (the diagonal matters), so dJ/dW = mean((s - t + [s_0, 0]) x^T) + [[mean s_0, 0], [0, 0]]."""
+    """The members of an EnergyModel that finite differences use, no masks: s = W x (no
+    relaxation), C = 1/2 |s - t|^2 + s_0 W_00 (the diagonal matters), so
+    dJ/dW = mean((s - t + [s_0, 0]) x^T) + [[mean s_0, 0], [0, 0]]."""
 
     def __init__(self, W, symmetric=False):
         self.params = {"W": W}
-        if symmetric:
-            self.symmetric_params = lambda: ("W",)
+        self.symmetric = symmetric
+
+    def symmetric_params(self):
+        return ("W",) if self.symmetric else ()
+
+    def param_masks(self):
+        return {}
 
     def relax(self, x, state=None, *, n_iter=None, tol=None, **kw):
         from types import SimpleNamespace
