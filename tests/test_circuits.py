@@ -285,16 +285,46 @@ def test_gradcheck_compares_the_conductances_when_bias_currents_also_train():
     assert_rows_within_bound(rep, scale=scale, k=K_CIRCUIT, floor=1e-8)
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: ResistiveNetwork.implicit_gradient linearises the DIDEAL card "
-                   "(1.9 uS at the rail) where the bcd backend clamps ideally; 6.7 % off finite differences")
 def test_implicit_gradient_with_ideal_clamps_on_the_rail():
-    """On the bcd backend a clamped node is held at its rail: the exact gradient must treat it so.
-    EqProp and central differences agree (test_bcd); the implicit gradient is 6.7 % off them."""
+    """On the bcd backend a clamped node is held at its rail: the exact gradient fixes it (its row
+    and column leave the adjoint system). Linearising the DIDEAL card instead (1.9 uS at the rail)
+    was 6.7 % off finite differences, with cosine 0.998."""
     net = ResistiveNetwork(drn_circuit([3, 4, 2], seed=0, nudge="resistive"), backend="bcd")
     x, t = _batch(net.n_inputs, net.n_outputs, n=3)
-    assert np.sum(np.abs(net.relax(x).state[:, :4]) < 1e-12) > 0  # some hidden node sits on its clamp
-    rep = gradcheck(net, x, t, betas=(1e-3 * float(np.mean(net.g)),), mode="centered", finite_differences=True)
-    assert rep.fd_rel_error < 1e-6
+    s0 = net.relax(x).state
+    on = net.clamped_nodes(x, s0)
+    assert on.sum() == 3 and np.array_equal(on, s0 == 0.0)  # three hidden nodes on ground's clamp, exactly
+    scale = float(np.mean(net.g))
+    rep = gradcheck(net, x, t, betas=(1e-3 * scale,), mode="centered", finite_differences=True)
+    assert rep.fd_rel_error < 1e-6  # measured 8.9e-8 (the card's linearisation: 6.7e-2)
+    assert_rows_within_bound(rep, scale=scale, k=K_CIRCUIT)  # EqProp measured 4.1e-8
+
+
+def test_implicit_gradient_with_ideal_clamps_both_ways_and_on_an_input():
+    """Upper and lower clamps on bias rails and lower clamps on an input source (a rail that moves
+    with x), every kind active somewhere: the ideal-clamp exact gradient against central
+    differences and EqProp. beta_rel stays at 1e-4 and below: at 1e-3 the nudge moves a node
+    that sits on its rail with a near-zero clamp current (the KKT multiplier) off it, a kink
+    EqProp's finite beta straddles (measured 0.8 % there on a similar circuit)."""
+    c = layered_circuit([3, 5, 2], seed=0, clamp=(-0.05, 0.05))
+    anode = np.array(c.diode_anode)
+    lower = np.flatnonzero(c.terminal_kind(anode) != 0)[:3]  # the lower clamps of hidden nodes 0, 1, 2 ...
+    anode[lower] = c.n_free + 1  # ... from the source of -x0 instead of the -0.05 V rail
+    c = replace(c, diode_anode=anode)
+    net = ResistiveNetwork(c, backend="bcd")
+    x, t = _batch(net.n_inputs, net.n_outputs, n=4)
+    x = 0.1 * x
+    s0 = net.relax(x).state
+    on = net.clamped_nodes(x, s0)
+    assert np.any(on[:, 0] & np.isclose(s0[:, 0], -x[:, 0], rtol=0, atol=1e-15))  # on the input's rail
+    assert np.any(on & np.isclose(s0, 0.05, rtol=0, atol=1e-15)) and np.any(on & np.isclose(s0, -0.05, rtol=0, atol=1e-15))
+    assert not np.any(on[:, 5:])  # the outputs have no clamps
+    scale = float(np.mean(net.g))
+    for mode in ("positive", "centered"):
+        rep = gradcheck(net, x, t, betas=(1e-4 * scale, 1e-5 * scale), mode=mode, finite_differences=mode == "centered")
+        # measured 1.4e-5 / 1.4e-6 one-sided; centered 8.9e-11 / 1.6e-9 (the relaxations' tolerance over beta)
+        assert_rows_within_bound(rep, scale=scale, k=K_CIRCUIT, floor=1e-8)
+    assert rep.fd_rel_error < 1e-7  # measured 4.1e-9
 
 
 def test_current_nudge_follows_the_loss_gradient_on_differential_outputs():

@@ -24,6 +24,7 @@ from analog_eqprop.compare import (
     load_report,
 )
 from analog_eqprop.data import load_digits, load_xor
+from analog_eqprop.eqprop import flatten
 from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.models import ResistiveNetwork
 from analog_eqprop.plotting import FIGURES, save_comparison_figures
@@ -125,6 +126,28 @@ def test_beta_sweep_orders_of_bias():
     for sweep, r in ((pos, r_pos), (cen, r_cen)):
         assert all(e <= eqprop_error_bound(b / scale, sweep.mode, K_CIRCUIT[sweep.mode]) for b, e in zip(sweep.betas, r))
     assert pos.reciprocal and pos.exact_norm > 0
+
+
+def test_beta_sweep_measures_each_backend_against_the_circuit_it_solves():
+    """BCD clamps ideally, the NumPy twin simulates the DIDEAL card (its nodes sit ~4 mV past the
+    rail): with hidden nodes on their clamps the two circuits' exact gradients differ by 0.7 %, and
+    each backend is measured against its own (against the card's, BCD's centered estimate was
+    7.1e-3 off at every beta)."""
+    c = drn_circuit([3, 4, 2], seed=0, nudge="resistive")
+    rng = np.random.default_rng(0)
+    x, t = rng.random((3, 3)), np.eye(2)[rng.integers(0, 2, 3)]
+    scale = float(np.mean(c.edge_g))
+    betas = [1e-3 * scale, 1e-4 * scale]
+    sw = beta_sweep({"numpy": ResistiveNetwork(c), "bcd": ResistiveNetwork(c, "bcd")}, x, t, betas, mode="centered")
+    for label in ("numpy", "bcd"):  # measured 4.2e-8 / 4.2e-10 (numpy), 4.1e-8 / 1.4e-8 (bcd: BCD's tol 1e-12 V)
+        assert all(e <= eqprop_error_bound(b / scale, "centered", K_CIRCUIT["centered"], floor=1e-7)
+                   for b, e in zip(betas, sw.rel_error[label])), (label, sw.rel_error[label])
+    ideal = ResistiveNetwork(c, "bcd")
+    card = ResistiveNetwork(c)
+    g_ideal = flatten(ideal.implicit_gradient(x, t, ideal.relax(x).state))
+    g_card = flatten(card.implicit_gradient(x, t, card.relax(x).state))
+    assert np.linalg.norm(g_ideal - g_card) / np.linalg.norm(g_card) > 3e-3  # the two laws differ: measured 7.1e-3
+    assert sw.exact_norm == pytest.approx(np.linalg.norm(g_card), rel=1e-12)  # the first model's yardstick
 
 
 def test_non_reciprocal_circuit_is_flagged():

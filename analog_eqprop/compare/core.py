@@ -50,7 +50,7 @@ from analog_eqprop.errors import CheckpointError, ConfigError
 from analog_eqprop.eqprop import cosine, eqprop_gradient, flatten
 from analog_eqprop.models.resistive import ResistiveNetwork
 from analog_eqprop.runinfo import run_metadata
-from analog_eqprop.solvers.backends import NumpyBackend, get_backend
+from analog_eqprop.solvers.backends import NumpyBackend, clamps_ideally, get_backend
 from analog_eqprop.training.checkpoint import atomic_write_text
 from analog_eqprop.training.trainer import TrainConfig, Trainer, one_hot_targets
 
@@ -175,7 +175,10 @@ def beta_sweep(models: Mapping[str, CircuitModel], x: np.ndarray, target: np.nda
     """Each model's EqProp estimate against the exact implicit gradient, per beta.
 
     The exact gradient comes from a NumPy-solved free state of the first model's circuit and
-    conductances, so it is the same yardstick for every backend.
+    conductances, so it is the same yardstick for every backend that simulates the diodes'
+    cards (NumPy, ngspice). A backend that clamps every diode ideally (BCD, :func:`clamps_ideally`)
+    solves another circuit, whose exact gradient (from a BCD-solved free state, clamped nodes
+    fixed) is its yardstick; ``exact_norm`` is the first model's.
 
     Examples
     --------
@@ -188,22 +191,30 @@ def beta_sweep(models: Mapping[str, CircuitModel], x: np.ndarray, target: np.nda
     ([True, True], True)
     """
     first = next(iter(models.values()))
-    exact_model = ResistiveNetwork(first.circuit, "numpy", first.g,
-                                   element_values=first.element_values or None)
-    s_exact = exact_model.relax(x, exact_model.init_state(x.shape[0])).state
-    exact = exact_model.implicit_gradient(x, target, s_exact)
-    names = sorted(exact)
-    ev = flatten(exact, names)
-    norm = float(np.linalg.norm(ev))
+    yardsticks: dict[bool, dict[str, np.ndarray]] = {}
+
+    def exact_of(m: CircuitModel) -> dict[str, np.ndarray]:
+        ideal = clamps_ideally(m.backend)
+        if ideal not in yardsticks:
+            twin = ResistiveNetwork(first.circuit, "bcd", first.g) if ideal else ResistiveNetwork(
+                first.circuit, "numpy", first.g, element_values=first.element_values or None)
+            s_exact = twin.relax(x, twin.init_state(x.shape[0])).state
+            yardsticks[ideal] = twin.implicit_gradient(x, target, s_exact)
+        return yardsticks[ideal]
+
+    names = sorted(exact_of(first))
+    norm = float(np.linalg.norm(flatten(exact_of(first), names)))
     cos: dict[str, list[float]] = {}
     rel: dict[str, list[float]] = {}
     for label, m in models.items():
+        ev = flatten(exact_of(m), names)
+        norm_m = float(np.linalg.norm(ev))
         s0 = m.relax(x, m.init_state(x.shape[0])).state
         cos[label], rel[label] = [], []
         for beta in betas:
             gv = flatten(eqprop_gradient(m, x, target, s0, float(beta), mode=mode).grads, names)
             cos[label].append(cosine(gv, ev))
-            rel[label].append(float(np.linalg.norm(gv - ev) / norm) if norm else float("nan"))
+            rel[label].append(float(np.linalg.norm(gv - ev) / norm_m) if norm_m else float("nan"))
     return BetaSweep(mode=mode, betas=[float(b) for b in betas], cosine=cos, rel_error=rel, exact_norm=norm,
                      reciprocal=is_reciprocal(first.circuit), epoch=int(epoch))
 

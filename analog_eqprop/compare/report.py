@@ -87,7 +87,8 @@ class BetaSweep:
     betas : list of float
         Nudge strengths [S].
     cosine, rel_error : dict of str to list of float
-        Per backend label: cosine with, and relative L2 error to, the exact gradient.
+        Per backend label: cosine with, and relative L2 error to, the exact gradient (of the
+        circuit that backend solves: BCD's diodes are ideal clamps, the others' their cards).
     exact_norm : float
         ``||dJ/dg||`` of the exact gradient [V^2/S].
     reciprocal : bool

@@ -64,7 +64,7 @@ from analog_eqprop.models.element_params import ElementParams
 from analog_eqprop.models.grad_plan import GradPlan, Handoff, ParamMap, Prepared, Scatter, as_slice
 from analog_eqprop.models.resident import Resident, device_reason
 from analog_eqprop.results import RelaxResult
-from analog_eqprop.solvers.backends import get_backend
+from analog_eqprop.solvers.backends import clamps_ideally, get_backend
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import NewtonSolver
 from analog_eqprop.validation import array, nudge_target
@@ -555,22 +555,39 @@ class ResistiveNetwork:
         ``dJ/dg_e = -dV_e (r_a lam_pa - r_b lam_pb)``, summed over the conductances of a tied
         parameter, and of the other kinds' trained columns (gate voltages...); bias currents, if
         any, are held.
+
+        The Jacobian is that of the circuit the backend solves. A backend that holds every
+        diode as an ideal clamp (BCD: :func:`~analog_eqprop.solvers.backends.clamps_ideally`) solves a box-constrained QP: its
+        diodes carry no current off their rail, and a node on an active clamp is fixed at the
+        rail, so its row and column leave the adjoint system (``lam = 0`` there; PHYSICS.md
+        §1, the Hessian restricted to the unsaturated units). The other backends simulate
+        each diode's card, whose linearisation at the operating point is the exact law
+        (a DIDEAL card conducts 1.9 uS at its rail, not infinitely).
         """
         sysm, c = self.system, self.circuit
         x = self.check_inputs(x)
         v_src = c.source_voltages(x)
         u = np.asarray(state0, dtype=np.float64)
         G = sysm.conductance_matrix(self.g)
-        b = sysm.source_drive(self.g, v_src)
-        if self._bias_idx:  # current sources into the free nodes add to the Norton currents
-            b[:, : c.n_free] += self.bias_currents
-        _, J, _ = NewtonSolver().residual(sysm, G, b, u, v_src, values=self.element_values or None)
         out = self.output(u)
         dCdy = self.loss.grad(out, self._loss_target(target))
         dC = np.zeros_like(u)
         np.add.at(dC, (slice(None), c.out_pos), dCdy)
         neg = c.out_neg >= 0
         np.add.at(dC, (slice(None), c.out_neg[neg]), -dCdy[:, neg])
+        if clamps_ideally(self.backend):
+            J = np.broadcast_to(G, (u.shape[0],) + G.shape).copy()  # the clamps conduct only where active
+            fixed = self.clamped_nodes(x, u)
+            ex, node = np.nonzero(fixed)
+            J[ex, node, :] = 0.0
+            J[ex, :, node] = 0.0
+            J[ex, node, node] = 1.0
+            dC[ex, node] = 0.0
+        else:
+            b = sysm.source_drive(self.g, v_src)
+            if self._bias_idx:  # current sources into the free nodes add to the Norton currents
+                b[:, : c.n_free] += self.bias_currents
+            _, J, _ = NewtonSolver().residual(sysm, G, b, u, v_src, values=self.element_values or None)
         lam = np.linalg.solve(np.swapaxes(J, 1, 2), dC[:, :, None])[:, :, 0]
         pa, ra, pb, rb = sysm.kcl_columns()
         lam_ext = np.concatenate([lam, np.zeros((lam.shape[0], 1))], axis=1)  # index -1 -> 0
@@ -582,6 +599,31 @@ class ResistiveNetwork:
             p, r = sysm.terminal_map[0], sysm.terminal_map[1]
             out.update(self._extra.implicit(self.params, w, lam_ext, p, r))
         return out
+
+    def clamped_nodes(self, x, state) -> np.ndarray:
+        """Which free nodes sit on a diode's rail, ``(batch, system.n)`` bool: with ideal diodes
+        (the BCD backend) these are the nodes an active clamp holds.
+
+        A diode between a free node and a fixed terminal (source, bias rail, ground) clamps the
+        node when their voltages are equal to the state's precision (``64 eps (1 + |V_rail|)``
+        of the model's dtype: BCD writes the rail's value itself).
+        """
+        c = self.circuit
+        x = self.check_inputs(x)
+        u = np.asarray(state, dtype=np.float64)
+        w = c.terminal_voltages(u[:, : c.n_free], c.source_voltages(x))  # ground: the last column
+        fixed = np.zeros(u.shape, bool)
+        a, k = np.asarray(c.diode_anode), np.asarray(c.diode_cathode)
+        tol = 64 * np.finfo(self._dtype).eps
+        for node, rail in ((k, a), (a, k)):  # rail -> node (a lower clamp), node -> rail (an upper one)
+            sel = (c.terminal_kind(node) == 0) & c.is_fixed(rail)
+            if not np.any(sel):
+                continue
+            vn, vr = w[:, node[sel]], w[:, rail[sel]]
+            on = np.abs(vn - vr) <= tol * (1.0 + np.abs(vr))
+            ex, d = np.nonzero(on)
+            fixed[ex, node[sel][d]] = True
+        return fixed
 
     def copy(self) -> "ResistiveNetwork":
         i0 = self.bias_currents

@@ -32,9 +32,22 @@ from analog_eqprop.solvers.ngspice_backend import NgspiceBackend
 from analog_eqprop.solvers.numpy_backend import NumpyBackend
 
 __all__ = ["Backend", "BackendCapabilities", "NumpyBackend", "BCDBackend", "NgspiceBackend", "get_backend",
-           "BACKENDS"]
+           "BACKENDS", "IDEAL_DIODE_BACKENDS", "clamps_ideally"]
 
 BACKENDS = ("numpy", "bcd", "ngspice")
+#: Backends that hold every diode as an ideal clamp at its rail's voltage, whatever its card: the
+#: circuit they solve is a box-constrained QP, whose exact gradient fixes the clamped nodes
+#: (``ResistiveNetwork.implicit_gradient``). The others simulate each diode's card.
+IDEAL_DIODE_BACKENDS = ("bcd",)
+
+
+def clamps_ideally(backend: Backend) -> bool:
+    """Whether ``backend`` solves every diode as an ideal clamp (:data:`IDEAL_DIODE_BACKENDS`).
+
+    >>> clamps_ideally(get_backend("bcd")), clamps_ideally(get_backend("numpy"))
+    (True, False)
+    """
+    return backend.name in IDEAL_DIODE_BACKENDS
 
 
 def get_backend(name: str | Backend, **options) -> Backend:
