@@ -29,9 +29,9 @@ from analog_eqprop.models import ResistiveNetwork
 from analog_eqprop.solvers import bcd as bcd_mod
 from analog_eqprop.solvers.bcd import BCDBackend
 from analog_eqprop.training import TrainConfig, Trainer
-from analog_eqprop.eqprop import gradcheck
+from analog_eqprop.eqprop import flatten, gradcheck
 
-from eqprop_bounds import K_CIRCUIT, assert_rows_within_bound
+from eqprop_bounds import K_CIRCUIT, assert_rows_within_bound, eqprop_error_bound, relative_error
 
 
 def _grounded():
@@ -378,6 +378,46 @@ def test_fused_sgd_step_matches_reference(name, dtype, kernel_path):
         np.testing.assert_allclose(a.params[k], b.params[k], rtol=tol, atol=tol * np.abs(b.params[k]).max(),
                                    err_msg=k)
     np.testing.assert_array_equal(a.g, a._edge_g())  # the parameter views are the solver's vector
+
+
+#: circuits whose every conductance layer the fused step covers, one per kind of dense block
+#: (sources -> layer, layer -> layer, ground, amplified copies, lateral), and their backends
+FUSED_EXACT = {"drn-deep": "bcd", "grounded": "numpy", "reciprocal-amps": "bcd", "lateral": "numpy"}
+
+
+@pytest.mark.parametrize("mode", ["positive", "centered"])
+@pytest.mark.parametrize("name", sorted(FUSED_EXACT))
+def test_fused_step_moves_every_conductance_by_minus_lr_times_the_exact_gradient(name, mode, kernel_path):
+    """The fused step's update in size, not only against the reference path (which shares the
+    block factors): ``(g_after - g_before) / -lr`` is EqProp's estimate to rounding, and that is
+    the implicit gradient within the eqprop_bounds bound at beta_rel 1e-3. A lost factor 1/2, a
+    1/beta for 1/(2 beta), a scale or lr applied twice, in the kernel, its NumPy tiles, the
+    block factors or SGD.step_phases, is an error of 0.5 or more, against bounds of 1e-3
+    (one-sided) and 1e-6 (centered)."""
+    c = CIRCUITS[name]()
+    net = ResistiveNetwork(c, backend=FUSED_EXACT[name])
+    rng = np.random.default_rng(4)
+    B = 3  # ranks 4 and 8: every block takes an unrolled kernel (K <= kernels.MAX_UNROLLED)
+    x, t = rng.random((B, net.n_inputs)), np.eye(net.n_outputs)[rng.integers(0, net.n_outputs, B)]
+    s0 = net.relax(x, net.init_state(B)).state
+    exact = net.implicit_gradient(x, t, s0)
+    scale = float(np.mean(net.g))
+    ph = eqprop_phases(net, x, t, s0, 1e-3 * scale, mode=mode)
+    estimate = ph.gradient(net)
+    before = {k: v.copy() for k, v in net.params.items()}
+    # steps of ~1 % of a conductance: far from the clip, resolved to ~1e-14
+    lrs = {k: 1e-2 * float(np.mean(before[k])) / float(np.abs(estimate.grads[k]).max()) for k in before}
+    done, handoff = SGD(lrs).step_phases(net, ph)
+    assert done and handoff is not None  # fused, every layer (a layer left to the reference gives no hand-over)
+    names = sorted(exact)
+    assert names == sorted(net.params)
+    moved = {k: (net.params[k] - before[k]) / -lrs[k] for k in names}
+    assert all(np.all((net.params[k] > c.g_min) & (net.params[k] < c.g_max)) for k in names)  # nothing clipped
+    # the update is -lr times the estimate (rounding of a 1 % step: measured <= 2.3e-14)
+    assert relative_error(flatten(moved, names), flatten(estimate.grads, names)) < 1e-10
+    # and the estimate is the gradient (measured 1.9e-5..1.3e-4 one-sided, 2.8e-10..6.8e-8 centered)
+    err = relative_error(flatten(moved, names), flatten(exact, names))
+    assert err <= eqprop_error_bound(1e-3, mode, K_CIRCUIT[mode]), (name, mode, err)
 
 
 def test_fused_step_is_bitwise_on_layered_float64(monkeypatch):
