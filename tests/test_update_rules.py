@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from eqprop_bounds import K_CIRCUIT, eqprop_error_bound, relative_error
+
 from analog_eqprop.circuits import drn_circuit
 from analog_eqprop.data import load_digits, load_xor
 from analog_eqprop.errors import ConfigError
@@ -126,6 +128,33 @@ def test_sign_rule_on_a_circuit_moves_conductances_by_lr():
     step = np.abs(net.g - g0)
     clipped = (net.g == net.circuit.g_min) | (net.g == net.circuit.g_max)
     assert np.allclose(step[(step > 0) & ~clipped], 1e-7, rtol=1e-9)
+
+
+
+def test_exact_rule_on_a_circuit_steps_by_lr_times_the_true_gradient():
+    """The trainer's exact rule, end to end on a circuit: one SGD step moves every conductance
+    by -lr times dJ/dg (the adjoint gradient, independent of EqProp), in size as well as
+    direction. A lost factor 1/2 in dE/dg or a centered update divided by beta (errors of 0.5
+    or 1) fails it; measured relative error 6.9e-12 (centered, beta_rel 1e-3), 1.0 with either."""
+    net = ResistiveNetwork(drn_circuit([4, 6, 3], seed=0))
+    data = load_digits().subset(n_train=12, n_test=5)
+    x, y = data.x_train[:, :4], data.y_train % 3
+    t = np.eye(3)[y]
+    exact = net.implicit_gradient(x, t, net.relax(x, net.init_state(len(x))).state)
+    before = {k: v.copy() for k, v in net.params.items()}
+    names = sorted(before)
+    assert names == sorted(exact)
+    # one rate for every layer: steps of ~1 % of the mean conductance, far from the clip
+    lr = 1e-2 * float(np.mean(net.g)) / max(float(np.abs(exact[k]).max()) for k in names)
+    beta = 1e-3 * float(np.mean(net.g))
+    cfg = TrainConfig(epochs=1, batch_size=len(x), learning_rates=(lr,), beta=beta, beta_mode="centered",
+                      optimizer="sgd", update_rules=("exact",), persistent=False)
+    Trainer(net, cfg, progress=False).train_epoch(x, y)
+    moved = {k: (net.params[k] - before[k]) / -lr for k in names}
+    assert all(np.all((net.params[k] > net.circuit.g_min) & (net.params[k] < net.circuit.g_max)) for k in names)
+    err = relative_error(np.concatenate([moved[k].ravel() for k in names]),
+                         np.concatenate([exact[k].ravel() for k in names]))
+    assert err <= eqprop_error_bound(1e-3, "centered", K_CIRCUIT["centered"], floor=1e-6), err
 
 
 # -- schedules -------------------------------------------------------------------------------
