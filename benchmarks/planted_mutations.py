@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -82,6 +83,10 @@ def run(name: str, timeout_s: float = 900) -> list[dict]:
         tree = Path(tmp)
         _export(tree)
         _apply(tree, edits)
+        # the package reads its model files as the resource package analog_eqprop.hardware_models
+        # (pyproject maps the top-level folder onto it); an editable install of the checkout would
+        # resolve it to the checkout's own folder, so the export gets the folder where a wheel puts it
+        shutil.copytree(tree / "hardware_models", tree / "analog_eqprop" / "hardware_models")
         env = dict(os.environ, PYTHONPATH=str(tree))
         for f in files:
             t0 = time.perf_counter()

@@ -63,10 +63,6 @@ def hardware_models_dir() -> Path:
 HARDWARE_MODELS_DIR = hardware_models_dir()
 
 
-#: Where the shipped model files are (see :func:`hardware_models_dir`).
-HARDWARE_MODELS_DIR = hardware_models_dir()
-
-
 def thermal_voltage(temperature_k: float = T_NOMINAL) -> float:
     """``k T / q`` in volts (0.0258649 V at 300.15 K)."""
     return BOLTZMANN * temperature_k / CHARGE
