@@ -107,10 +107,11 @@ def peer_circuit(sizes, *, input_gain: float, seed: int | None = 0, weight_gain:
     )
 
 
-def peer_network(preset: PeerPreset | str, *, seed: int = 0, dtype: str = "float32", **backend_kw):
+def peer_network(preset: PeerPreset | str, *, seed: int = 0, dtype: str = "float32", circuit=None, **backend_kw):
     """Our :class:`ResistiveNetwork` (BCD, a fixed sweep count, bias currents) and the
     :class:`TrainConfig` of the reference run (one epoch, SGD, centered beta, shuffled). The
-    reference computes in float32; ``dtype="float64"`` is our exact reference precision."""
+    reference computes in float32; ``dtype="float64"`` is our exact reference precision.
+    ``circuit``: the preset's circuit if already built (``peer_circuit(p.sizes, ...)``)."""
     from analog_eqprop.models import ResistiveNetwork
     from analog_eqprop.solvers.bcd import BCDBackend
     from analog_eqprop.training import TrainConfig
@@ -118,7 +119,7 @@ def peer_network(preset: PeerPreset | str, *, seed: int = 0, dtype: str = "float
     p = PRESETS[preset] if isinstance(preset, str) else preset
     if p.lr_weights != p.lr_biases:
         raise ValueError("our Trainer has one learning rate per layer (weights and biases share it)")
-    c = peer_circuit(p.sizes, input_gain=p.input_gain, seed=seed)
+    c = peer_circuit(p.sizes, input_gain=p.input_gain, seed=seed) if circuit is None else circuit
     backend = BCDBackend(max_iter=p.iterations, tol=0.0, throw=False, kkt=False, **backend_kw)
     net = ResistiveNetwork(c, backend=backend, bias_currents=True, dtype=dtype, centered_pairs=True)
     cfg = TrainConfig(epochs=1, batch_size=p.batch_size, learning_rates=p.lr_weights, beta=p.beta,
