@@ -62,17 +62,46 @@ from analog_eqprop.errors import ConfigError, GraphError
 if TYPE_CHECKING:  # pragma: no cover - types only
     from analog_eqprop.circuits.description import Circuit
 
-__all__ = ["GROUND", "ElementTable", "TerminalMap", "Branches", "CardSpec", "column", "labels_column"]
+__all__ = ["GROUND", "ElementTable", "TerminalMap", "Branches", "CardSpec", "column", "index_column", "labels_column"]
 
 #: The ground terminal (0 V, never a KCL row).
 GROUND = -1
 
 
+def _frozen(x: Any, dtype) -> bool:
+    """Whether ``x`` is already a column: a read-only 1-D array of ``dtype`` owning its data."""
+    return (isinstance(x, np.ndarray) and x.dtype == dtype and x.ndim == 1 and x.flags.owndata
+            and not x.flags.writeable and x.flags.c_contiguous)
+
+
 def column(x: Any, dtype) -> np.ndarray:
-    """A read-only 1-D copy of ``x`` (the columns of every table are these)."""
-    a = np.array(x, dtype=dtype, copy=True).reshape(-1)
+    """A read-only 1-D copy of ``x`` (the columns of every table are these). An array that is
+    a column already (read-only, owning its data, of ``dtype``) is taken as it is: tables
+    share unchanged columns (``dataclasses.replace``) and array builders hand over what they
+    made, without a second copy of tens of millions of conductances."""
+    if _frozen(x, np.dtype(dtype)):
+        return x
+    a = np.array(x, dtype=dtype, copy=True)
+    if a.ndim != 1:
+        a = a.reshape(-1).copy()  # (its own data: a later table may take it as it is)
     a.setflags(write=False)
     return a
+
+
+_I32 = np.iinfo(np.int32)
+
+
+def index_column(x: Any, what: str = "index") -> np.ndarray:
+    """A read-only 1-D int32 column of indices (terminals, layers, parameters), as :func:`column`:
+    half the memory of int64 for the conductances of a big net. GraphError for an index
+    outside int32's range (more than two billion terminals)."""
+    if _frozen(x, np.dtype(np.int32)):
+        return x
+    if not (isinstance(x, np.ndarray) and x.dtype == np.int32):
+        x = np.asarray(x, dtype=np.int64).reshape(-1)
+        if x.size and (x.min() < _I32.min or x.max() > _I32.max):
+            raise GraphError(f"circuit: a {what} is out of range ({int(x.min())} .. {int(x.max())})")
+    return column(x, np.int32)
 
 
 def labels_column(x: Any) -> tuple:

@@ -27,7 +27,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from analog_eqprop.elements.base import CardSpec, ElementTable, column
+from analog_eqprop.elements.base import CardSpec, ElementTable, column, index_column
+from analog_eqprop.elements.blocks import CHUNK, DenseBlocks, find_blocks, groups
 from analog_eqprop.errors import ConfigError, GraphError
 from analog_eqprop.spice.names import format_number
 
@@ -54,12 +55,33 @@ class Conductances(ElementTable):
                                         "edge_param": "param"}
 
     def __post_init__(self) -> None:
-        for name in ("a", "b", "layer", "param"):
-            object.__setattr__(self, name, column(getattr(self, name), np.int64))
+        for name in ("a", "b", "layer", "param"):  # int32: a big net's tens of millions of indices
+            object.__setattr__(self, name, index_column(getattr(self, name), f"conductance {name}"))
         object.__setattr__(self, "g", column(self.g, np.float64))
+
+    def blocks(self) -> DenseBlocks:
+        """The conductances as dense row-major blocks of terminal ranges
+        (:func:`~analog_eqprop.elements.blocks.find_blocks`; found once per table)."""
+        if self.__dict__.get("_blocks") is None:  # (a cache, not a field)
+            if not (len(self.a) == len(self.b) == len(self.layer) == len(self)):
+                raise GraphError("circuit: edge arrays differ in length")
+            object.__setattr__(self, "_blocks", find_blocks(self.a, self.b, self.layer))
+        return self._blocks
 
     def __len__(self) -> int:
         return len(self.g)
+
+    def __getstate__(self) -> dict:
+        # the caches (blocks, layer edges) are found again after unpickling
+        return {k: v for k, v in self.__dict__.items() if k not in ("_blocks", "_layer_edges")}
+
+    def layer_edges(self) -> list[slice | np.ndarray]:
+        """Each learning-rate layer's conductances: a slice of the table when they are one
+        contiguous run (a layered net's layers usually are), else their indices (increasing).
+        Found once per table, in chunks."""
+        if self.__dict__.get("_layer_edges") is None:
+            object.__setattr__(self, "_layer_edges", groups(self.layer, self.n_layers))
+        return list(self._layer_edges)
 
     def take(self, rows) -> "Conductances":
         out = super().take(rows)
@@ -71,25 +93,31 @@ class Conductances(ElementTable):
 
     # -- validation -----------------------------------------------------------------------------
     def check(self, circuit) -> None:
+        """Terminals in range, no conductance from a terminal to itself or between two fixed
+        voltages, every value finite and > 0: in chunks of edges (a big net's temporaries stay
+        small); the first offending conductance is named."""
         c = circuit
         super().check(c)
         if not (len(self.b) == len(self.a) == len(self) == len(self.layer)):
             raise GraphError("circuit: edge arrays differ in length")
-        same = self.a == self.b
-        if np.any(same):
-            k = int(np.argmax(same))
-            raise GraphError(f"circuit: conductance {k} joins {c.terminal_name(self.a[k])} to itself")
-        both = c.is_fixed(self.a) & c.is_fixed(self.b)
-        if np.any(both):
-            k = int(np.argmax(both))
-            raise GraphError(f"circuit: conductance {k} joins two fixed-voltage terminals "
-                             f"({c.terminal_name(self.a[k])}, {c.terminal_name(self.b[k])}); "
-                             f"it has no effect on the network and cannot learn")
-        if np.any(~np.isfinite(self.g)) or np.any(self.g <= 0):
-            k = int(np.argmax(~np.isfinite(self.g) | (self.g <= 0)))
-            raise GraphError(f"circuit: conductance between {c.terminal_name(self.a[k])} and "
-                             f"{c.terminal_name(self.b[k])} is {self.g[k]!r} S; conductances must be "
-                             f"finite and > 0")
+        for s in range(0, len(self), CHUNK):
+            a, b, g = self.a[s:s + CHUNK], self.b[s:s + CHUNK], self.g[s:s + CHUNK]
+            same = a == b
+            if np.any(same):
+                k = s + int(np.argmax(same))
+                raise GraphError(f"circuit: conductance {k} joins {c.terminal_name(self.a[k])} to itself")
+            both = c.is_fixed(a) & c.is_fixed(b)
+            if np.any(both):
+                k = s + int(np.argmax(both))
+                raise GraphError(f"circuit: conductance {k} joins two fixed-voltage terminals "
+                                 f"({c.terminal_name(self.a[k])}, {c.terminal_name(self.b[k])}); "
+                                 f"it has no effect on the network and cannot learn")
+            bad = ~np.isfinite(g) | (g <= 0)
+            if np.any(bad):
+                k = s + int(np.argmax(bad))
+                raise GraphError(f"circuit: conductance between {c.terminal_name(self.a[k])} and "
+                                 f"{c.terminal_name(self.b[k])} is {self.g[k]!r} S; conductances must be "
+                                 f"finite and > 0")
 
     def check_params(self) -> None:
         """``param``: one entry per edge, parameters numbered 0..P-1, each used, each within one
@@ -123,7 +151,7 @@ class Conductances(ElementTable):
                              f"{self.g[k]!r} S)")
 
     def links(self, circuit):
-        return [(self.a, self.b)]
+        return [self.blocks().links()]  # a star per dense block: the same connectivity
 
     # -- physics --------------------------------------------------------------------------------
     def drops(self, w: np.ndarray) -> np.ndarray:
