@@ -98,6 +98,7 @@ class _Gather:
         self.coef = None if np.all(coef == 1.0) else coef
         self.edges = edges[srt]
         self.flat = flat[srt]
+        self.start = int(self.edges[0]) if self.edges.size else 0
         unique = bool(np.all(np.diff(self.flat) > 0))
         if unique and flat.size == size:
             e = self.edges
@@ -105,10 +106,21 @@ class _Gather:
             self.kind = "slice" if contiguous and self.coef is None else "perm"
         else:
             self.kind = "put" if unique else "sum"
+        if self.kind == "slice":  # a view of g: the index arrays are not needed again
+            self.edges = self.flat = None
+
+    @classmethod
+    def slice_of(cls, shape: tuple[int, int], start: int) -> "_Gather":
+        """The block of the edges ``start .. start + rows * cols - 1`` in row-major order (what
+        ``__init__`` finds for such edges, found here without index arrays)."""
+        self = cls.__new__(cls)
+        self.shape, self.start, self.kind = shape, int(start), "slice"
+        self.coef = self.edges = self.flat = None
+        return self
 
     def build(self, g: np.ndarray) -> np.ndarray:
         if self.kind == "slice":
-            return g[self.edges[0]:self.edges[0] + self.edges.size].reshape(self.shape)
+            return g[self.start:self.start + self.shape[0] * self.shape[1]].reshape(self.shape)
         vals = g[self.edges]
         if self.coef is not None:
             vals *= self.coef
@@ -140,15 +152,19 @@ class BCDPlan:
         local = self.pos - off[lay]  # node -> index inside its layer
         self.lay = lay
 
-        qa, ma, sa = terminal_ends(c, c.edge_a)
-        qb, mb, sb = terminal_ends(c, c.edge_b)
-        # orient every edge so that end 1 is free; end 2 is free (q2 >= 0), a source (s2 >= 0) or ground
-        swap = qa < 0
-        q1, m1 = np.where(swap, qb, qa), np.where(swap, mb, ma)
-        q2, m2, s2 = np.where(swap, qa, qb), np.where(swap, ma, mb), np.where(swap, sa, sb)
-        self._diagonal(q1, m1, q2, m2, s2)
-        self._free_blocks(q1, m1, q2, m2, counts, local)
-        self._drive_blocks(q1, m1, s2, counts, local)
+        # large dense blocks that are whole weight blocks: slices of g, set up from their ranges
+        fast, sub = self._dense_blocks(counts, local)
+        ends = self._ends(sub)
+        clash = sorted(self._keys(*ends) & set(fast))
+        if clash:  # other edges share a weight block with a dense one: that block goes edge by edge too
+            sub = np.union1d(sub, c.element("conductance").blocks().edges([self._fast_ids.pop(k) for k in clash]))
+            for k in clash:
+                del fast[k]
+            ends = self._ends(sub)
+        q1, m1, q2, m2, s2 = ends
+        self._diagonal(sub, q1, m1, q2, m2, s2)
+        self._free_blocks(sub, q1, m1, q2, m2, counts, local, fast)
+        self._drive_blocks(sub, q1, m1, s2, counts, local, fast)
         self._pairs()
         self._bounds()
         self._schedule()
@@ -158,9 +174,78 @@ class BCDPlan:
         self._norton: tuple | None = None
 
     # -- set-up pieces --------------------------------------------------------------------
-    def _diagonal(self, q1, m1, q2, m2, s2) -> None:
-        """How the total conductance of every node (the update's denominator) follows from g."""
-        e = np.arange(len(q1))
+    def _dense_blocks(self, counts, local) -> tuple[dict, np.ndarray]:
+        """The dense blocks of conductances (:meth:`~analog_eqprop.elements.Conductances.blocks`)
+        of at least ``MIN_BLOCK`` edges that are, on their own, a whole coupling block between
+        two free layers (rows in the lower one) or a whole source block of one layer (rows the
+        sources, all inputs or all constant): their gathers are slices of g, exactly what the
+        per-edge set-up finds for those edges, with no per-edge index arrays. Returns
+        ``({key: (first edge, rows, cols, first source)}, the other edges)``; keys
+        ``("free", la, lb)`` and ``("drive", layer, inputs)``. Amplified copies take the
+        per-edge set-up throughout (their diagonal is summed edge by edge)."""
+        c, nf, lay = self.circuit, self.nf, self.lay
+        blk = c.element("conductance").blocks()
+        big, rest = blk.split()
+        self._fast_ids: dict[tuple, int] = {}
+        if c.n_amps or not big.size:
+            return {}, np.arange(c.n_edges) if c.n_amps else rest
+        first_src = c.terminal_offset("source")
+        is_input = c.source_feature >= 0
+        found: dict[tuple, list[int]] = {}
+
+        def whole_layer(t0: int, n: int) -> int | None:  # free nodes t0 .. t0+n-1: one whole layer?
+            if not (0 <= t0 and t0 + n <= nf):
+                return None
+            k = int(lay[t0])
+            return k if local[t0] == 0 and n == counts[k] and np.all(lay[t0:t0 + n] == k) else None
+
+        for i in big:
+            a0, m, b0, n = int(blk.a0[i]), int(blk.rows[i]), int(blk.b0[i]), int(blk.cols[i])
+            lb = whole_layer(b0, n)
+            if lb is None:
+                continue
+            la = whole_layer(a0, m)
+            if la is not None and la < lb:
+                found.setdefault(("free", la, lb), []).append(i)
+            elif first_src <= a0 and a0 + m <= first_src + c.n_sources:
+                inp = is_input[a0 - first_src:a0 - first_src + m]
+                if inp.all() or not inp.any():
+                    found.setdefault(("drive", lb, bool(inp[0])), []).append(i)
+        fast = {}
+        for key, ids in found.items():
+            if len(ids) == 1:
+                i = ids[0]
+                fast[key] = (int(blk.start[i]), int(blk.rows[i]), int(blk.cols[i]), int(blk.a0[i]) - first_src)
+                self._fast_ids[key] = i
+        taken = np.isin(np.arange(len(blk)), list(self._fast_ids.values()))
+        return fast, blk.edges(~taken)
+
+    def _ends(self, sub: np.ndarray):
+        """Per edge of ``sub``, oriented so that end 1 is free: ``(q1, m1, q2, m2, s2)``; end 2 is
+        free (``q2 >= 0``), a source (``s2 >= 0``) or ground."""
+        c = self.circuit
+        qa, ma, sa = terminal_ends(c, c.edge_a[sub])
+        qb, mb, sb = terminal_ends(c, c.edge_b[sub])
+        swap = qa < 0
+        q1, m1 = np.where(swap, qb, qa), np.where(swap, mb, ma)
+        q2, m2, s2 = np.where(swap, qa, qb), np.where(swap, ma, mb), np.where(swap, sa, sb)
+        return q1, m1, q2, m2, s2
+
+    def _keys(self, q1, m1, q2, m2, s2) -> set:
+        """The weight blocks (keys as in :meth:`_dense_blocks`) that edges with these ends touch."""
+        c, lay = self.circuit, self.lay
+        ff = (q2 >= 0) & (q1 != q2)
+        l1, l2 = lay[q1[ff]], lay[q2[ff]]
+        pairs = set(zip(np.minimum(l1, l2).tolist(), np.maximum(l1, l2).tolist()))
+        keys = {("free", int(a), int(b)) for a, b in pairs}
+        src = s2 >= 0
+        is_input = (c.source_feature >= 0)[s2[src]]
+        keys |= {("drive", int(k), bool(i)) for k, i in set(zip(lay[q1[src]].tolist(), is_input.tolist()))}
+        return keys
+
+    def _diagonal(self, e, q1, m1, q2, m2, s2) -> None:
+        """How the total conductance of every node (the update's denominator) follows from g
+        (edges ``e`` with these ends; dense blocks add their sums to the diagonal)."""
         ground = (q2 < 0) & (s2 < 0)
         self.ground_q, self.ground_e = self.pos[q1[ground]], e[ground]
         # without amplifiers every edge counts g at both ends, so the diagonal is the blocks' sums;
@@ -174,24 +259,29 @@ class BCDPlan:
         self.diag_e = np.concatenate([e, e[two], e[same]])
         self.diag_m2 = np.concatenate([m1 ** 2, m2[two] ** 2, -2 * m1[same] * m2[same]])
 
-    def _free_blocks(self, q1, m1, q2, m2, counts, local) -> None:
-        """One dense coupling block per pair of adjacent layers (rows in the lower layer)."""
+    def _free_blocks(self, e, q1, m1, q2, m2, counts, local, fast) -> None:
+        """One dense coupling block per pair of adjacent layers (rows in the lower layer), from
+        the edges ``e`` and the whole dense blocks ``fast``."""
         lay, L = self.lay, self.n_layers
-        e = np.arange(len(q1))
         ff = (q2 >= 0) & (q1 != q2)
         e, q1, q2, coef = e[ff], q1[ff], q2[ff], (m1 * m2)[ff]
         l1, l2 = lay[q1], lay[q2]
         up = l1 <= l2
         rows, cols = np.where(up, q1, q2), np.where(up, q2, q1)
         key = np.minimum(l1, l2) * L + np.maximum(l1, l2)
+        present = set(np.flatnonzero(np.bincount(key, minlength=L * L)).tolist())
+        present |= {la * L + lb for kind, la, lb in fast if kind == "free"}
         self.blocks: dict[tuple[int, int], _Gather] = {}
-        for kk in np.flatnonzero(np.bincount(key, minlength=L * L)):
+        for kk in sorted(present):
             la, lb = divmod(int(kk), L)
+            shape = (int(counts[la]), int(counts[lb]))
+            if ("free", la, lb) in fast:
+                self.blocks[(la, lb)] = _Gather.slice_of(shape, fast[("free", la, lb)][0])
+                continue
             sel = key == kk
-            self.blocks[(la, lb)] = _Gather((int(counts[la]), int(counts[lb])), local[rows[sel]], local[cols[sel]],
-                                            e[sel], coef[sel])
+            self.blocks[(la, lb)] = _Gather(shape, local[rows[sel]], local[cols[sel]], e[sel], coef[sel])
 
-    def _drive_blocks(self, q1, m1, s2, counts, local) -> None:
+    def _drive_blocks(self, e, q1, m1, s2, counts, local, fast) -> None:
         """Per layer, the source blocks D_l (sources touching the layer, n_l), folded onto features.
 
         ``V_src = gain * x[feature] + offset``, so ``V_src @ D_l = x @ (F_l @ D_l) + offset @ D_l``
@@ -203,7 +293,6 @@ class BCDPlan:
         import scipy.sparse as sp  # lazy: only plans need it (scipy.sparse: ~0.1 s of start-up)
 
         c = self.circuit
-        e = np.arange(len(q1))
         is_input = c.source_feature >= 0
         # per layer: (gather of the block, offsets of its sources or None, None for constant sources
         # or (F (n_features, n_src) sparse map of gains, each source's feature, each source's gain))
@@ -211,14 +300,20 @@ class BCDPlan:
         for k in range(self.n_layers):
             parts = []
             for inputs in (True, False):
-                sel = (s2 >= 0) & (self.lay[q1] == k)
-                sel[sel] = is_input[s2[sel]] == inputs
-                if not sel.any():
-                    continue
-                present = np.bincount(s2[sel], minlength=c.n_sources) > 0
-                src = np.flatnonzero(present)
-                row_of = np.cumsum(present) - 1
-                gat = _Gather((src.size, int(counts[k])), row_of[s2[sel]], local[q1[sel]], e[sel], m1[sel])
+                whole = fast.get(("drive", k, inputs))
+                if whole is not None:  # one dense block of sources first_src .. first_src + rows - 1
+                    start, m, n, first_src = whole
+                    src = np.arange(first_src, first_src + m)
+                    gat = _Gather.slice_of((m, n), start)
+                else:
+                    sel = (s2 >= 0) & (self.lay[q1] == k)
+                    sel[sel] = is_input[s2[sel]] == inputs
+                    if not sel.any():
+                        continue
+                    present = np.bincount(s2[sel], minlength=c.n_sources) > 0
+                    src = np.flatnonzero(present)
+                    row_of = np.cumsum(present) - 1
+                    gat = _Gather((src.size, int(counts[k])), row_of[s2[sel]], local[q1[sel]], e[sel], m1[sel])
                 offsets = c.source_offset[src] if np.any(c.source_offset[src]) else None
                 F = ((sp.csr_matrix((c.source_gain[src], (c.source_feature[src], np.arange(src.size))),
                                     shape=(c.n_features, src.size)), c.source_feature[src], c.source_gain[src])
@@ -324,6 +419,9 @@ class BCDPlan:
                 and old.shape == g.shape and np.array_equal(old[::101], g[::101]) and np.array_equal(old, g):
             return self._built
         borrow = fresh and g.dtype == dtype and g.flags.c_contiguous
+        # the last g's blocks go before the new copy is made: one copy of a big net's g at a time
+        old = self._g = self._built = self._norton = None
+        self._folded = {}
         g = g if borrow else np.array(g, dtype=dtype)  # else our own copy: "slice" blocks are views of it
         self._borrowed = borrow
         W = {key: gat.build(g) for key, gat in self.blocks.items()}

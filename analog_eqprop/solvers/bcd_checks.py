@@ -58,17 +58,55 @@ def check_bcd_circuit(circuit: Circuit) -> None:
     c = circuit
     for table in c.tables():  # each kind says whether the block updates model it exactly
         table.check_bcd(c)
-    qa, _, _ = terminal_ends(c, c.edge_a)
-    qb, _, _ = terminal_ends(c, c.edge_b)
+    # large dense blocks of conductances are checked from their two terminal ranges, the
+    # other conductances one by one (no per-conductance arrays for a big net's blocks)
+    blk = c.element("conductance").blocks()
+    big, rest = blk.split()
     lay = np.asarray(c.node_layer)
+    qa, _, _ = terminal_ends(c, c.edge_a[rest])
+    qb, _, _ = terminal_ends(c, c.edge_b[rest])
     lateral = (qa >= 0) & (qb >= 0) & (qa != qb)
     lateral &= lay[np.maximum(qa, 0)] == lay[np.maximum(qb, 0)]
-    if np.any(lateral):
-        k = int(np.argmax(lateral))
-        raise ConfigError(f"BCD: conductance {k} joins {c.nodes[qa[k]]} and {c.nodes[qb[k]]}, both in layer "
-                          f"{lay[qa[k]]} (circuit.node_layer); the layer update is exact only without edges "
+    found = (int(rest[np.argmax(lateral)]), int(qa[np.argmax(lateral)]), int(qb[np.argmax(lateral)])) \
+        if np.any(lateral) else None
+    pairs_a, pairs_b = [qa], [qb]
+    rank = np.unique(lay, return_inverse=True)[1].reshape(-1) if big.size else lay  # layers as 0, 1, ...
+    for i in big:
+        ra, _, _ = terminal_ends(c, np.arange(blk.a0[i], blk.a0[i] + blk.rows[i]))
+        cb, _, _ = terminal_ends(c, np.arange(blk.b0[i], blk.b0[i] + blk.cols[i]))
+        hit = _first_lateral(ra, cb, rank, c.n_free)
+        if hit is not None:
+            k = int(blk.start[i]) + hit[0] * int(blk.cols[i]) + hit[1]
+            if found is None or k < found[0]:
+                found = (k, int(ra[hit[0]]), int(cb[hit[1]]))
+        # a star has the block's connectivity
+        pairs_a += [np.full(cb.size, ra[0]), ra[1:]]
+        pairs_b += [cb, np.full(ra.size - 1, cb[0])]
+    if found is not None:
+        k, na, nb = found
+        raise ConfigError(f"BCD: conductance {k} joins {c.nodes[na]} and {c.nodes[nb]}, both in layer "
+                          f"{lay[na]} (circuit.node_layer); the layer update is exact only without edges "
                           f"inside a layer; {USE_NUMPY}")
-    _check_grounded(c, qa, qb)
+    _check_grounded(c, np.concatenate(pairs_a), np.concatenate(pairs_b))
+
+
+def _first_lateral(ra: np.ndarray, cb: np.ndarray, lay: np.ndarray, nf: int) -> tuple[int, int] | None:
+    """The first (row, column), row-major, of a dense block whose row node ``ra`` and column node
+    ``cb`` (free nodes, -1 for none) differ but share a layer (``lay``: 0, 1, ... per node);
+    None if there is none."""
+    lr = np.where(ra >= 0, lay[np.maximum(ra, 0)], -1)
+    lc = np.where(cb >= 0, lay[np.maximum(cb, 0)], -1)
+    if not (np.any(lr >= 0) and np.any(lc >= 0)):
+        return None
+    n_layers = int(lay.max()) + 1
+    per_layer = np.bincount(lc[lc >= 0], minlength=n_layers)  # columns in each layer
+    per_node = np.bincount(cb[cb >= 0], minlength=nf)  # columns at each node (the node itself)
+    has = (lr >= 0) & (per_layer[np.maximum(lr, 0)] - per_node[np.maximum(ra, 0)] > 0)
+    if not np.any(has):
+        return None
+    i = int(np.argmax(has))
+    j = int(np.argmax((lc == lr[i]) & (cb != ra[i])))
+    return i, j
 
 
 def _check_grounded(c: Circuit, qa: np.ndarray, qb: np.ndarray) -> None:

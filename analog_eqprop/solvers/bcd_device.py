@@ -132,7 +132,7 @@ def device_ready(plan) -> str | None:
 
 
 def _block(X, g, gat):
-    return X.view2d(g, gat.edges[0], gat.shape)
+    return X.view2d(g, gat.start, gat.shape)
 
 
 def built_device(plan, X, g, dtype, same_g: bool, fresh):

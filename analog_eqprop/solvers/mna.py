@@ -68,6 +68,39 @@ class MNASystem:
                 tm = table.terminal_map(c)
                 p[sl], r[sl], q[sl], m[sl], s[sl], cst[sl] = tm.p, tm.r, tm.q, tm.m, tm.s, tm.const
         self.terminal_map = (p, r, q, m, s, cst)
+        self._stamp_arrays: dict[str, np.ndarray] | None = None  # built on first use (lazy_stamps)
+        #: whether amplifier offsets add a constant (conductance-dependent) drive
+        self.has_offsets = bool(np.any(cst != 0.0)) and bool(self._stamps()["o_rows"].size)
+        self._general = self._general_plan()
+
+        # Diodes: junction from anode' (internal node when RS > 0) to cathode, in "extended"
+        # coordinates w = [u (n), V_src (ns), 0 (ground)].
+        def ext(t: np.ndarray) -> np.ndarray:
+            kind = c.terminal_kind(t)
+            out = np.where(kind == 0, t, np.where(kind == 1, self.n + (t - nf), self.n + ns))
+            return out.astype(np.int64)
+
+        anode = ext(c.diode_anode)
+        self.d_anode_term = anode  # outer terminal, where RS attaches
+        self.d_anode = np.where(self.has_rs, internal, anode)
+        self.d_cathode = ext(c.diode_cathode)
+        self.d_rs = rs
+        self.d_internal = internal
+        self.models = c.models
+        self.d_model = c.diode_model
+        self._rs_cache = None
+
+    # -- stamps (lazy: block coordinate descent reads none of them) --------------------------
+    def _stamps(self) -> dict[str, np.ndarray]:
+        """Per conductance and end, where ``g`` enters the nodal equations: ``G`` (rows, cols,
+        edges, coefficients), the drive ``D`` and the amplifier offsets. Built on first use:
+        several index arrays per conductance (gigabytes for a net of tens of millions of
+        conductances, whose dense ``G`` no solver could factor anyway), which solvers that
+        work per layer (:mod:`~analog_eqprop.solvers.bcd`) never ask for."""
+        if self._stamp_arrays is not None:
+            return self._stamp_arrays
+        c = self.circuit
+        p, r, q, m, s, cst = self.terminal_map
         # index -1 (ground) maps to the extra last slot, which is all "none".
         a, b = c.edge_a, c.edge_b
         rows, cols, edges, coefs = [], [], [], []
@@ -88,37 +121,36 @@ class MNASystem:
                 okc = has_row & (cst[tv] != 0.0)  # an offset copy: b -= r1 g (+-A V_os)
                 o_rows.append(p[t1][okc]); o_edges.append(e_idx[okc])  # noqa: E702
                 o_coefs.append(-sign * vs * r[t1][okc] * cst[tv][okc])
-        self.g_rows = np.concatenate(rows)
-        self.g_cols = np.concatenate(cols)
-        self.g_edge = np.concatenate(edges)
-        self.g_coef = np.concatenate(coefs)
-        self._d_rows = np.concatenate(d_rows)
-        self._d_src = np.concatenate(d_src)
-        self._d_edge = np.concatenate(d_edges)
-        self._d_coef = np.concatenate(d_coefs)
-        self._o_rows = np.concatenate(o_rows)
-        self._o_edge = np.concatenate(o_edges)
-        self._o_coef = np.concatenate(o_coefs)
-        #: whether amplifier offsets add a constant (conductance-dependent) drive
-        self.has_offsets = bool(self._o_rows.size)
-        self._general = self._general_plan()
+        cat = np.concatenate
+        self._stamp_arrays = dict(
+            g_rows=cat(rows), g_cols=cat(cols), g_edge=cat(edges), g_coef=cat(coefs), d_rows=cat(d_rows),
+            d_src=cat(d_src), d_edge=cat(d_edges), d_coef=cat(d_coefs), o_rows=cat(o_rows), o_edge=cat(o_edges),
+            o_coef=cat(o_coefs))
+        return self._stamp_arrays
 
-        # Diodes: junction from anode' (internal node when RS > 0) to cathode, in "extended"
-        # coordinates w = [u (n), V_src (ns), 0 (ground)].
-        def ext(t: np.ndarray) -> np.ndarray:
-            kind = c.terminal_kind(t)
-            out = np.where(kind == 0, t, np.where(kind == 1, self.n + (t - nf), self.n + ns))
-            return out.astype(np.int64)
+    @property
+    def g_rows(self) -> np.ndarray:
+        """KCL row of every stamp of ``G`` (with :attr:`g_cols`, :attr:`g_edge`, :attr:`g_coef`:
+        ``G[row, col] += coef * g[edge]``)."""
+        return self._stamps()["g_rows"]
 
-        anode = ext(c.diode_anode)
-        self.d_anode_term = anode  # outer terminal, where RS attaches
-        self.d_anode = np.where(self.has_rs, internal, anode)
-        self.d_cathode = ext(c.diode_cathode)
-        self.d_rs = rs
-        self.d_internal = internal
-        self.models = c.models
-        self.d_model = c.diode_model
-        self._rs_sys = self._rs_stamps()
+    @property
+    def g_cols(self) -> np.ndarray:
+        return self._stamps()["g_cols"]
+
+    @property
+    def g_edge(self) -> np.ndarray:
+        return self._stamps()["g_edge"]
+
+    @property
+    def g_coef(self) -> np.ndarray:
+        return self._stamps()["g_coef"]
+
+    @property
+    def _rs_sys(self):
+        if self._rs_cache is None:
+            self._rs_cache = self._rs_stamps()
+        return self._rs_cache
 
     # -- linear part ----------------------------------------------------------------------
     def _rs_stamps(self):
@@ -149,13 +181,15 @@ class MNASystem:
     def drive_matrix(self, g: np.ndarray) -> np.ndarray:
         """``D`` [S], ``(n_sources, n)``: the Norton currents are ``b = V_src @ D``."""
         ns, n = self.circuit.n_sources, self.n
-        vals = g[self._d_edge] * self._d_coef
-        D = np.bincount(self._d_src * n + self._d_rows, weights=vals, minlength=ns * n).reshape(ns, n)
+        st = self._stamps()
+        vals = g[st["d_edge"]] * st["d_coef"]
+        D = np.bincount(st["d_src"] * n + st["d_rows"], weights=vals, minlength=ns * n).reshape(ns, n)
         return D + self._rs_sys[1]
 
     def offset_drive(self, g: np.ndarray) -> np.ndarray:
         """Constant currents [A], ``(n,)``, from the amplifiers' offsets (zero without offsets)."""
-        return np.bincount(self._o_rows, weights=g[self._o_edge] * self._o_coef, minlength=self.n)
+        st = self._stamps()
+        return np.bincount(st["o_rows"], weights=g[st["o_edge"]] * st["o_coef"], minlength=self.n)
 
     def source_drive(self, g: np.ndarray, v_src: np.ndarray) -> np.ndarray:
         """Norton currents of the sources (and amplifier offsets) [A], ``(batch, n)``."""
