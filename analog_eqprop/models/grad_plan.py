@@ -29,17 +29,32 @@ import numpy as np
 from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.kernels import sgd_block
 
-__all__ = ["GradPlan", "ParamMap", "Scatter", "Prepared", "Handoff", "as_slice", "MIN_RUN", "MIN_DENSITY"]
+__all__ = ["GradPlan", "ParamMap", "Scatter", "Prepared", "Handoff", "as_slice", "sel_size", "first_edge", "MIN_RUN",
+           "MIN_DENSITY"]
 
 MIN_RUN = 64  # shorter runs of consecutive edges are copied by fancy indexing
 MIN_DENSITY = 0.5  # edge blocks sparser than this keep the per-edge gradient formula
 
 
-def as_slice(idx: np.ndarray) -> slice | np.ndarray:
+def as_slice(idx: np.ndarray | slice) -> slice | np.ndarray:
     """``idx`` as a slice when it is a run of consecutive integers (a view, not a copy)."""
+    if isinstance(idx, slice):
+        return idx
     if idx.size and idx[-1] - idx[0] == idx.size - 1 and np.all(np.diff(idx) == 1):
         return slice(int(idx[0]), int(idx[-1]) + 1)
     return idx
+
+
+def sel_size(sel: slice | np.ndarray) -> int:
+    """How many edges a layer's selector (a slice or an index array) picks."""
+    return sel.stop - sel.start if isinstance(sel, slice) else sel.size
+
+
+def first_edge(sel: slice | np.ndarray) -> int:
+    """The first edge a layer's selector picks (0 for none)."""
+    if isinstance(sel, slice):
+        return sel.start if sel.stop > sel.start else 0
+    return int(sel[0]) if sel.size else 0
 
 
 class Scatter:
@@ -70,7 +85,7 @@ class GradPlan:
     dense enough is computed by one matrix product, the rest edge by edge.
     """
 
-    def __init__(self, c: Circuit, layer_idx: list[np.ndarray]):
+    def __init__(self, c: Circuit, layer_idx: list[np.ndarray | slice]):
         nf, ns = c.n_free, c.n_sources
         lay = np.asarray(c.node_layer)
         L = int(lay.max()) + 1 if nf else 0
@@ -87,62 +102,127 @@ class GradPlan:
             tset[nf + ns + 1:] = L + lay[c.amp_node]
             col[nf + ns + 1:] = c.amp_node
             mult[nf + ns + 1:] = c.amp_gain
-        sa, sb = tset[c.edge_a + 1], tset[c.edge_b + 1]
+        self.n_layers = len(layer_idx)
+        self.sizes = [sel_size(idx) for idx in layer_idx]
+        width = 2 * L + 4
+
+        def key_of(sa, sb):
+            return (sa + 3) * width + (sb + 3)
+
+        # large dense blocks of conductances that make up a whole block on their own: set up
+        # from their two terminal ranges (no per-edge arrays); everything else edge by edge
+        fast, sub = self._dense(c, layer_idx, tset, col, mult, key_of)
+        sa, sb = tset[c.edge_a[sub] + 1], tset[c.edge_b[sub] + 1]
         swap = sa > sb  # constants (ground -3, rails -2, inputs -1) first, then the lower layer
-        ta = np.where(swap, c.edge_b, c.edge_a) + 1
-        tb = np.where(swap, c.edge_a, c.edge_b) + 1
+        ta = np.where(swap, c.edge_b[sub], c.edge_a[sub]) + 1
+        tb = np.where(swap, c.edge_a[sub], c.edge_b[sub]) + 1
         sa, sb = tset[ta], tset[tb]
         # each edge's layer and its position in that layer's parameter vector
-        self.n_layers = len(layer_idx)
-        e_layer = np.empty(c.n_edges, np.int64)
-        e_pos = np.empty(c.n_edges, np.int64)
+        e_layer = c.edge_layer[sub].astype(np.int64)
+        e_pos = np.empty(sub.size, np.int64)
         for lay_k, idx in enumerate(layer_idx):
-            e_layer[idx] = lay_k
-            e_pos[idx] = np.arange(idx.size)
+            mine = e_layer == lay_k
+            e_pos[mine] = sub[mine] - idx.start if isinstance(idx, slice) else np.searchsorted(idx, sub[mine])
+        key = key_of(sa, sb)  # (no edge of sub shares a key with a dense block: see _dense)
         self.blocks: list[dict] = []
         rest = []
-        key = (sa + 3) * (2 * L + 4) + (sb + 3)
-        for k in np.unique(key):
-            e = np.flatnonzero(key == k)
-            layers = np.unique(e_layer[e])
-            ra, rb = col[ta[e]], col[tb[e]]
+        for k in sorted(set(np.unique(key).tolist()) | set(fast)):
+            if k in fast:
+                self.blocks.append(fast[k])
+                continue
+            i = np.flatnonzero(key == k)
+            e = sub[i]
+            layers = np.unique(e_layer[i])
+            ra, rb = col[ta[i]], col[tb[i]]
             rows, ri = np.unique(ra, return_inverse=True)
             cols, ci = np.unique(rb, return_inverse=True)
-            const_a = sa[e[0]] < 0
-            if layers.size != 1 or sb[e[0]] < 0 or e.size < MIN_DENSITY * rows.size * cols.size:
-                rest.append(e)
+            const_a = sa[i[0]] < 0
+            if layers.size != 1 or sb[i[0]] < 0 or e.size < MIN_DENSITY * rows.size * cols.size:
+                rest.append(i)
                 continue
-            ma = None if const_a or np.all(mult[ta[e]] == 1.0) else np.zeros(rows.size)
-            mb = None if np.all(mult[tb[e]] == 1.0) else np.zeros(cols.size)
+            ma = None if const_a or np.all(mult[ta[i]] == 1.0) else np.zeros(rows.size)
+            mb = None if np.all(mult[tb[i]] == 1.0) else np.zeros(cols.size)
             if ma is not None:
-                ma[ri] = mult[ta[e]]
+                ma[ri] = mult[ta[i]]
             if mb is not None:
-                mb[ci] = mult[tb[e]]
-            if (ma is not None and np.any(ma[ri] != mult[ta[e]])) or (mb is not None and np.any(mb[ci] != mult[tb[e]])):
-                rest.append(e)  # one node behind two amplifiers of different gains
+                mb[ci] = mult[tb[i]]
+            if (ma is not None and np.any(ma[ri] != mult[ta[i]])) or (mb is not None and np.any(mb[ci] != mult[tb[i]])):
+                rest.append(i)  # one node behind two amplifiers of different gains
                 continue
             flat = ri * cols.size + ci
-            pos = e_pos[e]
+            pos = e_pos[i]
             o = np.argsort(flat, kind="stable")
             full = flat.size == rows.size * cols.size and np.array_equal(flat[o], np.arange(flat.size))
             dense_slice = full and np.array_equal(pos[o], pos[o][0] + np.arange(flat.size))
             self.blocks.append(dict(
                 layer=int(layers[0]),
-                ground=bool(sa[e[0]] == -3),
+                ground=bool(sa[i[0]] == -3),
                 const=bool(const_a),
                 rows=as_slice(rows), cols=as_slice(cols), ma=ma, mb=mb, row_nodes=rows, col_nodes=cols,
                 shape=(rows.size, cols.size),
                 out=slice(int(pos[o][0]), int(pos[o][0]) + flat.size) if dense_slice else None,
                 flat=None if dense_slice else flat, pos=None if dense_slice else pos,
             ))
-        self.rest = np.sort(np.concatenate(rest)) if rest else np.zeros(0, np.int64)
-        self.rest_layer, self.rest_pos = e_layer[self.rest], e_pos[self.rest]
-        self.sizes = [idx.size for idx in layer_idx]
+        i = np.sort(np.concatenate(rest)) if rest else np.zeros(0, np.int64)
+        self.rest, self.rest_layer, self.rest_pos = sub[i], e_layer[i], e_pos[i]
         # a block over the whole of its layer, written in place, needs no zero-fill
         self.covered = np.zeros(len(layer_idx), bool)
         for b in self.blocks:
             if b["out"] is not None and b["out"].stop - b["out"].start == self.sizes[b["layer"]]:
                 self.covered[b["layer"]] = True
+
+    @staticmethod
+    def _dense(c: Circuit, layer_idx, tset, col, mult, key_of) -> tuple[dict, np.ndarray]:
+        """The dense blocks of conductances (:meth:`~analog_eqprop.elements.Conductances.blocks`)
+        of at least ``MIN_BLOCK`` edges that are on their own all the edges between two terminal
+        sets (rows: inputs, bias rails or a lower layer; columns: a free layer), each set's
+        terminals in order: the block the per-edge set-up would find, a contiguous run of its
+        layer's parameters, found from the ranges alone. Returns ``({key: block}, the other
+        edges, increasing)``."""
+        blk = c.element("conductance").blocks()
+        big, rest = blk.split()
+        found: dict[int, list[int]] = {}
+        for i in big:
+            a0, m, b0, n = int(blk.a0[i]), int(blk.rows[i]), int(blk.b0[i]), int(blk.cols[i])
+            if a0 < 0 or b0 < 0:
+                continue  # ground: edge by edge
+            sa, sb = tset[a0 + 1:a0 + m + 1], tset[b0 + 1:b0 + n + 1]
+            if not (np.all(sa == sa[0]) and np.all(sb == sb[0]) and -2 <= sa[0] < sb[0] and sb[0] >= 0):
+                continue
+            ca, cb = col[a0 + 1:a0 + m + 1], col[b0 + 1:b0 + n + 1]
+            if not (np.array_equal(ca, ca[0] + np.arange(m)) and np.array_equal(cb, cb[0] + np.arange(n))):
+                continue
+            found.setdefault(int(key_of(sa[0], sb[0])), []).append(int(i))
+        fast, taken = {}, []
+        for k, ids in found.items():
+            if len(ids) != 1:
+                continue
+            i = ids[0]
+            a0, m, b0, n = int(blk.a0[i]), int(blk.rows[i]), int(blk.b0[i]), int(blk.cols[i])
+            layer, start = int(blk.layer[i]), int(blk.start[i])
+            idx = layer_idx[layer]
+            pos0 = start - idx.start if isinstance(idx, slice) else int(np.searchsorted(idx, start))
+            const_a = tset[a0 + 1] < 0
+            ma = mult[a0 + 1:a0 + m + 1]
+            mb = mult[b0 + 1:b0 + n + 1]
+            rows, cols = col[a0 + 1] + np.arange(m), col[b0 + 1] + np.arange(n)
+            fast[k] = dict(
+                layer=layer, ground=False, const=bool(const_a),
+                rows=slice(int(rows[0]), int(rows[0]) + m), cols=slice(int(cols[0]), int(cols[0]) + n),
+                ma=None if const_a or np.all(ma == 1.0) else ma.copy(), mb=None if np.all(mb == 1.0) else mb.copy(),
+                row_nodes=rows, col_nodes=cols, shape=(m, n), out=slice(pos0, pos0 + m * n), flat=None, pos=None)
+            taken.append(i)
+        sub = blk.edges(~np.isin(np.arange(len(blk)), taken)) if taken else np.arange(c.n_edges)
+        if fast:  # other edges between the same two sets: that block goes edge by edge after all
+            sa, sb = tset[c.edge_a[sub] + 1], tset[c.edge_b[sub] + 1]
+            keys = set(np.unique(key_of(np.minimum(sa, sb), np.maximum(sa, sb))).tolist())
+            clash = [k for k in fast if k in keys]
+            if clash:
+                back = [taken[list(fast).index(k)] for k in clash]
+                for k in clash:
+                    del fast[k]
+                sub = np.union1d(sub, blk.edges(back))
+        return fast, sub
 
     @staticmethod
     def _side(s: np.ndarray, cols, m) -> np.ndarray:

@@ -61,7 +61,7 @@ from analog_eqprop.contracts import Backend
 from analog_eqprop.eqprop.losses import get_loss, is_half_squared_error
 from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.models.element_params import ElementParams
-from analog_eqprop.models.grad_plan import GradPlan, Handoff, ParamMap, Prepared, Scatter, as_slice
+from analog_eqprop.models.grad_plan import GradPlan, Handoff, ParamMap, Prepared, Scatter, as_slice, first_edge, sel_size
 from analog_eqprop.models.resident import Resident, device_reason
 from analog_eqprop.results import RelaxResult
 from analog_eqprop.solvers.backends import clamps_ideally, get_backend
@@ -116,16 +116,19 @@ class ResistiveNetwork:
         self._dtype = np.dtype(dtype)
         if self._dtype not in (np.float32, np.float64):
             raise ConfigError(f"ResistiveNetwork: dtype must be float32 or float64, got {dtype!r}")
-        g = np.array(array(circuit.edge_g if g is None else g, "g", (circuit.n_edges,), dtype=self._dtype,
-                           positive=True))  # a copy: the model owns its conductances
-        self._layer_idx = [np.flatnonzero(circuit.edge_layer == lay) for lay in range(circuit.n_layers)]
+        given = circuit.edge_g if g is None else g
+        g = array(given, "g", (circuit.n_edges,), dtype=self._dtype, positive=True)
+        if np.may_share_memory(g, given) or not g.flags.writeable:
+            g = g.copy()  # the model owns its conductances (a converted array is a copy already)
+        # each layer's edges: a slice when contiguous (no index array over a big net's edges)
+        self._layer_sel = circuit.element("conductance").layer_edges()
         # one conductance vector in edge order; a layer whose edges are contiguous there gets a
         # view of it as its parameter array, so the backends read the trained values in place.
         # With tied / fixed conductances the parameters are a shorter vector gathered into it.
         self._gbuf = g
         self._map = ParamMap(circuit) if circuit.tied else None
         if self._map is None:
-            self._pbuf, self._pidx = g, self._layer_idx
+            self._pbuf, self._pidx = g, self._layer_sel
         else:
             self._pbuf, self._pidx = g[self._map.first_edge].copy(), self._map.layer_idx
         self._views: dict[str, np.ndarray | None] = {}
@@ -158,7 +161,7 @@ class ResistiveNetwork:
             for k, idx in enumerate(self._bias_idx):
                 self._params[f"i{k}"] = i0[idx].copy()
         # transistor gate voltages, users' devices' parameters: learning-rate layers after the conductances'
-        self._extra = ElementParams(circuit, len(self._layer_idx))
+        self._extra = ElementParams(circuit, len(self._layer_sel))
         self._extra.init(self._params, self._dtype, element_values)
         if self._extra and not self.backend.capabilities.element_values:
             raise ConfigError(f"the circuit trains {', '.join(self._extra.names)} (element kinds "
@@ -168,6 +171,15 @@ class ResistiveNetwork:
         self.last_op = None
 
     # -- parameters ---------------------------------------------------------------------
+    @property
+    def _layer_idx(self) -> list[np.ndarray]:
+        """Each layer's edges as an index array (int64; built on first use: the training step
+        works with :attr:`_layer_sel`, slices where it can)."""
+        if self.__dict__.get("_layer_idx_cache") is None:
+            self._layer_idx_cache = [np.arange(s.start, s.stop) if isinstance(s, slice) else s
+                                     for s in self._layer_sel]
+        return self._layer_idx_cache
+
     @property
     def params(self) -> dict[str, np.ndarray]:
         """The trainable parameters: ``g0, g1, ...`` [S] per layer (views of the conductance
@@ -189,7 +201,7 @@ class ResistiveNetwork:
             self._resident = False
             if self.resident_reason() is None:
                 self._resident = Resident(self.backend.namespace, self._gbuf, self._grad_plan.blocks,
-                                          [int(idx[0]) if idx.size else 0 for idx in self._layer_idx], self._dtype,
+                                          [first_edge(sel) for sel in self._layer_sel], self._dtype,
                                           self.circuit)
         return self._resident or None
 
@@ -201,12 +213,12 @@ class ResistiveNetwork:
             return "backend has no array namespace (BCDBackend(xp=...))"
         if self._map is not None or self.system.has_offsets or self.circuit.n_amps:
             return "tied conductances, offsets or amplifiers"
-        for k in range(len(self._layer_idx)):
+        for k in range(len(self._layer_sel)):
             name = f"g{k}"
             if self._views.get(name) is None or self._params.get(name) is not self._views[name]:
                 return f"layer {k}'s conductances are not one contiguous run of the edge vector"
         if self._grad_plan is None:
-            self._grad_plan = GradPlan(self.circuit, self._layer_idx)
+            self._grad_plan = GradPlan(self.circuit, self._layer_sel)
         return device_reason(self.backend, self.system, int(self._grad_plan.rest.size), self._grad_plan.blocks)
 
     def _edge_g(self) -> np.ndarray:
@@ -269,19 +281,19 @@ class ResistiveNetwork:
         return self._extra.values(self.params) if self._extra else {}
 
     def _per_param(self, edge_grads: list[np.ndarray]) -> dict[str, np.ndarray]:
-        """Per-layer gradients in edge order (one array per layer, ``_layer_idx`` order) as the
+        """Per-layer gradients in edge order (one array per layer, ``_layer_sel`` order) as the
         gradients of :attr:`params` (summed over tied conductances, fixed ones dropped)."""
         if self._map is None:
             return {f"g{lay}": d for lay, d in enumerate(edge_grads)}
         full = np.zeros(self.circuit.n_edges, dtype=np.result_type(*edge_grads) if edge_grads else np.float64)
-        for idx, d in zip(self._layer_idx, edge_grads):
+        for idx, d in zip(self._layer_sel, edge_grads):
             full[idx] = d
         theta = self._map.reduce(full).astype(full.dtype, copy=False)
         return {f"g{lay}": theta[idx] for lay, idx in enumerate(self._pidx) if f"g{lay}" in self._params}
 
     @property
     def n_layers(self) -> int:
-        return len(self._layer_idx) + len(self._extra.names)
+        return len(self._layer_sel) + len(self._extra.names)
 
     def project(self) -> None:
         """Clip every conductance to the device range [g_min, g_max] (bias currents are free)."""
@@ -438,7 +450,7 @@ class ResistiveNetwork:
         s1 = np.asarray(s1, dtype=dt)
         s2 = np.asarray(s2, dtype=dt)
         if self._grad_plan is None:
-            self._grad_plan = GradPlan(self.circuit, self._layer_idx)
+            self._grad_plan = GradPlan(self.circuit, self._layer_sel)
         out = self._per_param(self._grad_plan.diff(self._edge_diff, v_src, s1, s2, dt))
         out.update(self._bias_grad(s1, s2))
         out.update(self._extra_grad(x, s1, s2))
@@ -457,7 +469,7 @@ class ResistiveNetwork:
         finite (each free node's total conductance is summed on the way), else ``None``.
         """
         dt = self._dtype
-        n_cond = len(self._layer_idx)  # the conductance layers (other kinds' parameters come after)
+        n_cond = len(self._layer_sel)  # the conductance layers (other kinds' parameters come after)
         dev = self._device()
         if dev:  # conductances on the device: the step runs there (bias currents, other kinds stay here)
             s1 = np.asarray(s1, dtype=dt)
@@ -473,13 +485,13 @@ class ResistiveNetwork:
         names = [f"g{k}" for k in range(n_cond)]
         plain = self._map is None and not self.system.has_offsets  # parameters in the gradient's layer order
         if self._grad_plan is None and plain:
-            self._grad_plan = GradPlan(self.circuit, self._layer_idx)
+            self._grad_plan = GradPlan(self.circuit, self._layer_sel)
         fuse = self._grad_plan.fusable() if plain else np.zeros(n_cond, bool)
         lr_of = [float(lrs.get(n, 0.0)) for n in names]
         for k, n in enumerate(names):  # a rate of 0 leaves a layer as it is; a rebound array of
             p = self._params.get(n)     # another precision or layout takes the reference path
             fuse[k] &= lr_of[k] != 0.0 and p is not None and p.dtype == dt and p.flags.c_contiguous \
-                and p.shape == (self._layer_idx[k].size,)
+                and p.shape == (sel_size(self._layer_sel[k]),)
         s1 = np.asarray(s1, dtype=dt)
         s2 = np.asarray(s2, dtype=dt)
         self._version += 1
@@ -512,7 +524,7 @@ class ResistiveNetwork:
         voltage drops (the reference the block formula is tested against)."""
         v_src = self.circuit.source_voltages(x)
         diff = self._edge_diff(v_src, s1, s2, None)
-        out = self._per_param([diff[idx] for idx in self._layer_idx])
+        out = self._per_param([diff[idx] for idx in self._layer_sel])
         out.update(self._bias_grad(s1, s2))
         out.update(self._extra_grad(x, s1, s2))
         return out
@@ -593,7 +605,7 @@ class ResistiveNetwork:
         lam_ext = np.concatenate([lam, np.zeros((lam.shape[0], 1))], axis=1)  # index -1 -> 0
         dv = sysm.edge_drops(u, v_src)
         grad = -np.mean(dv * (ra * lam_ext[:, pa] - rb * lam_ext[:, pb]), axis=0)
-        out = self._per_param([grad[idx] for idx in self._layer_idx])
+        out = self._per_param([grad[idx] for idx in self._layer_sel])
         if self._extra:
             w = c.terminal_voltages(u[:, : c.n_free], v_src)
             p, r = sysm.terminal_map[0], sysm.terminal_map[1]
