@@ -1,8 +1,10 @@
 """Deep resistive networks set up as in Scellier 2024's published code (`papers/fast-drn/drn.py`).
 
-Shared by ``peer_drn.py``, ``perf_suite.py`` and ``scaling.py``. The circuit is built straight
-from arrays (a networkx graph of a 1568-32768-10 net would not fit in memory) and matches the
-reference model element for element:
+Shared by ``peer_drn.py``, ``perf_suite.py``, ``scaling.py``, ``limit.py`` and ``memory.py``. The
+circuit is built straight from arrays by the library's ``dense_circuit`` (a networkx graph of a
+1568-32768-10 net would not fit in memory; the same circuit from ``circuit_graph(...,
+input_encoding="pm-blocks", bias_voltages=())`` with these clamps and weights is tested equal)
+and matches the reference model element for element:
 
 * inputs: ``input_gain * (+x)`` and ``input_gain * (-x)`` sources, 1568 for 784 pixels;
 * hidden layers: the first half of the nodes clamped to ``V >= 0`` by an ideal diode to ground
@@ -26,8 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analog_eqprop.circuits.description import GROUND, Circuit
-from analog_eqprop.circuits.elements import load_diode_models
+from analog_eqprop.circuits import Circuit, dense_circuit
 
 G_FLOOR = 1e-12  # [S] stands for the reference's clamp of weights at exactly 0
 G_CEIL = 1e6  # [S] no upper device limit in the reference
@@ -54,57 +55,41 @@ PRESETS = {
 }
 
 
-def peer_circuit(sizes, *, input_gain: float, seed: int | None = 0, weight_gain: float = 1.0) -> Circuit:
-    """The reference DRN ``sizes = [n_pixels, hidden..., n_classes]`` as a :class:`Circuit`."""
+def peer_weights(sizes, *, seed: int | None = 0, weight_gain: float = 1.0) -> np.ndarray:
+    """The reference's initial conductances [S] in edge order: per layer block (the ``2 n_x`` or
+    previous layer's nodes by the next layer's, row-major), ``U(-gain/sqrt(fan_in), +gain/sqrt(fan_in))``
+    clamped at ``G_FLOOR``; drawn in place (no temporary of a block's size: DRN-XL's first block
+    holds 51 M conductances)."""
     sizes = [int(s) for s in sizes]
-    nx_, hidden, n_out = sizes[0], sizes[1:-1], sizes[-1]
+    widths = [2 * sizes[0]] + sizes[1:]
     rng = np.random.default_rng(seed)
-    widths = [2 * nx_] + sizes[1:]
-    # free nodes in layer order; terminal index of layer k's node i
-    offs = np.concatenate([[0], np.cumsum(sizes[1:])])
-    n_free = int(offs[-1])
-    n_src = 2 * nx_
-
-    def term(k: int, i: np.ndarray) -> np.ndarray:  # k = 0: sources, k >= 1: free layer k-1
-        return n_free + i if k == 0 else offs[k - 1] + i
-
-    e_a, e_b, e_g, e_l = [], [], [], []
-    for k in range(len(widths) - 1):
-        m, n = widths[k], widths[k + 1]
+    g = np.empty(sum(m * n for m, n in zip(widths[:-1], widths[1:])))
+    s = 0
+    for m, n in zip(widths[:-1], widths[1:]):
         scale = weight_gain / np.sqrt(m)
-        g = np.maximum(rng.uniform(-scale, scale, size=(m, n)), G_FLOOR)
-        rows, cols = np.divmod(np.arange(m * n), n)  # row-major: the BCD blocks are views
-        e_a.append(term(k, rows))
-        e_b.append(term(k + 1, cols))
-        e_g.append(g.reshape(-1))
-        e_l.append(np.full(m * n, k))
-    d_an, d_ca = [], []
-    for k, w in enumerate(hidden):
-        nodes = offs[k] + np.arange(w)
-        half = w // 2
-        d_an += [np.full(half, GROUND), nodes[half:]]  # ground -> node: V >= 0; node -> ground: V <= 0
-        d_ca += [nodes[:half], np.full(w - half, GROUND)]
-    names = [f"h{k + 1}_{i}" for k, w in enumerate(hidden) for i in range(w)] + [f"y{i}" for i in range(n_out)]
-    roles = ["hidden"] * (n_free - n_out) + ["output"] * n_out
-    layer = np.repeat(np.arange(len(sizes) - 1), sizes[1:])
-    feat = np.concatenate([np.arange(nx_), np.arange(nx_)])
-    gain = np.concatenate([np.full(nx_, input_gain), np.full(nx_, -input_gain)])
-    dideal = load_diode_models()["DIDEAL"]
-    d_an = np.concatenate(d_an) if d_an else np.zeros(0, int)
-    d_ca = np.concatenate(d_ca) if d_ca else np.zeros(0, int)
-    return Circuit(
-        name=f"peer-drn-{2 * nx_}-{'-'.join(map(str, sizes[1:]))}",
-        nodes=tuple(names), node_role=tuple(roles), node_layer=layer,
-        sources=tuple([f"x{i}p" for i in range(nx_)] + [f"x{i}n" for i in range(nx_)]),
-        source_kind=("input",) * n_src, source_feature=feat, source_gain=gain, source_offset=np.zeros(n_src),
-        n_features=nx_,
-        edge_a=np.concatenate(e_a), edge_b=np.concatenate(e_b), edge_g=np.concatenate(e_g),
-        edge_layer=np.concatenate(e_l), g_min=G_FLOOR, g_max=G_CEIL,
-        diode_anode=d_an, diode_cathode=d_ca, diode_model=np.zeros(d_an.size, int), models=(dideal,),
-        out_pos=offs[-2] + np.arange(n_out), out_neg=np.full(n_out, -1),
-        target_on=1.0, target_off=0.0, nudge="resistive",
-        layer_names=tuple(f"layer{k}" for k in range(len(sizes) - 1)),
-    )
+        low, high = -scale, scale
+        block = g[s:s + m * n]
+        rng.random(out=block)  # what rng.uniform(low, high, m * n) computes: low + (high - low) * u
+        block *= high - low
+        block += low
+        s += m * n
+    np.maximum(g, G_FLOOR, out=g)
+    return g
+
+
+def peer_circuit(sizes, *, input_gain: float, seed: int | None = 0, weight_gain: float = 1.0) -> Circuit:
+    """The reference DRN ``sizes = [n_pixels, hidden..., n_classes]`` as a :class:`Circuit`: the
+    library's array builder (:func:`~analog_eqprop.circuits.dense_circuit`) with the reference's
+    layout (every +x source, then every -x one; no bias rails; split clamps at 0 V) and
+    initialisation (:func:`peer_weights`)."""
+    sizes = [int(s) for s in sizes]
+    g = peer_weights(sizes, seed=seed, weight_gain=weight_gain)
+    g.setflags(write=False)  # handed to the circuit as it is
+    return dense_circuit(
+        sizes, input_encoding="pm-blocks", input_gain=input_gain, bias_voltages=(), g=g, diode="DIDEAL",
+        clamp=(0.0, 0.0), clamp_split=True, name=f"peer-drn-{2 * sizes[0]}-{'-'.join(map(str, sizes[1:]))}",
+        layer_names=tuple(f"layer{k}" for k in range(len(sizes) - 1)), g_min=G_FLOOR, g_max=G_CEIL,
+        nudge="resistive", target_on=1.0, target_off=0.0)
 
 
 def peer_network(preset: PeerPreset | str, *, seed: int = 0, dtype: str = "float32", circuit=None, **backend_kw):

@@ -23,7 +23,7 @@ data. One BLAS thread unless ``--threads``.
 
 Example::
 
-    python benchmarks/perf_suite.py                 # everything (~5 min, most of it building circuits)
+    python benchmarks/perf_suite.py                 # everything (a few minutes)
     python benchmarks/perf_suite.py --only hopfield --steps 20
 """
 
@@ -229,7 +229,7 @@ def main(argv=None) -> int:
               f"| {100 * r['gflops'] / skinny:.0f} |", flush=True)
     for r in rows:
         if r.get("circuit_build_s"):
-            print(f"# {r['model']}: circuit built by drn_circuit (networkx) in {r['circuit_build_s']:.1f} s, "
+            print(f"# {r['model']}: circuit built by drn_circuit (from arrays) in {r['circuit_build_s']:.1f} s, "
                   f"{r['n_edges']} conductances")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1), encoding="utf-8")

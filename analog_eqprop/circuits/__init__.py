@@ -3,6 +3,7 @@
 from analog_eqprop.circuits.builders import (
     circuit_from_graph,
     circuit_graph,
+    dense_circuit,
     drn_circuit,
     init_conductances,
     kendall_circuit,
@@ -22,5 +23,5 @@ from analog_eqprop.circuits.elements import (
 __all__ = [
     "Circuit", "GROUND", "NUDGE_MODES", "DiodeModel", "diode_current", "load_diode_models", "parse_model_cards",
     "thermal_voltage", "circuit_from_graph", "circuit_graph", "layered_circuit", "drn_circuit", "kendall_circuit",
-    "random_circuit", "transistor_circuit", "init_conductances",
+    "random_circuit", "transistor_circuit", "init_conductances", "dense_circuit",
 ]

@@ -79,6 +79,7 @@ from typing import Any, Mapping
 import networkx as nx
 import numpy as np
 
+from analog_eqprop.circuits.dense import INPUT_ENCODINGS, dense_circuit
 from analog_eqprop.circuits.description import GROUND, Circuit
 from analog_eqprop.defaults import CIRCUIT_DEFAULTS
 from analog_eqprop.elements import OWN_GATE, DeviceLaw, Devices, MosfetModel, Mosfets
@@ -100,6 +101,7 @@ __all__ = [
     "random_circuit",
     "transistor_circuit",
     "init_conductances",
+    "dense_circuit",
 ]
 
 _ROLE_ORDER = {"input": 0, "bias": 0, "ground": 0, "hidden": 1, "output": 2}
@@ -628,26 +630,30 @@ def circuit_graph(
 ) -> nx.Graph:
     """A layered circuit graph: ``sizes = [n_features, hidden..., n_classes]``.
 
-    Inputs are +x / -x source pairs (``input_encoding="pm"``) or +x only (``"single"``);
+    Inputs are +x / -x source pairs (``input_encoding="pm"``; ``"pm-blocks"``: every +x source,
+    then every -x one) or +x only (``"single"``);
     ``bias_voltages`` rails connect to every hidden and output node; differential outputs
     (``outputs="differential"``) give each class a +/- node pair; ``amplifier`` puts a
     bidirectional amplifier of that gain on every hidden node.
     """
     if len(sizes) < 2 or min(sizes) < 1:
         raise GraphError(f"sizes must list at least two layers of size >= 1, got {sizes!r}")
-    if input_encoding not in ("pm", "single"):
-        raise GraphError(f"input_encoding must be 'pm' or 'single', got {input_encoding!r}")
+    if input_encoding not in INPUT_ENCODINGS:
+        raise GraphError(f"input_encoding must be one of {', '.join(map(repr, INPUT_ENCODINGS))}, "
+                         f"got {input_encoding!r}")
     if outputs not in ("single", "differential"):
         raise GraphError(f"outputs must be 'single' or 'differential', got {outputs!r}")
     G = nx.Graph()
     layers: list[list[str]] = []
     ins = []
-    for k in range(sizes[0]):
-        signs = (1, -1) if input_encoding == "pm" else (1,)
-        for s in signs:
-            n = f"x{k}{'p' if s > 0 else 'n'}" if input_encoding == "pm" else f"x{k}"
-            G.add_node(n, role="input", layer=0, feature=k, gain=s * input_gain)
-            ins.append(n)
+    if input_encoding == "pm-blocks":  # all the +x sources, then all the -x ones
+        order = [(k, s) for s in (1, -1) for k in range(sizes[0])]
+    else:
+        order = [(k, s) for k in range(sizes[0]) for s in ((1, -1) if input_encoding == "pm" else (1,))]
+    for k, s in order:
+        n = f"x{k}" if input_encoding == "single" else f"x{k}{'p' if s > 0 else 'n'}"
+        G.add_node(n, role="input", layer=0, feature=k, gain=s * input_gain)
+        ins.append(n)
     layers.append(ins)
     for li, width in enumerate(sizes[1:-1], start=1):
         names = [f"h{li}_{i}" for i in range(width)]
@@ -675,22 +681,60 @@ def circuit_graph(
     return init_conductances(G, low=g_init[0], high=g_init[1], seed=seed)
 
 
+# what dense_circuit builds exactly as circuit_graph + circuit_from_graph do (anything else: the graph)
+_DENSE_GRAPH_KW = frozenset({"input_encoding", "input_gain", "bias_voltages", "outputs", "amplifier", "g_init"})
+_DENSE_CIRCUIT_KW = frozenset({"diode", "clamp", "amplifier_back", "g_min", "g_max", "nudge", "target_on",
+                               "target_off", "models"})
+
+
+def _dense_route(sizes, graph_kw: Mapping[str, Any], circuit_kw: Mapping[str, Any]) -> bool:
+    """Whether :func:`~analog_eqprop.circuits.dense.dense_circuit` builds this net (the same
+    circuit as the graph, from arrays): plain layer sizes, the graph builder's own layout
+    (no lateral edges), the compiler's defaults but for these keywords, a diode clamp card
+    (not a diode-connected transistor). Anything else, bad input included, takes the graph
+    route and its messages."""
+    if set(graph_kw) - _DENSE_GRAPH_KW or set(circuit_kw) - _DENSE_CIRCUIT_KW:
+        return False
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in sizes):
+        return False
+    if graph_kw.get("input_encoding", "pm") not in ("pm", "single", "pm-blocks"):
+        return False
+    diode = circuit_kw.get("diode", "DIDEAL")
+    try:
+        card = _resolve_model(_clamp_card(diode) if is_library_spec(diode) else diode, circuit_kw.get("models"))
+    except (GraphError, ConfigError):
+        return False
+    return isinstance(card, DiodeModel)
+
+
 def layered_circuit(sizes: list[int], *, seed: int | None = None, diode: str = "DIDEAL",
                     clamp: tuple[float | None, float | None] | None = (0.0, None), graph_kw: dict[str, Any] | None = None,
                     **circuit_kw) -> Circuit:
-    """A layered circuit from :func:`circuit_graph` compiled by :func:`circuit_from_graph`."""
+    """A layered circuit from :func:`circuit_graph` compiled by :func:`circuit_from_graph` (built
+    from arrays by :func:`~analog_eqprop.circuits.dense.dense_circuit`, the same circuit, where
+    that builder covers the arguments)."""
+    name = f"layered-{'-'.join(map(str, sizes))}"
+    if _dense_route(sizes, graph_kw or {}, dict(circuit_kw, diode=diode, clamp=clamp)):
+        return dense_circuit(list(sizes), seed=seed, **(graph_kw or {}), name=name, diode=diode, clamp=clamp,
+                             **circuit_kw)
     G = circuit_graph(list(sizes), seed=seed, **(graph_kw or {}))
-    return circuit_from_graph(G, name=f"layered-{'-'.join(map(str, sizes))}", diode=diode, clamp=clamp,
-                              **circuit_kw)
+    return circuit_from_graph(G, name=name, diode=diode, clamp=clamp, **circuit_kw)
 
 
 def drn_circuit(sizes: list[int], *, seed: int | None = None, g_init=_G_INIT, **circuit_kw) -> Circuit:
     """A deep-resistive-network-style circuit (Scellier 2024): +/-x inputs, hidden nodes clamped
-    at 0 V from below by ideal(-like) diodes (a ReLU), linear outputs."""
-    G = circuit_graph(list(sizes), seed=seed, input_encoding="pm", g_init=g_init)
+    at 0 V from below by ideal(-like) diodes (a ReLU), linear outputs, bias rails at +/-1 V.
+
+    Built from arrays (:func:`~analog_eqprop.circuits.dense.dense_circuit`): the circuit that
+    :func:`circuit_graph` compiled by :func:`circuit_from_graph` gives, without the graph.
+    """
     kw = dict(diode="DIDEAL", clamp=(0.0, None), target_on=0.1, target_off=0.0)
     kw.update(circuit_kw)
-    return circuit_from_graph(G, name=f"drn-{'-'.join(map(str, sizes))}", **kw)
+    name = f"drn-{'-'.join(map(str, sizes))}"
+    if _dense_route(sizes, {}, kw):
+        return dense_circuit(list(sizes), seed=seed, input_encoding="pm", g_init=g_init, name=name, **kw)
+    G = circuit_graph(list(sizes), seed=seed, input_encoding="pm", g_init=g_init)
+    return circuit_from_graph(G, name=name, **kw)
 
 
 def kendall_circuit(n_features: int = 784, n_hidden: int = 100, n_classes: int = 10, *, seed: int | None = None,
@@ -698,12 +742,16 @@ def kendall_circuit(n_features: int = 784, n_hidden: int = 100, n_classes: int =
                     **circuit_kw) -> Circuit:
     """A Kendall-et-al.-2020-style net: 2*n_features +/-x inputs, ``n_hidden`` neurons with
     1N4148-like diode clamps and bidirectional amplifiers, 2*n_classes differential outputs
-    (1568-100-20 for MNIST)."""
-    G = circuit_graph([n_features, n_hidden, n_classes], seed=seed, input_encoding="pm", outputs="differential",
-                      amplifier=amplifier, g_init=g_init)
+    (1568-100-20 for MNIST). Built from arrays, as :func:`drn_circuit`."""
+    sizes = [n_features, n_hidden, n_classes]
+    graph_kw = dict(input_encoding="pm", outputs="differential", amplifier=amplifier, g_init=g_init)
     kw = dict(diode="D1N4148", clamp=clamp, target_on=0.1, target_off=-0.1)
     kw.update(circuit_kw)
-    return circuit_from_graph(G, name=f"kendall-{2 * n_features}-{n_hidden}-{2 * n_classes}", **kw)
+    name = f"kendall-{2 * n_features}-{n_hidden}-{2 * n_classes}"
+    if _dense_route(sizes, graph_kw, kw):
+        return dense_circuit(sizes, seed=seed, **graph_kw, name=name, **kw)
+    G = circuit_graph(sizes, seed=seed, **graph_kw)
+    return circuit_from_graph(G, name=name, **kw)
 
 
 def transistor_circuit(sizes: list[int], *, seed: int | None = None, gate: tuple[float, float] = (1.0, 2.0),
