@@ -139,7 +139,7 @@ def test_fixed_and_tied_conductances_under_training():
 
 def test_untied_networks_keep_the_fast_paths():
     net = ResistiveNetwork(drn_circuit([5, 6, 3], seed=0))
-    assert net._map is None and net._pbuf is net._gbuf and net._pidx is net._layer_idx
+    assert net._map is None and net._pbuf is net._gbuf and net._pidx is net._layer_sel
 
 
 # -- blocks -------------------------------------------------------------------------------
