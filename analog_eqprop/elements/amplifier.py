@@ -114,6 +114,14 @@ class Amplifiers(ElementTable):
         first = c.terminal_offset(self.kind)
         for k in range(len(self)):
             node, copy = deck.name(self.node[k]), deck.name(first + k)
+            if getattr(deck, "bare", False) and self.offset[k] == 0:
+                # a deck nobody reads: the CCCS senses the VCVS's own branch current (ngspice finds the
+                # branch of an E source), which saves the ammeter's node and branch -- two of the
+                # matrix's equations per amplifier. I(e<k>) flows into the copy's node through the
+                # source, the opposite of I(va<k>): hence the minus sign.
+                deck.add(f"e{k} {copy} 0 {node} 0 {format_number(self.gain[k], f'amplifier {k} gain')}",
+                         f"f{k} {node} 0 e{k} {format_number(-self.back[k], f'amplifier {k} back gain')}")
+                continue
             internal = unique_name(f"{copy}_int", deck.taken)
             # V(copy) = V(internal) - V(va) = A V(node) + A V_os, so va holds -A V_os (0: an ammeter)
             volts = "0" if self.offset[k] == 0 else \

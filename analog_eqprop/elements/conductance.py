@@ -190,9 +190,13 @@ class Conductances(ElementTable):
             lname = names[lay] if 0 <= lay < len(names) else f"layer {lay}"
             deck.section(f"layer {lay} ({lname}): {ks.size} conductances [ohm = 1 / g]")
             deck.add(f"* @conductances layer={lay}")
-            for k in ks:
-                deck.add(f"r{k} {deck.name(self.a[k])} {deck.name(self.b[k])} "
-                         f"{format_number(1.0 / g[k], f'conductance {k}')}")
+            r = 1.0 / g[ks]
+            if not np.isfinite(r).all():
+                k = int(ks[np.argmin(np.isfinite(r))])
+                format_number(1.0 / g[k], f"conductance {k}")  # raises, naming it
+            term = deck.term  # names by terminal index; values as format_number writes them (repr)
+            deck.add(*[f"r{k} {term[a]} {term[b]} {v!r}" for k, a, b, v in
+                       zip(ks.tolist(), self.a[ks].tolist(), self.b[ks].tolist(), r.tolist())])
         if not fold.any():
             return
         ks = np.flatnonzero(fold)
@@ -206,10 +210,16 @@ class Conductances(ElementTable):
         np.add.at(current, (slice(None), node), g[ks] * v_src[:, src])
         deck.section("Norton equivalents of the input sources: per node, rn<j> = 1 / sum(g) to ground",
                      "and in<j> = sum(g V_input) injected (exact for ideal sources)")
-        for j in np.unique(node):
-            deck.add(f"rn{j} {deck.name(j)} 0 {format_number(1.0 / G[j], f'Norton conductance of node {j}')}")
-            deck.value(f"n{j}" if deck.sweep else f"in{j}", f"0 {deck.name(j)}", "I", current[:, j],
-                       f"Norton current {j}")
+        if not deck.sweep:
+            for j in np.unique(node):
+                deck.add(f"rn{j} {deck.name(j)} 0 {format_number(1.0 / G[j], f'Norton conductance of node {j}')}")
+                deck.value(f"in{j}", f"0 {deck.name(j)}", "I", current[:, j], f"Norton current {j}")
+            return
+        js = np.unique(node)  # a sweep: each rn<j>, then its pwl table; the tables formatted at once
+        tables = deck.tables([f"n{j}" for j in js.tolist()], [f"0 {deck.name(j)}" for j in js.tolist()], "I",
+                             current[:, js], [f"Norton current {j}" for j in js.tolist()])
+        for j, table in zip(js.tolist(), tables):
+            deck.add(f"rn{j} {deck.name(j)} 0 {format_number(1.0 / G[j], f'Norton conductance of node {j}')}", *table)
 
     @classmethod
     def read(cls, reader) -> "Conductances":

@@ -393,12 +393,16 @@ class Diodes(ElementTable):
         if not len(self):
             return
         deck.section("diodes: anode cathode model")
-        for k in range(len(self)):
-            for t in (self.anode[k], self.cathode[k]):
-                if c.terminal_kind(np.array([t]))[0] == 1 and deck.folded[t - c.n_free]:
-                    raise ConfigError(f"diode {k} touches input source {c.terminal_name(t)!r}, which the Norton form "
-                                      "folds away; use form='full'")
-            deck.add(f"d{k} {deck.name(self.anode[k])} {deck.name(self.cathode[k])} {self.models[self.model[k]].name}")
+        ends = np.stack([self.anode, self.cathode], axis=1)  # (n, 2): checked diode by diode, anode first
+        on_source = c.terminal_kind(ends) == 1
+        hit = on_source & deck.folded[np.where(on_source, ends - c.n_free, 0)] if deck.folded.size else on_source & False
+        if hit.any():
+            k, e = divmod(int(np.argmax(hit.reshape(-1))), 2)
+            raise ConfigError(f"diode {k} touches input source {c.terminal_name(ends[k, e])!r}, which the Norton form "
+                              "folds away; use form='full'")
+        term, names = deck.term, [m.name for m in self.models]
+        deck.add(*[f"d{k} {term[a]} {term[b]} {names[m]}" for k, (a, b, m) in
+                   enumerate(zip(self.anode.tolist(), self.cathode.tolist(), np.asarray(self.model).tolist()))])
 
     def model_cards(self) -> list[str]:
         seen: dict[str, str] = {}

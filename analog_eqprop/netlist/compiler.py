@@ -29,7 +29,13 @@ The sweep form adds an index source ``vidx idx 0 0`` swept by ``.dc vidx 0 B-1 1
 writes every input-dependent value as a behavioural source ``B ... =pwl(v(idx), 0, y0, 1,
 y1, ...)``. ngspice's ``pwl()`` (``PTpwl``) returns ``y_k`` exactly at an interior
 abscissa ``k``, but interpolates at the last one, so the table repeats its last value at
-``B``.
+``B``. With ``repeats`` r (r solves per example), example ``k`` is the points ``v(idx) = k r ..
+k r + r - 1`` and its table holds ``(k r, y_k)`` and ``(k r + r - 1, y_k)``: a flat segment, on
+which ``pwl()`` returns ``y_k`` exactly wherever the sweep lands, with two points per example
+instead of r (shorter decks parse faster, the values ngspice sees are the same).
+
+A *bare* sweep (``compile_sweep(..., comments=False)``) drops every comment and metadata line:
+for decks only the simulator reads (the ngspice backend's), which parse faster.
 
 Labels never reach the netlist verbatim (see :mod:`analog_eqprop.spice.names`).
 
@@ -57,6 +63,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -241,6 +248,13 @@ def _numbers(key: str, values: np.ndarray) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ writer
+@functools.lru_cache(maxsize=16)
+def _name_map(labels: tuple[str, ...]) -> NameMap:
+    """The terminals' node names: the same labels always give the same map, which nothing
+    changes after it is built, so a worker compiling deck after deck of one circuit builds it once."""
+    return NameMap(labels)
+
+
 class Deck:
     """The lines of one deck being written, and what an element kind needs to write its cards
     (:meth:`analog_eqprop.elements.base.ElementTable.write`).
@@ -269,6 +283,8 @@ class Deck:
     """
 
     repeats = 1
+    #: True: comment and metadata lines are dropped as they are added (a deck only a simulator reads)
+    bare = False
 
     def __init__(self, circuit: Circuit, g: np.ndarray, form: str, sweep: bool, v_src: np.ndarray,
                  folded: np.ndarray):
@@ -278,7 +294,7 @@ class Deck:
         self.v_src, self.folded = v_src, folded
         self.batch = v_src.shape[0]
         self.beta, self.target, self.nudge_ref, self.nudge_current = 0.0, None, None, None
-        self.names = NameMap(circuit.terminal_labels())
+        self.names = _name_map(tuple(circuit.terminal_labels()))
         self.term = list(self.names.names) + ["0"]  # index -1 is ground
         self.taken = set(self.names.names)
         self.idx = unique_name("idx", self.taken) if sweep else None
@@ -289,9 +305,14 @@ class Deck:
         return self.term[int(t)]
 
     def add(self, *lines: str) -> None:
-        self.lines.extend(lines)
+        if self.bare:
+            self.lines.extend(line for line in lines if line[:1] != "*")
+        else:
+            self.lines.extend(lines)
 
     def section(self, *comments: str) -> None:
+        if self.bare:
+            return
         self.lines.append("*")
         self.lines.extend(f"* {comment_text(text, 300)}" for text in comments)
 
@@ -311,12 +332,32 @@ class Deck:
         if not self.sweep:
             self.add(f"{name} {nodes} {format_number(values[0], what)}")
             return
-        r = self.repeats
-        pts = [f"{k * r + j}, {format_number(v, what)}" for k, v in enumerate(values) for j in range(r)]
-        pts.append(f"{len(values) * r}, {format_number(values[-1], what)}")  # see the module docstring
-        body = _chunks(pts, 4)
-        self.add(f"b{name} {nodes} {kind}=pwl(v({self.idx}),")
-        self.add(*(f"+ {', '.join(ch)}{')' if i == len(body) - 1 else ','}" for i, ch in enumerate(body)))
+        self.add(*self.tables([name], [nodes], kind, values[:, None], [what])[0])
+
+    def tables(self, names: list[str], nodes: list[str], kind: str, values: np.ndarray,
+               what: list[str]) -> list[list[str]]:
+        """The lines of many per-example elements of a sweep at once: ``values`` ``(batch,
+        len(names))``, column ``i`` the pwl table of element ``b<names[i]>`` between ``nodes[i]``."""
+        values = np.asarray(values, dtype=np.float64)
+        finite = np.isfinite(values)
+        if not finite.all():
+            format_number(values[~finite][0], what[int(np.argmin(finite.all(axis=0)))])  # raises, naming it
+        r, idx = self.repeats, self.idx
+        # example k holds v(idx) = k r .. k r + r - 1: a flat segment, so two points per example (see
+        # the module docstring); the table ends one past the last point. repr: as format_number writes.
+        xs = [(f"{k * r}, ", f", {k * r + r - 1}, ") for k in range(values.shape[0])]
+        per_line = 4 if r == 1 else 2
+        end = f"{values.shape[0] * r}, "
+        out = []
+        for name, node, col in zip(names, nodes, values.T.tolist()):
+            ys = list(map(repr, col))
+            pts = [f"{a}{y}{b}{y}" for (a, b), y in zip(xs, ys)] if r > 1 else [f"{a}{y}" for (a, _), y in zip(xs, ys)]
+            pts.append(end + ys[-1])
+            lines = [f"b{name} {node} {kind}=pwl(v({idx}),"]
+            lines += ["+ " + ", ".join(pts[i:i + per_line]) + "," for i in range(0, len(pts), per_line)]
+            lines[-1] = lines[-1][:-1] + ")"
+            out.append(lines)
+        return out
 
 
 def _header(d: Deck, form: str, analysis: str | None, title: str | None, n_points: int,
@@ -324,7 +365,8 @@ def _header(d: Deck, form: str, analysis: str | None, title: str | None, n_point
     c = d.c
     roles = {r: c.node_role.count(r) for r in dict.fromkeys(c.node_role)}
     kinds = {k: c.source_kind.count(k) for k in dict.fromkeys(c.source_kind)}
-    d.add(title_text(title if title is not None else f"analog_eqprop {c.name}"), FORMAT_LINE)
+    d.lines.append(title_text(title if title is not None else f"analog_eqprop {c.name}"))  # kept when bare
+    d.add(FORMAT_LINE)
     what = "one .op" if analysis == "op" else f"a .dc sweep over {n_points} examples" if d.sweep else \
         "a .tran step response" if analysis == "tran" else "no analysis"
     d.add(
@@ -387,9 +429,9 @@ def _transient(d: Deck, tr: Transient) -> list[str]:
 
 
 def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, nudge_ref, form: str,
-             options, analysis: str | None, title: str | None, probes: bool, sweep: bool,
+             options, analysis: str | None, title: str | None, probes: bool | str, sweep: bool,
              repeats: int = 1, transient: Transient | None = None, nudge_current=None,
-             nodeset=None) -> Netlist:
+             nodeset=None, comments: bool = True) -> Netlist:
     if not isinstance(circuit, Circuit):
         raise NetlistError(f"expected a Circuit, got {type(circuit).__name__}")
     if analysis not in ("op", None):
@@ -404,6 +446,9 @@ def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, 
     if X is not None:
         v_src = c.source_voltages(X)
     d = Deck(c, g, form, sweep, v_src, is_input & (form == "norton"))
+    d.bare = not comments
+    if probes not in (True, False, "save"):
+        raise NetlistError(f"probes must be True, False or 'save', got {probes!r}")
     if repeats < 1:
         raise NetlistError(f"repeats must be >= 1, got {repeats!r}")
     d.repeats = int(repeats)
@@ -423,7 +468,8 @@ def _compile(circuit: Circuit, g, X: np.ndarray | None, *, beta: float, target, 
         probe = [f"v({n})" for n in d.names.names[: c.n_free]]
         tail += [".save " + " ".join(ch) for ch in _chunks(probe)]
         kind = "tran" if tran else "dc" if sweep else "op"
-        tail += [f".print {kind} " + " ".join(ch) for ch in _chunks(probe)]
+        if probes is True:
+            tail += [f".print {kind} " + " ".join(ch) for ch in _chunks(probe)]
     if tran:
         tail += tran
     elif sweep:
@@ -535,9 +581,10 @@ def compile_sweep(
     form: Literal["full", "norton"] = "full",
     options: Mapping[str, object] | None = None,
     title: str | None = None,
-    probes: bool = False,
+    probes: bool | Literal["save"] = False,
     repeats: int = 1,
     nudge_current: np.ndarray | None = None,
+    comments: bool = True,
 ) -> Netlist:
     """Write ``B`` examples into one deck: a ``.dc`` sweep of the index source ``vidx``.
 
@@ -550,6 +597,10 @@ def compile_sweep(
     ngspice converges a sweep point only to its tolerances *from the previous point's
     solution*, which with sharp diodes leaves ~1e-6 V at default options; a second solve of
     the same point, started from the first, polishes it to the level of a fresh ``.op``.
+
+    ``comments=False`` writes no comment or metadata line (module docstring), and
+    ``probes="save"`` only the ``.save`` lines of the free nodes (ngspice then keeps no other
+    vector but the sweep scale): the ngspice backend's decks, which nobody reads.
 
     Examples
     --------
@@ -565,4 +616,4 @@ def compile_sweep(
     X = _batch(X, circuit.n_features, "X", X.shape[0])
     return _compile(circuit, g, X, beta=beta, target=target, nudge_ref=nudge_ref, form=form, options=options,
                     analysis="op", title=title, probes=probes, sweep=True, repeats=repeats,
-                    nudge_current=nudge_current)
+                    nudge_current=nudge_current, comments=comments)

@@ -69,8 +69,8 @@ from analog_eqprop.solvers.ngspice_shared import run_netlist
 from analog_eqprop.solvers.numpy_backend import NumpyBackend
 from analog_eqprop.validation import batch, solve_args
 
-__all__ = ["NgspiceBackend", "NortonPlan", "ChunkResult", "solve_chunk", "TIGHT_OPTIONS", "DEFAULT_OPTIONS",
-           "RETRY_AIDS", "run_deck"]
+__all__ = ["NgspiceBackend", "NortonPlan", "ChunkResult", "solve_chunk", "sweep_deck", "TIGHT_OPTIONS",
+           "DEFAULT_OPTIONS", "RETRY_AIDS", "run_deck"]
 
 log = logging.getLogger(__name__)
 
@@ -132,15 +132,24 @@ def _nodesets(circuit: Circuit, g: np.ndarray, X: np.ndarray, beta: float, targe
     return op.voltages[:, : circuit.n_free]
 
 
+def sweep_deck(circuit: Circuit, g: np.ndarray, X: np.ndarray, beta: float, target: np.ndarray | None,
+               ref: np.ndarray | None, form: str, options: Mapping[str, Any] | None, repeats: int,
+               nudge_current: np.ndarray | None = None):
+    """The deck of one chunk of examples (a ``.dc`` sweep, :func:`~analog_eqprop.netlist.compile_sweep`),
+    as the backend runs it: a deck nobody reads, so without comments or metadata (shorter to
+    parse), and with ``.save`` lines so that ngspice keeps and hands back the free nodes only."""
+    kw = {} if nudge_current is None else {"nudge_current": nudge_current}  # decks without it stay as they were
+    return compile_sweep(circuit, g, X, beta=beta, target=target, nudge_ref=ref, form=form, options=options,
+                         repeats=repeats, comments=False, probes="save", **kw)
+
+
 def _solve(circuit, g, X, beta, target, ref, form, options, mode, timeout_s, repeats, nudge_current,
            per_example: bool = False, nodeset: np.ndarray | None = None) -> tuple[np.ndarray, float, int]:
     """One attempt: (free-node voltages, seconds inside ngspice, analyses run)."""
     B = X.shape[0]
     kw = dict(beta=beta, form=form, options=options)
     if B > 1 and not per_example:
-        if nudge_current is not None:  # only when given: decks without it stay byte-identical
-            kw["nudge_current"] = nudge_current
-        net = compile_sweep(circuit, g, X, target=target, nudge_ref=ref, repeats=repeats, **kw)
+        net = sweep_deck(circuit, g, X, beta, target, ref, form, options, repeats, nudge_current)
         run = run_deck(net.text, mode, timeout_s)
         return net.free_voltages(run.vectors), float(run.seconds), 1
     rows, seconds = [], 0.0

