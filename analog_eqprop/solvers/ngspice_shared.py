@@ -522,10 +522,10 @@ class NgspiceShared:
         ...     eng = get_engine()
         ...     _ = eng.load("d\\nV1 a 0 1\\nR1 a 0 1k\\n.op\\n.end")
         ...     _ = eng.run()
-        ...     print(eng.resource_usage()["circuit equations"])
+        ...     print(eng.resource_usage()["circuit equations"])  # ground, node a, V1's branch
         ... else:
-        ...     print(2.0)
-        2.0
+        ...     print(3.0)
+        3.0
         """
         with _LOCK:
             self._check_usable()
