@@ -17,6 +17,8 @@ the twin (max |dV|). Wall seconds depend on the machine's load; CPU seconds (thi
 plus the workers) much less, so both are printed, with the load average.
 
     python benchmarks/ngspice_speed.py                      # defaults: 3 naive, 1000 fast examples
+    python benchmarks/ngspice_speed.py --only profile       # the fast path stage by stage, ngspice's rusage
+    python benchmarks/ngspice_speed.py --only ratio         # interleaved rounds: twin vs fast path, medians
     python benchmarks/ngspice_speed.py --checkpoint runs/kendall-numpy/checkpoint.npz
 """
 
@@ -244,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{c.n_diodes} D1N4148 clamps at {clamp} V, {c.n_amps} amplifiers; conductances "
           f"{'from ' + args.checkpoint if args.checkpoint else 'initial'}; beta {args.beta} S")
     rows = []
-    if args.only != "all" or args.rounds:
+    if args.only != "all" or args.rounds:  # the profile and the ratio (issue 16 item 4) come first
         chunk = max(1, args.batch_size // args.workers)
         if args.only in ("all", "profile"):
             load0 = os.getloadavg()[0]
