@@ -79,7 +79,7 @@ from typing import Any, Mapping
 import networkx as nx
 import numpy as np
 
-from analog_eqprop.circuits.dense import INPUT_ENCODINGS, dense_circuit
+from analog_eqprop.circuits.dense import INPUT_ENCODINGS, check_builder_args, dense_circuit
 from analog_eqprop.circuits.description import GROUND, Circuit
 from analog_eqprop.defaults import CIRCUIT_DEFAULTS
 from analog_eqprop.elements import OWN_GATE, DeviceLaw, Devices, MosfetModel, Mosfets
@@ -146,21 +146,6 @@ def _node_number(nodes, n, attr: str, default: Any = _NO_DEFAULT, **kw) -> Any:
     if default is _NO_DEFAULT:
         raise GraphError(f"node {n!r} has no {attr!r} attribute")
     return default
-
-
-def _check_builder_args(clamp, amplifier_back) -> tuple[float | None, float | None] | None:
-    """The defaults every node falls back on: finite clamp rails [V], a known back-gain mode."""
-    if clamp is not None:
-        if not isinstance(clamp, (tuple, list)) or len(clamp) != 2:
-            raise GraphError(f"clamp must be a pair (low, high) of rail voltages [V] or None, got {clamp!r}")
-        clamp = tuple(None if v is None else real(v, f"clamp[{i}]", error=GraphError, unit="V")
-                      for i, v in enumerate(clamp))
-    if isinstance(amplifier_back, str):
-        if amplifier_back not in ("inverse", "reciprocal"):
-            raise GraphError(f"amplifier_back must be 'inverse', 'reciprocal' or a number, got {amplifier_back!r}")
-    else:
-        real(amplifier_back, "amplifier_back", error=GraphError)
-    return clamp
 
 
 def circuit_from_graph(
@@ -231,7 +216,7 @@ def circuit_from_graph(
     plain = kinds <= {None, "resistor"}
     validate_graph(G, allowed_roles=CIRCUIT_ROLES, role=role, weight=weight, positive_weights=True,
                    element=None if plain else element)
-    clamp = _check_builder_args(clamp, amplifier_back)
+    clamp, _ = check_builder_args(clamp, amplifier_back)
     lib = models if models is not None else load_diode_models()
     if is_library_spec(diode):  # the caller's own file (graph attributes name cards only)
         diode = _clamp_card(diode)

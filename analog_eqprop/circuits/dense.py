@@ -46,7 +46,7 @@ from analog_eqprop.elements.diode import DiodeModel, diode_model, load_diode_mod
 from analog_eqprop.errors import ConfigError, GraphError
 from analog_eqprop.validation import real
 
-__all__ = ["dense_circuit", "INPUT_ENCODINGS"]
+__all__ = ["dense_circuit", "check_builder_args", "INPUT_ENCODINGS"]
 
 #: ``"pm"``: ``x0p, x0n, x1p, ...`` (the graph builder's); ``"single"``: ``x0, x1, ...``;
 #: ``"pm-blocks"``: ``x0p, x1p, ..., x0n, x1n, ...``.
@@ -84,6 +84,30 @@ def _clamp_model(diode: Any, models: dict[str, DiodeModel] | None) -> DiodeModel
     except ConfigError as exc:
         raise GraphError(f"dense_circuit: clamp card {diode!r}: {exc} (MOSFET clamp cards, diode-connected "
                          "transistors, need circuit_from_graph)") from None
+
+
+def check_builder_args(clamp: Any, amplifier_back: Any,
+                       ) -> tuple[tuple[float | None, float | None] | None, str | float]:
+    """The builders' defaults every node falls back on, checked: ``clamp`` a pair of finite rail
+    voltages [V] (either may be None) or None; ``amplifier_back`` ``'inverse'``, ``'reciprocal'``
+    or a finite number. Returns both as floats where numeric; :class:`GraphError` names a bad one.
+
+    Examples
+    --------
+    >>> check_builder_args([0.5, None], 2)
+    ((0.5, None), 2.0)
+    """
+    if clamp is not None:
+        if not isinstance(clamp, (tuple, list)) or len(clamp) != 2:
+            raise GraphError(f"clamp must be a pair (low, high) of rail voltages [V] or None, got {clamp!r}")
+        clamp = tuple(None if v is None else real(v, f"clamp[{i}]", error=GraphError, unit="V")
+                      for i, v in enumerate(clamp))
+    if isinstance(amplifier_back, str):
+        if amplifier_back not in ("inverse", "reciprocal"):
+            raise GraphError(f"amplifier_back must be 'inverse', 'reciprocal' or a number, got {amplifier_back!r}")
+    else:
+        amplifier_back = real(amplifier_back, "amplifier_back", error=GraphError)
+    return clamp, amplifier_back
 
 
 def dense_circuit(
@@ -153,16 +177,7 @@ def dense_circuit(
                          f"got {input_encoding!r}")
     if outputs not in ("single", "differential"):
         raise GraphError(f"outputs must be 'single' or 'differential', got {outputs!r}")
-    if clamp is not None:
-        if not isinstance(clamp, (tuple, list)) or len(clamp) != 2:
-            raise GraphError(f"clamp must be a pair (low, high) of rail voltages [V] or None, got {clamp!r}")
-        clamp = tuple(None if v is None else real(v, f"clamp[{i}]", error=GraphError, unit="V")
-                      for i, v in enumerate(clamp))
-    if isinstance(amplifier_back, str):
-        if amplifier_back not in ("inverse", "reciprocal"):
-            raise GraphError(f"amplifier_back must be 'inverse', 'reciprocal' or a number, got {amplifier_back!r}")
-    else:
-        amplifier_back = real(amplifier_back, "amplifier_back", error=GraphError)
+    clamp, amplifier_back = check_builder_args(clamp, amplifier_back)
     gain = real(input_gain, "input_gain", error=GraphError, unit="V")
     rails = [real(v, f"bias_voltages[{i}]", error=GraphError, unit="V") for i, v in enumerate(bias_voltages)]
     A = None if not amplifier else real(amplifier, "amplifier", error=GraphError, low=0.0, low_open=True)
