@@ -208,7 +208,7 @@ def data_home(path: Optional[PathLike] = None) -> Path:
 
     Examples
     --------
-    >>> data_home("/tmp/my-data").name
+    >>> data_home("my-data").name
     'my-data'
     """
     if path is not None:

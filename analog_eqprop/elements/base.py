@@ -307,6 +307,20 @@ class ElementTable:
     def write(self, deck) -> None:
         """Write its element cards into ``deck`` (:class:`analog_eqprop.netlist.compiler.Deck`)."""
 
+    def refuse_folded_inputs(self, deck) -> None:
+        """Raise :class:`ConfigError` naming the first element with a terminal on an input source
+        that ``deck``'s Norton form folds away (only conductances may touch those)."""
+        c = deck.c
+        if not (len(self) and deck.folded.size):
+            return
+        ends = np.stack([getattr(self, col) for col in self.terminals], axis=1)  # (n, terminals), element-major
+        on_source = c.terminal_kind(ends) == 1
+        hit = on_source & deck.folded[np.where(on_source, ends - c.n_free, 0)]
+        if hit.any():
+            k, e = divmod(int(np.argmax(hit.reshape(-1))), ends.shape[1])
+            raise ConfigError(f"{self.noun} {k} touches input source {c.terminal_name(ends[k, e])!r}, which the "
+                              "Norton form folds away; use form='full'")
+
     def model_cards(self) -> list[str]:
         """Its ``.model`` lines (written at the end of a deck)."""
         return []

@@ -311,17 +311,9 @@ class Devices(ElementTable):
 
     # -- netlist --------------------------------------------------------------------------------
     def write(self, deck) -> None:
-        c = deck.c
         if not len(self):
             return
-        for col in self.terminals:
-            t = getattr(self, col)
-            src = c.terminal_kind(t) == 1
-            on = src & deck.folded[np.where(src, t - c.n_free, 0)] if c.n_sources else np.zeros(len(t), bool)
-            if np.any(on):
-                k = int(np.argmax(on))
-                raise ConfigError(f"device {k} touches input source {c.terminal_name(t[k])!r}, which the Norton form "
-                                  "folds away; use form='full'")
+        self.refuse_folded_inputs(deck)
         deck.section("users' devices: behavioural current sources bd<k> a b I=law(V(a) - V(b), p)")
         for law in self.laws:
             deck.add(f"* @devlaw {law.name} expression={encode_label(law.expression.text)}")

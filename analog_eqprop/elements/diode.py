@@ -389,17 +389,10 @@ class Diodes(ElementTable):
 
     # -- netlist --------------------------------------------------------------------------------
     def write(self, deck) -> None:
-        c = deck.c
         if not len(self):
             return
         deck.section("diodes: anode cathode model")
-        ends = np.stack([self.anode, self.cathode], axis=1)  # (n, 2): checked diode by diode, anode first
-        on_source = c.terminal_kind(ends) == 1
-        hit = on_source & deck.folded[np.where(on_source, ends - c.n_free, 0)] if deck.folded.size else on_source & False
-        if hit.any():
-            k, e = divmod(int(np.argmax(hit.reshape(-1))), 2)
-            raise ConfigError(f"diode {k} touches input source {c.terminal_name(ends[k, e])!r}, which the Norton form "
-                              "folds away; use form='full'")
+        self.refuse_folded_inputs(deck)
         term, names = deck.term, [m.name for m in self.models]
         deck.add(*[f"d{k} {term[a]} {term[b]} {names[m]}" for k, (a, b, m) in
                    enumerate(zip(self.anode.tolist(), self.cathode.tolist(), np.asarray(self.model).tolist()))])

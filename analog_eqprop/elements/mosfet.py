@@ -441,17 +441,9 @@ class Mosfets(ElementTable):
 
     # -- netlist --------------------------------------------------------------------------------
     def write(self, deck) -> None:
-        c = deck.c
         if not len(self):
             return
-        for col in self.terminals:
-            t = getattr(self, col)
-            src = c.terminal_kind(t) == 1
-            on = src & deck.folded[np.where(src, t - c.n_free, 0)] if c.n_sources else np.zeros(len(t), bool)
-            if np.any(on):
-                k = int(np.argmax(on))
-                raise ConfigError(f"transistor {k} touches input source {c.terminal_name(t[k])!r}, which the Norton "
-                                  "form folds away; use form='full'")
+        self.refuse_folded_inputs(deck)
         deck.section("transistors (ngspice level 1): m<k> drain gate source bulk model, W and L [m], a gate driven",
                      "by its own source vg<k> at the gate voltage [V] (a trainable transistor edge)")
         deck.add(f"* @mosfets vg_min={format_number(self.vg_min)} vg_max={format_number(self.vg_max)}")
