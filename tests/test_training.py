@@ -168,6 +168,40 @@ def test_mid_epoch_checkpoint_resumes_exactly(tmp_path):
     resumed = Trainer(_net(2), cfg, checkpoint_path=ck, progress=False)
     resumed.load_checkpoint(ck)
     assert resumed.epoch == 0 and resumed._in_epoch is not None
+    before = resumed._in_epoch["seconds"]
+    assert before > 0
     resumed.fit(data)
     for k in full.model.params:
         np.testing.assert_array_equal(full.model.params[k], resumed.model.params[k])
+    # the resumed epoch's time includes the interrupted run's training seconds before the checkpoint
+    first = resumed.history[0]
+    assert first["seconds_before_resume"] == before
+    assert first["seconds_train"] > before and first["seconds"] >= first["seconds_train"]
+    assert "seconds_before_resume" not in resumed.history[1]
+
+
+def test_checkpoint_with_bad_epoch_seconds_is_refused(tmp_path):
+    from analog_eqprop.training.checkpoint import load_checkpoint, save_checkpoint
+
+    data = _digits_small()
+    cfg = TrainConfig(epochs=1, checkpoint_every=3)
+    ck = tmp_path / "ck.npz"
+    tr = Trainer(_net(2), cfg, checkpoint_path=ck, progress=False)
+    orig = tr.save_checkpoint
+
+    class Stop(Exception):
+        pass
+
+    def save_then_stop(path):
+        orig(path)
+        raise Stop
+
+    tr.save_checkpoint = save_then_stop
+    with pytest.raises(Stop):
+        tr.fit(data)
+    arrays, meta = load_checkpoint(ck)
+    for bad in (float("nan"), -1.0, "12", True):
+        meta["in_epoch"]["seconds"] = bad
+        save_checkpoint(ck, arrays, meta)
+        with pytest.raises(CheckpointError, match="in_epoch seconds"):
+            Trainer(_net(2), cfg, progress=False).load_checkpoint(ck)

@@ -275,6 +275,8 @@ class Trainer:
         self.history: list[dict[str, Any]] = [dict(r) for r in history]
         self.epoch = len(self.history)
         self._in_epoch: dict[str, Any] | None = None  # progress of an interrupted epoch
+        #: Training seconds of the current epoch spent before a resume (by the interrupted run).
+        self.seconds_before_resume = 0.0
 
     # -- data ---------------------------------------------------------------------------
     def _check_data(self, data: Any) -> None:
@@ -313,12 +315,16 @@ class Trainer:
         n = x.shape[0]
         parts = self._particles("train", n)
         resume, self._in_epoch = self._in_epoch, None
+        t_start = time.perf_counter()
         if resume is not None:  # continue an epoch a checkpoint interrupted
             order, first = resume["order"], int(resume["batch"])
             n_err, cost_sum = int(resume["n_err"]), float(resume["cost_sum"])
+            # the epoch's training seconds spent before the checkpoint (absent in older checkpoints)
+            self.seconds_before_resume = float(resume.get("seconds", 0.0))
         else:
             order = self.rng.permutation(n) if cfg.shuffle else np.arange(n)
             first, n_err, cost_sum = 0, 0, 0.0
+            self.seconds_before_resume = 0.0
         starts = range(first * cfg.batch_size, n, cfg.batch_size)
         n_batches = -(-n // cfg.batch_size)
         bar = tqdm(starts, desc=f"epoch {self.epoch + 1}", unit="batch", leave=False, disable=not self.progress,
@@ -349,7 +355,8 @@ class Trainer:
                 bar.set_postfix(err=f"{n_err / min(n, start + len(idx)):.3f}")
             if (cfg.checkpoint_every and self.checkpoint_path and (i + 1) % cfg.checkpoint_every == 0
                     and start + cfg.batch_size < n):
-                self._in_epoch = {"batch": i + 1, "n_err": n_err, "cost_sum": cost_sum, "order": order}
+                self._in_epoch = {"batch": i + 1, "n_err": n_err, "cost_sum": cost_sum, "order": order,
+                                  "seconds": self.seconds_before_resume + time.perf_counter() - t_start}
                 self.save_checkpoint(self.checkpoint_path)
                 self._in_epoch = None
         return {"train_error": n_err / n, "train_cost": cost_sum / n}
@@ -406,8 +413,12 @@ class Trainer:
             if len(data.y_test):
                 ev = self.evaluate(data.x_test, data.y_test, "test")
                 rec["test_error"], rec["test_cost"] = ev["error"], ev["cost"]
-            rec["seconds_train"] = t_train
-            rec["seconds"] = time.perf_counter() - t0
+            # an epoch resumed from a mid-epoch checkpoint counts the training time before it too
+            before = self.seconds_before_resume
+            rec["seconds_train"] = t_train + before
+            rec["seconds"] = time.perf_counter() - t0 + before
+            if before:
+                rec["seconds_before_resume"] = before
             if self.config.schedule != "constant":
                 rec["lr_scale_end"] = self.schedule(self.epoch + 1)
             rec.update(_fault_counts(self.model))
@@ -487,6 +498,10 @@ class Trainer:
         self.history = list(meta["history"])
         self.epoch = int(meta["epoch"])
         partial = meta.get("in_epoch")
+        if partial is not None:
+            sec = partial.get("seconds", 0.0)
+            if isinstance(sec, bool) or not isinstance(sec, (int, float)) or not 0 <= sec < float("inf"):
+                raise CheckpointError(f"{path}: in_epoch seconds must be a finite number >= 0, got {sec!r}")
         self._in_epoch = None if partial is None else {**partial, "order": arrays["epoch/order"]}
 
     def _comparable_config(self) -> TrainConfig:
