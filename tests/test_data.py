@@ -243,6 +243,18 @@ def test_read_idx_on_arbitrary_bytes_returns_array_or_raises_data_error(scratch_
         assert 1 <= out.ndim <= 4
 
 
+def test_read_idx_with_a_zero_size_and_huge_others_raises_data_error(tmp_path):
+    """Found by the fuzz test above in CI: zero values, but sizes whose product overflows NumPy's
+    index range (0 x 2 x 553648128 x 1041235968 float64) made NumPy raise a bare ValueError."""
+    p = tmp_path / "huge.idx"
+    p.write_bytes(b"\x00\x00\x0e\x04\x00\x00\x00\x00\x00\x00\x00\x02!\x00\x00\x00>\x10\x00\x00")
+    with pytest.raises(DataError, match="too large for an array on this machine"):
+        read_idx(p)
+    # a zero size with small others is an empty array, as before
+    write_idx(p, np.zeros((0, 3), np.uint8))
+    assert read_idx(p).shape == (0, 3)
+
+
 # ---------------------------------------------------------------------------------------------
 # MNIST-layout loading on small stand-in files
 

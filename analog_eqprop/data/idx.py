@@ -129,6 +129,13 @@ def _parse(data: bytes, path: Path) -> np.ndarray:
             f"{path}: {present - expected} trailing byte(s) after the data: header declares "
             f"{declared} but {present} are present"
         )
+    # NumPy refuses a shape whose non-zero sizes multiply past its index range, even for zero values
+    span = dtype.itemsize
+    for size in shape:
+        span *= max(size, 1)
+    if span > np.iinfo(np.intp).max:
+        raise DataError(f"{path}: header declares dimensions {'x'.join(str(s) for s in shape)}, "
+                        "too large for an array on this machine")
     values = np.frombuffer(data, dtype=dtype, count=count, offset=header_size)
     # Native byte order, and a writeable array that does not pin the whole decompressed buffer.
     return values.astype(dtype.newbyteorder("="), copy=True).reshape(shape)
@@ -154,7 +161,8 @@ def read_idx(path: PathLike) -> np.ndarray:
     DataError
         If the file is missing, empty, not gzip-decodable although it starts like gzip, has a bad
         magic number, an unknown type code, an implausible number of dimensions (not 1 to
-        :data:`MAX_IDX_DIMS`), or a payload shorter or longer than the header declares. The message
+        :data:`MAX_IDX_DIMS`), sizes too large for an array on this machine, or a payload shorter
+        or longer than the header declares. The message
         names the file, the problem and what was expected.
 
     Examples
