@@ -17,7 +17,7 @@ After every epoch one record goes to the ``--jsonl`` file (default
 ``benchmarks/results/drn_mnist_{xs,1h,...}.jsonl``; rewritten whole from the run's history, so
 a resumed run never duplicates a line): ``epoch``, ``train_error`` (measured at the free states
 before each update, as both codes do), ``test_error`` (all 10,000 test images, each from 0 V),
-``seconds`` (train + test of the epoch), ``seconds_train``, ``wall_seconds`` (the run so far,
+``seconds`` (train + test of the epoch), ``seconds_train``, ``wall_seconds`` (the run so far, to 0.01 s,
 summed over epochs: what ``--resume`` spans adds up), ``backend``, ``dtype``, ``lr``,
 ``load_average`` (1-min, at the epoch's end), ``commit``. Checkpoints every epoch and every
 ``--checkpoint-every`` minibatches into ``--out``; ``--resume`` continues a killed run exactly.
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(json.dumps({
                 "epoch": r["epoch"], "train_error": r["train_error"], "test_error": r["test_error"],
                 "seconds": round(r["seconds"], 2), "seconds_train": round(r["seconds_train"], 2),
-                "wall_seconds": round(wall, 1), "backend": "bcd", "dtype": args.dtype, "model": args.model,
+                "wall_seconds": round(wall, 2), "backend": "bcd", "dtype": args.dtype, "model": args.model,
                 "dataset": args.dataset, "seed": args.seed, "batch_size": cfg.batch_size,
                 "lr": e.get("lr"), "load_average": e.get("load_average"), "commit": e.get("commit")}))
         jsonl.parent.mkdir(parents=True, exist_ok=True)

@@ -61,9 +61,10 @@ def test_drn_mnist_records_and_resume(tiny_mnist, tmp_path):
     assert [(r["train_error"], r["test_error"], r["lr"]) for r in a] == \
         [(r["train_error"], r["test_error"], r["lr"]) for r in b]
     assert a[1]["lr"] == pytest.approx(0.006 * 0.99)  # the peer's ExponentialLR, stepped per epoch
-    # the run's wall time adds up over the resume (rounded to 0.1 s: short epochs may not move it)
+    # the run's wall time adds up over the resume (0.01 s resolution: these epochs take 0.02-0.03 s
+    # once compiled, so at 0.1 s two of them rounded to 0 and failed '> 0' now and then)
     assert b[2]["wall_seconds"] >= b[1]["wall_seconds"] > 0
-    assert b[2]["wall_seconds"] == pytest.approx(sum(r["seconds"] for r in b), abs=0.11)
+    assert b[2]["wall_seconds"] == pytest.approx(sum(r["seconds"] for r in b), abs=0.021)
 
 
 def test_kendall_validation_split(tiny_mnist, tmp_path, capsys):
