@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -41,6 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from drn_models import PRESETS, peer_network  # noqa: E402
+from runinfo import code_commit  # noqa: E402
 
 #: The peer's epoch counts (``drn.py``) and its published test errors (MNIST, EP).
 PEER = {"drn-xs": (10, 3.46, "30 min"), "drn-1h": (50, 1.57, "2 h 36 min"), "drn-2h": (50, 1.48, "4 h 29 min"),
@@ -48,17 +48,6 @@ PEER = {"drn-xs": (10, 3.46, "30 min"), "drn-1h": (50, 1.57, "2 h 36 min"), "drn
 #: Its published Fashion-MNIST test errors (DRN-1H only).
 PEER_FASHION = {"drn-1h": 10.38}
 LR_GAMMA = 0.99  # the peer's ExponentialLR, stepped once per epoch
-
-
-def _commit() -> str:
-    """The code's commit: ``$RUN_COMMIT`` (a run from an exported snapshot), else git's HEAD."""
-    if os.environ.get("RUN_COMMIT"):
-        return os.environ["RUN_COMMIT"]
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     extras_path = out / "extras.json"
     extras = json.loads(extras_path.read_text()) if args.resume and extras_path.exists() else {}
     base_lrs = dict(tr.optimizer.lrs)
-    commit = _commit()
+    commit = code_commit()
 
     def schedule() -> None:  # the rates of epoch tr.epoch (a function of it: --resume follows it)
         for k, lr in base_lrs.items():

@@ -41,7 +41,7 @@ import argparse
 import json
 import os
 import platform
-import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -54,6 +54,10 @@ from analog_eqprop.models import ResistiveNetwork
 from analog_eqprop.parallel import make_executor
 from analog_eqprop.training import TrainConfig, Trainer
 from analog_eqprop.training.trainer import one_hot_targets
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from runinfo import code_commit  # noqa: E402
 
 #: The recipe. Pixels are z-scored with MNIST's mean 0.1307 and std 0.3081 (input sources of
 #: -0.42 .. 2.82 V, so the hidden voltages swing ~3x wider than with 0 .. 1 V); the lower
@@ -146,17 +150,6 @@ def build(args: argparse.Namespace):
     return c, replace(data, x_train=f(data.x_train), x_test=f(data.x_test), x_valid=f(data.x_valid))
 
 
-def _commit() -> str:
-    """The code's commit: ``$RUN_COMMIT`` (a run from an exported snapshot), else git's HEAD."""
-    if os.environ.get("RUN_COMMIT"):
-        return os.environ["RUN_COMMIT"]
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def make_trainer(c, args: argparse.Namespace, out: Path, backend="numpy") -> Trainer:
     """A model of circuit ``c`` on ``backend`` and its trainer (checkpoints in ``out``), resumed
     from there with ``--resume``."""
@@ -207,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     tr = make_trainer(c, args, out)
     net = tr.model
     n_train = len(data.y_train)
-    commit = _commit()
+    commit = code_commit()
     kind = None if args.backend == "numpy" or args.executor == "none" else args.executor
     with make_executor(kind, workers=args.workers) as ex:
         if args.backend == "ngspice":
