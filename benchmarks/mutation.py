@@ -95,6 +95,8 @@ FOCUS: dict[str, list[str]] = {
 ALSO_COPY = ["hardware_models", "netlists", "examples", "README.md"]
 #: Lines whose statements are not mutated: raise statements (their mutants are message text).
 DO_NOT_MUTATE = [r"^\s*raise \w"]
+#: Added to every pytest run: hypothesis's examples fixed (seed 0), the same for every mutant.
+PYTEST_ARGS = ["--hypothesis-seed=0"]
 
 
 def _tracked_files() -> list[str]:
@@ -129,6 +131,9 @@ def prepare(module: str, tests: list[str], work: Path) -> list[str]:
         f"also_copy = {_toml_list(ALSO_COPY)}\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(present)}\n"
         f"do_not_mutate_patterns = {_toml_list(DO_NOT_MUTATE)}\n"
+        # property tests draw the same examples for every mutant: a random draw would kill or spare
+        # mutants by chance (and a draw that finds a real bug fails the clean run, which stops mutmut)
+        f"pytest_add_cli_args = {_toml_list(PYTEST_ARGS)}\n"
         # ngspice must not be initialised before a fork: each mutant's process starts clean
         'process_isolation = "forkserver"\n'
         'forkserver_warmup = "collect"\n'

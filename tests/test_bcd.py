@@ -227,11 +227,13 @@ def test_unsupported_circuits_raise_clear_config_errors():
     with pytest.raises(ConfigError, match=r"back gain 0\.25.*reciprocal"):
         _bcd(kendall, np.zeros((1, 3)))
     c = drn_circuit([3, 4, 2], seed=0)
-    between = replace(c, diode_anode=np.r_[1, c.diode_anode[1:]], diode_cathode=np.r_[0, c.diode_cathode[1:]])
-    with pytest.raises(ConfigError, match=r"diode 0 joins two free nodes \(h1_1, h1_0\)"):
+    # the message names the offending diode (not the first) and its two terminals
+    between = replace(c, diode_anode=np.r_[c.diode_anode[:2], 1, c.diode_anode[3:]],
+                      diode_cathode=np.r_[c.diode_cathode[:2], 0, c.diode_cathode[3:]])
+    with pytest.raises(ConfigError, match=r"diode 2 joins two free nodes \(h1_1, h1_0\)"):
         _bcd(between, np.zeros((1, 3)))
-    rails = replace(c, diode_cathode=np.r_[c.n_free, c.diode_cathode[1:]])
-    with pytest.raises(ConfigError, match="two fixed-voltage terminals"):
+    rails = replace(c, diode_cathode=np.r_[c.diode_cathode[:3], c.n_free])
+    with pytest.raises(ConfigError, match=r"diode 3 joins two fixed-voltage terminals \(0, x0p\)"):
         check_bcd_circuit(rails)
     net = ResistiveNetwork(lateral, backend="bcd")
     with pytest.raises(ConfigError, match="use backend='numpy'"):

@@ -109,3 +109,93 @@ def test_dideal_and_dshockley_slopes(cards):
     s = cards["DSHOCKLEY"]
     decade = forward_voltage(s, 10e-3) - forward_voltage(s, 1e-3)
     assert decade == pytest.approx(thermal_voltage() * math.log(10), rel=1e-6) and decade == pytest.approx(0.0596, abs=1e-4)
+
+
+#: Cards whose co-content and terminal currents are checked: every region of the law (forward,
+#: ngspice's reverse cubic below -3 n V_T, breakdown with and without NBV, series resistance).
+_ZENER = DiodeModel("DZ", IS=1e-12, N=1.5, RS=2.0, BV=5.0, IBV=1e-3, NBV=2.0)
+
+
+@pytest.mark.parametrize("name, volts", [
+    ("D1N4148", (-110.6, -110.0, -50.0, -0.3, -0.1, 0.0, 0.2, 0.65, 0.8)),  # RS, BV 110 V (NBV = N)
+    ("DSHOCKLEY", (-20.0, -0.2, -0.05, 0.3, 0.7)),  # no RS, no BV: forward and the reverse cubic
+    ("DZ", (-5.3, -5.05, -4.0, -0.1, 0.4, 0.9)),  # RS 2 ohm, BV 5 V with NBV 2
+])
+def test_diode_cocontent_is_the_integral_of_its_current(cards, name, volts):
+    """The co-content of a diode branch (junction plus RS) is the integral of the branch current
+    from 0 V: checked against quadrature of :func:`branch_current` in every region (a wrong
+    constant of a region, a missing RS term or a wrong breakdown slope all show), and its terminal
+    currents and Jacobian are the branch law's, +i out of the anode, -i out of the cathode."""
+    from scipy.integrate import quad
+
+    from analog_eqprop.elements.diode import Diodes, branch_current
+
+    model = _ZENER if name == "DZ" else cards[name]
+    v = np.array(volts)
+    t = Diodes(anode=np.arange(len(v)), cathode=np.full(len(v), -1), model=np.zeros(len(v), np.int64),
+               models=(model,))
+    w = np.append(v, 0.0)[None, :]  # terminal voltages, ground last
+    bv = model.breakdown_voltage()
+    kinks = [-3 * model.vte()] + ([-bv] if bv is not None else [])
+    want = []
+    for vk in v:
+        pts = [p for p in kinks if min(vk, 0.0) < p < max(vk, 0.0)]
+        val, _ = quad(lambda u: float(branch_current(np.array([u]), model)[0][0]), 0.0, vk, points=pts or None,
+                      epsabs=0.0, epsrel=1e-12, limit=200)
+        want.append(val)
+    # one diode at a time (each region's own constant shows; values from 1.5e-15 to 4.4e-2 W):
+    # measured agreement 1.5e-14 relative or better, against 1e-11 asked
+    for vk, val in zip(v, want):
+        one = Diodes(anode=[0], cathode=[-1], model=[0], models=(model,))
+        assert one.cocontent(np.array([[vk, 0.0]]))[0] == pytest.approx(val, rel=1e-11, abs=1e-300), (name, vk)
+    assert t.cocontent(w)[0] == pytest.approx(sum(want), rel=1e-11)  # the table sums its branches
+    # terminal currents: +i leaves the anode into the diode, -i the cathode; di/dV = +-g
+    i, g, vj = branch_current(v, model, gmin=1e-9)  # a gmin of the caller's reaches every branch
+    b = t.currents(w, gmin=1e-9)
+    assert not np.allclose(i, branch_current(v, model)[0], rtol=1e-6, atol=0)  # (1e-9 S x 0.1 V: 1e-10 A apart)
+    np.testing.assert_array_equal(b.terms, np.stack([t.anode, t.cathode], 1))
+    np.testing.assert_allclose(b.i[0], np.stack([i, -i], -1), rtol=1e-12)
+    np.testing.assert_allclose(b.di[0], np.stack([np.stack([g, -g], -1), np.stack([-g, g], -1)], -2), rtol=1e-12)
+    assert np.all(g > 0) and np.all(np.abs(vj) <= np.abs(v) + 1e-15)  # a series drop never exceeds the branch's
+
+
+def test_diode_table_round_trips_ideal_marks_and_extras_and_reports_its_power(cards):
+    """A circuit's diode table through a deck (the ``* @model NAME ideal=1`` mark reads back as
+    ``ideal``, the unmarked card does not), through ``to_dict`` (card extras such as CJO kept),
+    and its power is the branches' ``i V``, dissipated."""
+    from dataclasses import replace
+
+    from analog_eqprop.circuits.builders import layered_circuit
+    from analog_eqprop.elements.diode import Diodes, branch_current, diode_model
+    from analog_eqprop.errors import ConfigError
+    from analog_eqprop.hardware.power import power_breakdown
+    from analog_eqprop.netlist import compile_netlist, parse_netlist
+    from analog_eqprop.solvers.newton import solve_dc
+
+    c = layered_circuit([2, 3, 2], seed=0, diode="D1N4148", clamp=(0.0, 0.3))
+    d = c.element("diode")
+    ideal = replace(cards["DIDEAL"], name="DCLAMP", ideal=True)
+    mixed = d.replace(models=(d.models[0], ideal), model=np.arange(len(d)) % 2)  # alternate the two cards
+    c = c.with_element(mixed)
+    text = compile_netlist(c, x=[0.4, -0.2]).text
+    assert "* @model DCLAMP ideal=1" in text and "* @model D1N4148" not in text
+    back = parse_netlist(text).to_circuit()[0].element("diode")
+    assert {m.name: m.ideal for m in back.models} == {"D1N4148": False, "DCLAMP": True}
+    assert [back.models[k].name for k in back.model] == [mixed.models[k].name for k in mixed.model]
+    # to_dict / from_dict: the D1N4148 card's extras (CJO, VJ, M, FC, TT) survive as pairs
+    again = Diodes.from_dict(mixed.to_dict())
+    assert again.models == mixed.models and dict(again.models[0].extra)["CJO"] == pytest.approx(0.7048e-12)
+    # power: each diode dissipates i V of its branch (junction and RS), summed per example
+    X = np.array([[0.9, -0.7], [-0.8, 0.6]])
+    v = solve_dc(c, c.edge_g, X).voltages
+    pb = power_breakdown(c, c.edge_g, X, v)
+    w = c.terminal_voltages(v, c.source_voltages(X))
+    vb = w[:, mixed.anode] - w[:, mixed.cathode]
+    want = sum(np.sum(branch_current(vb[:, mixed.model == k], m)[0] * vb[:, mixed.model == k], axis=1)
+               for k, m in enumerate(mixed.models))
+    assert np.all(want > 1e-10)  # measured 6.3e-8 and 3.2e-9 W: DCLAMP clamps conduct (3 uA to 0.2 mA)
+    np.testing.assert_allclose(pb.diodes, want, rtol=1e-12)
+    # a card name resolves in the caller's table first; an unknown name says what it is
+    assert diode_model("DCLAMP", {"DCLAMP": ideal}) is ideal
+    with pytest.raises(ConfigError, match="unknown diode model 'DNOPE'"):
+        diode_model("DNOPE")
