@@ -441,3 +441,29 @@ def test_report_cli_on_a_trained_run(tmp_path, capsys):
     assert main(["train", "--sizes", "4,3,2", "--dataset", "xor", "--hardware", "rram", "--epochs", "1",
                  "--out", str(tmp_path / "h"), "--no-progress"]) == 2
     assert "apply to circuits" in capsys.readouterr().err
+
+
+def test_a_hardware_diode_card_replaces_every_diodes_card():
+    """``diode = "NAME"`` gives every diode that card (one model, every index 0), keeps the
+    terminals, and changes the operating point; without it (or without diodes) nothing changes."""
+    from analog_eqprop.elements.diode import load_diode_models
+    from analog_eqprop.hardware import HardwareConfig
+    from analog_eqprop.hardware.transforms import with_hardware
+    from analog_eqprop.solvers.newton import solve_dc
+
+    c = layered_circuit([2, 3, 2], seed=0, diode="D1N4148", clamp=(0.0, 0.3))
+    d = c.element("diode")
+    d = d.replace(models=(d.models[0], load_diode_models()["DIDEAL"]), model=np.arange(len(d)) % 2)
+    c = c.with_element(d)
+    hw = with_hardware(c, HardwareConfig(diode="DSHOCKLEY"), np.random.default_rng(0))
+    h = hw.element("diode")
+    assert h.models == (load_diode_models()["DSHOCKLEY"],)
+    assert h.model.dtype == np.int64 and h.model.tolist() == [0] * len(d)
+    np.testing.assert_array_equal(h.anode, d.anode)
+    np.testing.assert_array_equal(h.cathode, d.cathode)
+    X = np.array([[0.9, -0.7]])
+    dv = np.abs(solve_dc(hw, hw.edge_g, X).voltages - solve_dc(c, c.edge_g, X).voltages).max()
+    assert dv > 0.1  # measured 0.29 V: the clamps at 0 V and 0.3 V act through another knee
+    assert with_hardware(c, HardwareConfig(), np.random.default_rng(0)).element("diode") is d
+    bare = layered_circuit([2, 3, 2], seed=0, clamp=None)
+    assert len(with_hardware(bare, HardwareConfig(diode="DSHOCKLEY"), np.random.default_rng(0)).element("diode")) == 0

@@ -167,7 +167,7 @@ def test_diode_table_round_trips_ideal_marks_and_extras_and_reports_its_power(ca
 
     from analog_eqprop.circuits.builders import layered_circuit
     from analog_eqprop.elements.diode import Diodes, branch_current, diode_model
-    from analog_eqprop.errors import ConfigError
+    from analog_eqprop.errors import ConfigError, NetlistError
     from analog_eqprop.hardware.power import power_breakdown
     from analog_eqprop.netlist import compile_netlist, parse_netlist
     from analog_eqprop.solvers.newton import solve_dc
@@ -182,9 +182,16 @@ def test_diode_table_round_trips_ideal_marks_and_extras_and_reports_its_power(ca
     back = parse_netlist(text).to_circuit()[0].element("diode")
     assert {m.name: m.ideal for m in back.models} == {"D1N4148": False, "DCLAMP": True}
     assert [back.models[k].name for k in back.model] == [mixed.models[k].name for k in mixed.model]
+    card = next(line for line in text.split("\n") if line.startswith(".model D1N4148"))
+    with pytest.raises(NetlistError, match="^netlist: diode model D1N4148 defined twice$"):
+        parse_netlist(text.replace(card, f"{card}\n{card}")).to_circuit()
     # to_dict / from_dict: the D1N4148 card's extras (CJO, VJ, M, FC, TT) survive as pairs
     again = Diodes.from_dict(mixed.to_dict())
     assert again.models == mixed.models and dict(again.models[0].extra)["CJO"] == pytest.approx(0.7048e-12)
+    # ... and from_dict reads model objects as they are, dicts without extras, no models at all
+    assert Diodes.from_dict({"anode": [0], "cathode": [-1], "model": [0], "models": (ideal,)}).models[0] is ideal
+    assert Diodes.from_dict({"models": [{"name": "DX", "IS": 2e-14}]}).models == (DiodeModel("DX", IS=2e-14),)
+    assert Diodes.from_dict({}).models == () and len(Diodes.from_dict({})) == 0
     # power: each diode dissipates i V of its branch (junction and RS), summed per example
     X = np.array([[0.9, -0.7], [-0.8, 0.6]])
     v = solve_dc(c, c.edge_g, X).voltages
@@ -199,3 +206,33 @@ def test_diode_table_round_trips_ideal_marks_and_extras_and_reports_its_power(ca
     assert diode_model("DCLAMP", {"DCLAMP": ideal}) is ideal
     with pytest.raises(ConfigError, match="unknown diode model 'DNOPE'"):
         diode_model("DNOPE")
+
+
+def test_diode_cards_write_what_they_read_and_refuse_what_ngspice_would_misread(cards):
+    """A card with every DC parameter (NBV too) and lower-case extras reads back as itself;
+    names differing only in case, non-finite extras and a diode on a Norton-folded input source
+    are refused with messages that name them."""
+    from dataclasses import replace
+
+    from analog_eqprop.circuits.builders import layered_circuit
+    from analog_eqprop.elements.diode import Diodes, parse_model_cards
+    from analog_eqprop.errors import ConfigError, NetlistError
+    from analog_eqprop.netlist import compile_netlist
+
+    full = DiodeModel("DZ", IS=1e-12, N=1.5, RS=2.0, BV=5.0, IBV=1e-3, NBV=2.0, extra=(("cjo", 1e-12),))
+    assert "NBV=2 cjo=1e-12" in full.card()
+    assert parse_model_cards(full.card())["DZ"] == replace(full, extra=(("CJO", 1e-12),))  # keys read upper case
+    t = Diodes(anode=[0], cathode=[-1], model=[0], models=(full,))
+    assert t.model_cards() == [full.card()]
+    twins = Diodes(anode=[0, 0], cathode=[-1, -1], model=[0, 1], models=(DiodeModel("DX"), DiodeModel("dx")))
+    with pytest.raises(NetlistError, match="diode models 'DX' and 'dx' differ only in case"):
+        twins.model_cards()
+    bad = Diodes(anode=[0], cathode=[-1], model=[0], models=(DiodeModel("DX", extra=(("CJO", math.inf),)),))
+    with pytest.raises(NetlistError, match="diode model DX parameter CJO"):
+        bad.model_cards()
+    c = layered_circuit([2, 3, 2], seed=0, diode="D1N4148", clamp=(0.0, None))
+    d = c.element("diode")
+    on_input = c.with_element(d.replace(anode=np.r_[c.n_free, d.anode[1:]]))  # diode 0 from input x0p
+    assert "d0 x0p" in compile_netlist(on_input, x=[0.4, -0.2]).text  # the full form keeps the source
+    with pytest.raises(ConfigError, match="diode 0 touches input source 'x0p'"):
+        compile_netlist(on_input, x=[0.4, -0.2], form="norton")
