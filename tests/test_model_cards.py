@@ -120,6 +120,7 @@ _ZENER = DiodeModel("DZ", IS=1e-12, N=1.5, RS=2.0, BV=5.0, IBV=1e-3, NBV=2.0)
     ("D1N4148", (-110.6, -110.0, -50.0, -0.3, -0.1, 0.0, 0.2, 0.65, 0.8)),  # RS, BV 110 V (NBV = N)
     ("DSHOCKLEY", (-20.0, -0.2, -0.05, 0.3, 0.7)),  # no RS, no BV: forward and the reverse cubic
     ("DZ", (-5.3, -5.05, -4.0, -0.1, 0.4, 0.9)),  # RS 2 ohm, BV 5 V with NBV 2
+    ("DRS", (-5.0, -0.1, 0.5, 0.8, 2.0)),  # RS without BV (a user's card)
 ])
 def test_diode_cocontent_is_the_integral_of_its_current(cards, name, volts):
     """The co-content of a diode branch (junction plus RS) is the integral of the branch current
@@ -130,7 +131,7 @@ def test_diode_cocontent_is_the_integral_of_its_current(cards, name, volts):
 
     from analog_eqprop.elements.diode import Diodes, branch_current
 
-    model = _ZENER if name == "DZ" else cards[name]
+    model = {"DZ": _ZENER, "DRS": DiodeModel("DRS", IS=4.352e-9, N=1.906, RS=0.6458)}.get(name) or cards[name]
     v = np.array(volts)
     t = Diodes(anode=np.arange(len(v)), cathode=np.full(len(v), -1), model=np.zeros(len(v), np.int64),
                models=(model,))
@@ -157,6 +158,8 @@ def test_diode_cocontent_is_the_integral_of_its_current(cards, name, volts):
     np.testing.assert_allclose(b.i[0], np.stack([i, -i], -1), rtol=1e-12)
     np.testing.assert_allclose(b.di[0], np.stack([np.stack([g, -g], -1), np.stack([-g, g], -1)], -2), rtol=1e-12)
     assert np.all(g > 0) and np.all(np.abs(vj) <= np.abs(v) + 1e-15)  # a series drop never exceeds the branch's
+    ints = np.array([-1, 0, 1])  # integer volts are volts, not an integer result
+    np.testing.assert_allclose(branch_current(ints, model)[0], branch_current(ints.astype(float), model)[0], rtol=1e-15)
 
 
 def test_diode_table_round_trips_ideal_marks_and_extras_and_reports_its_power(cards):
