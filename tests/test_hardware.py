@@ -467,3 +467,5 @@ def test_a_hardware_diode_card_replaces_every_diodes_card():
     assert with_hardware(c, HardwareConfig(), np.random.default_rng(0)).element("diode") is d
     bare = layered_circuit([2, 3, 2], seed=0, clamp=None)
     assert len(with_hardware(bare, HardwareConfig(diode="DSHOCKLEY"), np.random.default_rng(0)).element("diode")) == 0
+    pb = power_breakdown(bare, bare.edge_g, X, solve_dc(bare, bare.edge_g, X).voltages)
+    assert np.all(pb.diodes == 0.0) and pb.others == {}  # no diodes: no diode power, under no other name
