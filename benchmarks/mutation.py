@@ -123,7 +123,7 @@ def equivalent(module: str, name: str) -> str | None:
 
 
 #: Repository paths a test run needs besides the package and the tests.
-ALSO_COPY = ["hardware_models", "netlists", "examples", "README.md"]
+ALSO_COPY = ["hardware_models", "netlists", "examples", "README.md", "benchmarks"]  # benchmarks: test_perf_paths imports drn_models
 #: Lines whose statements are not mutated: raise statements (their mutants are message text).
 DO_NOT_MUTATE = [r"^\s*raise \w"]
 #: Added to every pytest run: hypothesis's examples fixed (seed 0), the same for every mutant.

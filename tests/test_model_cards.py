@@ -165,6 +165,8 @@ def test_diode_cocontent_is_the_integral_of_its_current(cards, name, volts):
     i_j, g_j = diode_current(vj_d, model, gmin=1e-9)
     np.testing.assert_allclose(i_d, i_j, rtol=1e-11, atol=1e-20)
     np.testing.assert_allclose(g_d, g_j / (1 + model.RS * g_j), rtol=1e-6)
+    part = t.take([2, 0])  # rows in the order asked, the cards kept
+    assert part.anode.tolist() == [2, 0] and part.models == (model,) and len(part) == 2
     ints = np.array([-1, 0, 1])  # integer volts are volts, not an integer result
     np.testing.assert_allclose(branch_current(ints, model)[0], branch_current(ints.astype(float), model)[0], rtol=1e-15)
 
