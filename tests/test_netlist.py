@@ -160,7 +160,7 @@ def test_compile_rejects_unsafe_models_and_unfoldable_norton():
     bad = replace(k, edge_a=np.r_[k.edge_a, k.n_free], edge_b=np.r_[k.edge_b, amp_t], edge_g=np.r_[k.edge_g, 1e-6],
                   edge_layer=np.r_[k.edge_layer, 0])
     assert compile_netlist(bad).text  # the full form is fine
-    with pytest.raises(ConfigError, match="cannot fold"):  # as the ngspice backend's NortonPlan
+    with pytest.raises(ConfigError, match=f"cannot fold conductance {k.n_edges} between"):  # as NortonPlan
         compile_netlist(bad, form="norton")
 
 
@@ -203,6 +203,34 @@ def test_parse_reads_elements_models_options():
     assert [m.name for m in p.models] == ["D1N4148"] and p.models[0].RS == 0.6458
     assert p.element("F0").ref == "va0" and p.element("e0").value == 4.0
     assert p.free_nodes == net.free_nodes and p.names.to_label("h1_0_amp") == "h1_0_amp"
+
+
+def test_conductance_cards_without_bias_rails_layer_names_or_layer_metadata():
+    """Without bias rails the Norton form folds layer 0 away entirely and still writes layer 1;
+    layers without a name are called by number (in the deck and the power breakdown); a deck
+    without ``* @conductances`` lines (hand-written) puts every conductance in layer 0; a table's
+    rows keep their tied parameters."""
+    from dataclasses import replace
+
+    from analog_eqprop.elements import Conductances
+    from analog_eqprop.hardware.power import power_breakdown
+
+    c = layered_circuit([2, 3, 2], seed=0, clamp=None, graph_kw={"bias_voltages": ()})
+    x = np.array([0.3, -0.6])
+    text = compile_netlist(c, x=x, form="norton").text
+    sections = [line for line in text.split("\n") if line.endswith("conductances [ohm = 1 / g]")]
+    assert sections == ["* layer 1 (layer2): 6 conductances [ohm = 1 / g]"]  # layer 0 folded away entirely
+    c2, g2, x2 = parse_netlist(text).to_circuit()
+    np.testing.assert_allclose(_dense_solve(c2, g2, x2), _dense_solve(c, c.edge_g, x), atol=1e-12, rtol=0)
+    assert "* layer 1 (layer 1): 6 conductances" in compile_netlist(replace(c, layer_names=()), x=x).text
+    v = _dense_solve(c, c.edge_g, x)[None, :]
+    for names, keys in (((), ["layer0", "layer1"]), (("first",), ["first", "layer1"])):
+        assert sorted(power_breakdown(replace(c, layer_names=names), c.edge_g, x, v).conductances) == keys
+    plain = "\n".join(line for line in compile_netlist(c, x=x).text.split("\n")
+                      if not line.startswith("* @conductances"))
+    assert parse_netlist(plain).to_circuit()[0].edge_layer.tolist() == [0] * c.n_edges
+    tied = Conductances(a=[0, 1, 2], b=[-1, -1, -1], g=[1e-6, 1e-6, 2e-6], layer=[0, 0, 0], param=[0, 0, 1])
+    assert tied.take([2, 0]).param.tolist() == [1, 0] and tied.take([2, 0]).g.tolist() == [2e-6, 1e-6]
 
 
 def test_parse_norton_gives_an_equivalent_circuit():
