@@ -381,3 +381,23 @@ def test_circuit_accessors_by_hand():
     assert tied.tied and tied.n_params == (c.n_edges + 1) // 2
     flat = tied.untied()
     assert not flat.tied and flat.n_params == c.n_edges and np.array_equal(flat.edge_g, tied.edge_g)
+
+
+def test_conductance_cocontent_is_half_g_dv_squared_and_its_gradient_the_currents():
+    """The conductances' co-content, 1/2 sum g (V_a - V_b)^2 [W] per example, with the table's
+    own g or a caller's, and its derivative along a node is the current leaving that node."""
+    from analog_eqprop.elements import Conductances
+
+    t = Conductances(a=[0, 0, 1], b=[1, -1, -1], g=[1e-3, 2e-3, 5e-4], layer=[0, 0, 1])
+    w = np.array([[1.0, 0.25, 0.0], [-0.5, 0.5, 0.0]])  # V(0), V(1), ground
+    want = 0.5 * np.array([1e-3 * 0.75**2 + 2e-3 * 1.0 + 5e-4 * 0.25**2,
+                           1e-3 * 1.0 + 2e-3 * 0.25 + 5e-4 * 0.25])
+    np.testing.assert_allclose(t.cocontent(w), want, rtol=1e-15)
+    g2 = np.array([3e-3, 1e-3, 1e-3])
+    np.testing.assert_allclose(t.cocontent(w, g2), 0.5 * np.sum(g2 * t.drops(w) ** 2, axis=1), rtol=1e-15)
+    h = 1e-6  # d/dV(0): current out of node 0 through edges 0 and 1 (exact: quadratic, central)
+    wp, wm = w.copy(), w.copy()
+    wp[:, 0] += h
+    wm[:, 0] -= h
+    i0 = 1e-3 * (w[:, 0] - w[:, 1]) + 2e-3 * w[:, 0]
+    np.testing.assert_allclose((t.cocontent(wp) - t.cocontent(wm)) / (2 * h), i0, rtol=1e-8)
