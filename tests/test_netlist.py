@@ -231,6 +231,12 @@ def test_conductance_cards_without_bias_rails_layer_names_or_layer_metadata():
     assert parse_netlist(plain).to_circuit()[0].edge_layer.tolist() == [0] * c.n_edges
     tied = Conductances(a=[0, 1, 2], b=[-1, -1, -1], g=[1e-6, 1e-6, 2e-6], layer=[0, 0, 0], param=[0, 0, 1])
     assert tied.take([2, 0]).param.tolist() == [1, 0] and tied.take([2, 0]).g.tolist() == [2e-6, 1e-6]
+    as_floats = Conductances(a=[0.0, 1.0], b=[-1.0, -1.0], g=[1e-6, 1e-6], layer=[0.0, 0.0], param=[0.0, 1.0])
+    assert {as_floats.a.dtype, as_floats.b.dtype, as_floats.layer.dtype, as_floats.param.dtype} == {np.dtype(np.int64)}
+    g = c.edge_g.copy()
+    g[4] = 1e-320  # > 0 and finite, but 1/g overflows: the deck would carry inf
+    with np.errstate(over="ignore"), pytest.raises(NetlistError, match="conductance 4 is inf"):
+        compile_netlist(replace(c, edge_g=g), x=x)
 
 
 def test_parse_norton_gives_an_equivalent_circuit():
