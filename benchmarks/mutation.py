@@ -113,6 +113,16 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁDiodesǁhardware__mutmut_20": "a float zeros column: Diodes.__post_init__ makes every column int64",
         "xǁDiodesǁwrite__mutmut_[345]": "the text of a deck's section comment",
     },
+    "elements/conductance.py": {
+        **{f"xǁConductancesǁwrite__mutmut_{k}": "the sentinel index of a terminal that is no source, masked by "
+           "kind == 1" for k in (13, 26, 27)},
+        **{f"xǁConductancesǁwrite__mutmut_{k}": "the text of a deck's section comment"
+           for k in (73, 74, 76, 77, 79, *range(131, 141))},
+        **{f"xǁConductancesǁwrite__mutmut_{k}": "the message of a refusal no circuit reaches: a Norton sum of "
+           "conductances that is subnormal, a Norton current that overflows" for k in (145, 147, 154)},
+        "xǁConductancesǁwrite__mutmut_160": "the element name of a sweep deck's Norton current (any unique name)",
+        "xǁConductancesǁwrite__mutmut_164": "SPICE reads element letters in either case",
+    },
 }
 
 

@@ -213,6 +213,7 @@ def test_conductance_cards_without_bias_rails_layer_names_or_layer_metadata():
     from dataclasses import replace
 
     from analog_eqprop.elements import Conductances
+    from analog_eqprop.errors import GraphError
     from analog_eqprop.hardware.power import power_breakdown
 
     c = layered_circuit([2, 3, 2], seed=0, clamp=None, graph_kw={"bias_voltages": ()})
@@ -233,6 +234,11 @@ def test_conductance_cards_without_bias_rails_layer_names_or_layer_metadata():
     assert tied.take([2, 0]).param.tolist() == [1, 0] and tied.take([2, 0]).g.tolist() == [2e-6, 1e-6]
     as_floats = Conductances(a=[0.0, 1.0], b=[-1.0, -1.0], g=[1e-6, 1e-6], layer=[0.0, 0.0], param=[0.0, 1.0])
     assert {as_floats.a.dtype, as_floats.b.dtype, as_floats.layer.dtype, as_floats.param.dtype} == {np.dtype(np.int64)}
+    assert Conductances(a=[0], b=[-1], g=[1], layer=[0]).g.dtype == np.float64  # integer siemens are still floats
+    loop = c.edge_b.copy()
+    loop[3] = c.edge_a[3]
+    with pytest.raises(GraphError, match="conductance 3 joins x0n to itself"):
+        replace(c, edge_b=loop)
     g = c.edge_g.copy()
     g[4] = 1e-320  # > 0 and finite, but 1/g overflows: the deck would carry inf
     with np.errstate(over="ignore"), pytest.raises(NetlistError, match="conductance 4 is inf"):
