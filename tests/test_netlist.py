@@ -239,6 +239,15 @@ def test_conductance_cards_without_bias_rails_layer_names_or_layer_metadata():
     loop[3] = c.edge_a[3]
     with pytest.raises(GraphError, match="conductance 3 joins x0n to itself"):
         replace(c, edge_b=loop)
+    rails = c.edge_b.copy()
+    rails[4] = c.n_free + 2  # edge 4: x0n -> x1p, two sources
+    with pytest.raises(GraphError, match=r"conductance 4 joins two fixed-voltage terminals \(x0n, x1p\)"):
+        replace(c, edge_b=rails)
+    for bad in (0.0, -1e-6, np.nan, np.inf):  # edge 4 again (x0n - h1_1): every other g is fine
+        g = c.edge_g.copy()
+        g[4] = bad
+        with pytest.raises(GraphError, match=r"conductance between x0n and h1_1 is .*must be finite and > 0"):
+            replace(c, edge_g=g)
     g = c.edge_g.copy()
     g[4] = 1e-320  # > 0 and finite, but 1/g overflows: the deck would carry inf
     with np.errstate(over="ignore"), pytest.raises(NetlistError, match="conductance 4 is inf"):
