@@ -134,6 +134,7 @@ EQUIVALENT: dict[str, dict[str, str]] = {
            "conductances that is subnormal, a Norton current that overflows" for k in (145, 147, 154)},
         "xǁConductancesǁwrite__mutmut_160": "the element name of a sweep deck's Norton current (any unique name)",
         "xǁConductancesǁwrite__mutmut_164": "SPICE reads element letters in either case",
+        "xǁConductancesǁtake__mutmut_4": "ElementTable.take already slices param (a column of the table's length)",
     },
 }
 
