@@ -168,13 +168,13 @@ def test_diode_cocontent_is_the_integral_of_its_current(cards, name, volts):
     # two cards in one table, cathodes off ground, a batch of two: the sum of the single branches
     other = cards["DSHOCKLEY"]
     two = Diodes(anode=[0, 1], cathode=[2, 2], model=[0, 1], models=(model, other))
-    w2 = np.array([[0.5, 0.3, -0.2, 0.0], [-0.4, 0.1, 0.3, 0.0]])  # V(0), V(1), V(2), ground
+    w2 = np.array([[0.5, 0.3, -0.2, 0.0], [-0.4, 0.1, 0.3, 0.0], [0.2, 0.6, 0.1, 0.0]])  # V(0..2), ground
 
     def single(m, vb):
         return Diodes(anode=[0], cathode=[-1], model=[0], models=(m,)).cocontent(np.array([[vb, 0.0]]))[0]
 
     got2 = two.cocontent(w2)
-    assert got2.shape == (2,)
+    assert got2.shape == (3,)
     np.testing.assert_allclose(got2, [single(model, r[0] - r[2]) + single(other, r[1] - r[2]) for r in w2],
                                rtol=1e-13)
     np.testing.assert_allclose(two.currents(w2).i[:, 0, 0], branch_current(w2[:, 0] - w2[:, 2], model)[0],
@@ -183,6 +183,11 @@ def test_diode_cocontent_is_the_integral_of_its_current(cards, name, volts):
     ws = np.array([[0.3, 0.0]])  # and the caller's gmin adds 1/2 gmin v^2
     assert sh.cocontent(ws, gmin=1e-9)[0] - sh.cocontent(ws)[0] == pytest.approx(0.5 * (1e-9 - 1e-12) * 0.09,
                                                                                  rel=1e-9)
+    if model.RS:  # with RS a large gmin moves the junction too: still the integral of the branch current
+        one = Diodes(anode=[0], cathode=[-1], model=[0], models=(model,))
+        val, _ = quad(lambda u: float(branch_current(np.array([u]), model, gmin=1e-4)[0][0]), 0.0, 0.9,
+                      epsabs=0.0, epsrel=1e-12, limit=200)
+        assert one.cocontent(np.array([[0.9, 0.0]]), gmin=1e-4)[0] == pytest.approx(val, rel=1e-11)
     part = t.take([2, 0])  # rows in the order asked, the cards kept
     assert part.anode.tolist() == [2, 0] and part.models == (model,) and len(part) == 2
     ints = np.array([-1, 0, 1])  # integer volts are volts, not an integer result
