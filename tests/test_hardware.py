@@ -345,6 +345,12 @@ def test_power_delivered_by_sources_equals_power_dissipated(make, nudge):
         p = power_breakdown(c, c.edge_g, x, state, **kw)
         assert np.all(np.abs(p.balance) <= 1e-12 * p.dissipated)
         assert np.all(p.devices > 0) and np.all(p.diodes >= -1e-18)
+        assert p.others == {}  # every part under its own name
+    # the nudge's 1/beta resistors dissipate beta (out - t)^2 (resistive mode), nothing in current mode
+    out = c.outputs(nudged.state[:, : c.n_free])
+    want = 1e-5 * np.sum((out - tv) ** 2, axis=1) if nudge == "resistive" else np.zeros(5)
+    np.testing.assert_array_equal(want > 0, nudge == "resistive")
+    np.testing.assert_allclose(p.nudge_resistors, want, rtol=1e-12, atol=0)
     # the conductances' share is exactly g dV^2, as ResistiveNetwork.power computes it
     if "wires" not in c.layer_names:
         assert np.allclose(p.devices, ResistiveNetwork(c).power(x, nudged.state), rtol=1e-12)

@@ -223,6 +223,7 @@ def test_conductance_cards_without_bias_rails_layer_names_or_layer_metadata():
     assert sections == ["* layer 1 (layer2): 6 conductances [ohm = 1 / g]"]  # layer 0 folded away entirely
     c2, g2, x2 = parse_netlist(text).to_circuit()
     np.testing.assert_allclose(_dense_solve(c2, g2, x2), _dense_solve(c, c.edge_g, x), atol=1e-12, rtol=0)
+    assert c2.element("nudge").neg.tolist() == [-1, -1]  # single-ended outputs read back as such
     assert "* layer 1 (layer 1): 6 conductances" in compile_netlist(replace(c, layer_names=()), x=x).text
     v = _dense_solve(c, c.edge_g, x)[None, :]
     for names, keys in (((), ["layer0", "layer1"]), (("first",), ["first", "layer1"])):
