@@ -255,6 +255,20 @@ def test_conductance_cards_without_bias_rails_layer_names_or_layer_metadata():
         compile_netlist(replace(c, edge_g=g), x=x)
 
 
+def test_output_on_free_node_0_and_target_rows_of_a_single_point_deck():
+    """A differential output whose negative side is free node 0 keeps it through a deck (node 0
+    is not 'none'); a single-point deck takes one target row, not a batch."""
+    from dataclasses import replace
+
+    d = layered_circuit([2, 3, 2], seed=0, nudge="resistive", graph_kw=dict(outputs="differential"))
+    d0 = replace(d, out_neg=np.r_[0, d.out_neg[1:]])  # output 0: y0p - h1_0
+    text = compile_netlist(d0, x=[0.1, 0.2]).text
+    assert "* @output 0 pos=y0p neg=h1_0" in text
+    assert parse_netlist(text).to_circuit()[0].out_neg.tolist() == [0, 6]
+    with pytest.raises(DataError, match=r"target must have shape \(2,\), got \(2, 2\)"):
+        compile_netlist(d, x=[0.1, 0.2], beta=0.5, target=np.zeros((2, 2)))
+
+
 def test_parse_norton_gives_an_equivalent_circuit():
     c = _linear()
     x = np.array([0.1, 0.5, 0.9])
