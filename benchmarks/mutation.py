@@ -136,6 +136,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁConductancesǁwrite__mutmut_164": "SPICE reads element letters in either case",
         "xǁConductancesǁtake__mutmut_4": "ElementTable.take already slices param (a column of the table's length)",
     },
+    "elements/nudge.py": {
+        "xǁOutputsǁheader__mutmut_[1-8]": "the text of a deck's comment line",
+        "xǁOutputsǁheader__mutmut_18": "neg=0 (ground) reads back as no negative side, as '-' does",
+        "xǁOutputsǁpower__mutmut_1[46]": "no float64 cast: every expression promotes integer targets",
+    },
 }
 
 
