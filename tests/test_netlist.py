@@ -267,6 +267,13 @@ def test_output_on_free_node_0_and_target_rows_of_a_single_point_deck():
     assert parse_netlist(text).to_circuit()[0].out_neg.tolist() == [0, 6]
     with pytest.raises(DataError, match=r"target must have shape \(2,\), got \(2, 2\)"):
         compile_netlist(d, x=[0.1, 0.2], beta=0.5, target=np.zeros((2, 2)))
+    lines = compile_netlist(d0, x=[0.1, 0.2], beta=0.5, target=[1.0, 0.0]).text.split("\n")
+    assert "vy0 y0p_target h1_0 1.0" in lines  # the target source sits on node 0, not on ground
+    cur = replace(d0, nudge="current")
+    lines = compile_netlist(cur, x=[0.1, 0.2], beta=0.5, nudge_current=[1e-6, -1e-6]).text.split("\n")
+    assert "iz0 0 h1_0 -1e-06" in lines  # and so does the opposite nudge current
+    with pytest.raises(DataError, match=r"nudge_current must have shape \(2,\), got \(2, 2\)"):
+        compile_netlist(cur, x=[0.1, 0.2], beta=0.5, nudge_current=np.zeros((2, 2)))
 
 
 def test_parse_norton_gives_an_equivalent_circuit():
