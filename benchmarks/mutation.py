@@ -139,6 +139,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     "elements/nudge.py": {
         "xǁOutputsǁheader__mutmut_[1-8]": "the text of a deck's comment line",
         "xǁOutputsǁwrite__mutmut_3[2-7]": "the text of a deck's comment line",
+        "xǁOutputsǁwrite__mutmut_7[3-9]": "the text of a deck's comment line",
+        "xǁOutputsǁwrite__mutmut_80": "the text of a deck's comment line",
         "xǁOutputsǁheader__mutmut_18": "neg=0 (ground) reads back as no negative side, as '-' does",
         "xǁOutputsǁpower__mutmut_1[46]": "no float64 cast: every expression promotes integer targets",
     },

@@ -274,6 +274,8 @@ def test_output_on_free_node_0_and_target_rows_of_a_single_point_deck():
     assert "iz0 0 h1_0 -1e-06" in lines  # and so does the opposite nudge current
     with pytest.raises(DataError, match=r"nudge_current must have shape \(2,\), got \(2, 2\)"):
         compile_netlist(cur, x=[0.1, 0.2], beta=0.5, nudge_current=np.zeros((2, 2)))
+    with pytest.raises(DataError, match=r"nudge_ref must have shape \(7,\), got \(2, 7\)"):
+        compile_netlist(cur, x=[0.1, 0.2], beta=0.5, target=[1.0, 0.0], nudge_ref=np.zeros((2, 7)))
 
 
 def test_parse_norton_gives_an_equivalent_circuit():
