@@ -141,6 +141,7 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁOutputsǁwrite__mutmut_3[2-7]": "the text of a deck's comment line",
         "xǁOutputsǁwrite__mutmut_7[3-9]": "the text of a deck's comment line",
         "xǁOutputsǁwrite__mutmut_80": "the text of a deck's comment line",
+        "xǁOutputsǁwrite__mutmut_7": "deck.batch is 1 in a single-point deck (one row of x)",
         "xǁOutputsǁheader__mutmut_18": "neg=0 (ground) reads back as no negative side, as '-' does",
         "xǁOutputsǁpower__mutmut_1[46]": "no float64 cast: every expression promotes integer targets",
     },
