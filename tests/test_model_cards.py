@@ -11,6 +11,7 @@ next to each card in diodes.lib; a card without figures here fails
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -271,3 +272,19 @@ def test_diode_cards_write_what_they_read_and_refuse_what_ngspice_would_misread(
     assert "d0 x0p" in compile_netlist(on_input, x=[0.4, -0.2]).text  # the full form keeps the source
     with pytest.raises(ConfigError, match="diode 0 touches input source 'x0p'"):
         compile_netlist(on_input, x=[0.4, -0.2], form="norton")
+
+
+@pytest.mark.parametrize("card, what", [
+    (".model DX D(IS=4.352n N=1.906 a=b)", "parameter a: 'b' is not a SPICE number"),
+    (".model DX D(IS=4.352n N=1.906 BV)", "cannot read 'BV'"),
+    (".model DX D(IS=4.352n N=x1)", "parameter N: 'x1' is not a SPICE number"),
+])
+def test_a_card_token_we_cannot_read_is_refused_not_skipped(card, what):
+    """ngspice refuses a card with 'a=b' where BV=110 stood; a reader that skipped the token
+    simulated the card without its breakdown voltage (found by test_netlist's damaged-deck test)."""
+    from analog_eqprop.elements.diode import parse_model_cards
+    from analog_eqprop.errors import NetlistError
+
+    with pytest.raises(NetlistError, match=re.escape(".model DX") + ".*" + re.escape(what)):
+        parse_model_cards(card)
+    assert parse_model_cards(".model DX D(IS = 4.352n, N=1.906)")["DX"].N == 1.906  # spaces and commas read

@@ -23,7 +23,7 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from analog_eqprop.errors import ConfigError
+from analog_eqprop.errors import ConfigError, NetlistError
 from analog_eqprop.spice.numbers import spice_number
 
 __all__ = ["BOLTZMANN", "CHARGE", "T_NOMINAL", "GMIN", "thermal_voltage", "hardware_models_dir",
@@ -40,7 +40,7 @@ E = math.e
 #: A model card name: letters, digits and ``_``, starting with a letter.
 CARD_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _MODEL_RE = re.compile(r"^\s*\.model\s+([A-Za-z][A-Za-z0-9_]*)\s+([A-Za-z]+)\s*\(?(.*?)\)?\s*$", re.IGNORECASE)
-_PARAM_RE = re.compile(r"([A-Za-z][A-Za-z0-9_]*)\s*=\s*([-+0-9.eE]+[a-zA-Z]*)")
+_PARAM_RE = re.compile(r"([A-Za-z][A-Za-z0-9_]*)=(\S+)$")
 
 
 def hardware_models_dir() -> Path:
@@ -85,7 +85,17 @@ def model_cards(text: str, types: tuple[str, ...]) -> list[tuple[str, str, list[
         m = _MODEL_RE.match(line)
         if not m or m.group(2).upper() not in types:
             continue
-        params = [(key.upper(), spice_number(val)) for key, val in _PARAM_RE.findall(m.group(3))]
+        params = []
+        # every token must be KEY=VALUE: a token skipped here would leave a parameter out that
+        # ngspice refuses the card for (or reads), so the two would simulate different devices
+        for tok in re.sub(r"\s*=\s*", "=", m.group(3)).replace(",", " ").split():
+            kv = _PARAM_RE.match(tok)
+            if kv is None:
+                raise NetlistError(f".model {m.group(1)}: cannot read {tok!r}; parameters are KEY=VALUE")
+            try:
+                params.append((kv.group(1).upper(), spice_number(kv.group(2))))
+            except NetlistError as exc:
+                raise NetlistError(f".model {m.group(1)} parameter {kv.group(1)}: {exc}") from None
         out.append((m.group(1), m.group(2).upper(), params))
     return out
 
