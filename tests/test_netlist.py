@@ -248,7 +248,9 @@ def test_conductance_cards_without_bias_rails_layer_names_or_layer_metadata():
     for bad in (0.0, -1e-6, np.nan, np.inf):  # edge 4 again (x0n - h1_1): every other g is fine
         g = c.edge_g.copy()
         g[4] = bad
-        with pytest.raises(GraphError, match=r"conductance between x0n and h1_1 is .*must be finite and > 0"):
+        # the value as a plain float ("is 0.0 S", "is nan S"), not NumPy's repr (np.float64(0.0))
+        with pytest.raises(GraphError, match=rf"conductance between x0n and h1_1 is {re.escape(repr(float(bad)))} S; "
+                                             r"conductances must be finite and > 0"):
             replace(c, edge_g=g)
     g = c.edge_g.copy()
     g[4] = 1e-320  # > 0 and finite, but 1/g overflows: the deck would carry inf

@@ -116,7 +116,7 @@ class Conductances(ElementTable):
             if np.any(bad):
                 k = s + int(np.argmax(bad))
                 raise GraphError(f"circuit: conductance between {c.terminal_name(self.a[k])} and "
-                                 f"{c.terminal_name(self.b[k])} is {self.g[k]!r} S; conductances must be "
+                                 f"{c.terminal_name(self.b[k])} is {float(self.g[k])!r} S; conductances must be "
                                  f"finite and > 0")
 
     def check_params(self) -> None:
@@ -147,8 +147,8 @@ class Conductances(ElementTable):
         if np.any(bad):
             k = int(train[np.argmax(bad)])
             raise GraphError(f"circuit: conductances {int(ref[np.argmax(bad)])} and {k} share parameter {int(ep[k])} "
-                             f"but start at different values ({self.g[ref[np.argmax(bad)]]!r}, "
-                             f"{self.g[k]!r} S)")
+                             f"but start at different values ({float(self.g[ref[np.argmax(bad)]])!r}, "
+                             f"{float(self.g[k])!r} S)")
 
     def links(self, circuit):
         return [self.blocks().links()]  # a star per dense block: the same connectivity
