@@ -166,6 +166,9 @@ class ElementTable:
     noun: ClassVar[str] = "element"
     #: Columns holding terminal indices.
     terminals: ClassVar[tuple[str, ...]] = ()
+    #: The dataclass of its model cards (held in a ``models`` field, each with an ``extra`` tuple of
+    #: unread card parameters), if the kind has them: :meth:`to_dict` / :meth:`from_dict` convert them.
+    card_model: ClassVar[type | None] = None
     #: Whether the kind creates terminals of its own (sources, amplified copies).
     owns_terminals: ClassVar[bool] = False
     #: Whether its owned terminals hold fixed voltages (sources) rather than follow the network.
@@ -221,15 +224,22 @@ class ElementTable:
         return dataclasses.replace(self, **out)
 
     def to_dict(self) -> dict[str, Any]:
-        """Every column as JSON-friendly data (see :meth:`from_dict`)."""
+        """Every column as JSON-friendly data (see :meth:`from_dict`); model cards as dicts."""
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             out[f.name] = v.tolist() if isinstance(v, np.ndarray) else list(v) if isinstance(v, tuple) else v
+        if self.card_model is not None:
+            out["models"] = [{**dataclasses.asdict(m), "extra": [list(e) for e in m.extra]} for m in self.models]
         return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ElementTable":
+        if cls.card_model is not None:
+            card = cls.card_model
+            d = {**d, "models": tuple(m if isinstance(m, card) else
+                                      card(**{**m, "extra": tuple(tuple(e) for e in m.get("extra", ()))})
+                                      for m in d.get("models", ()))}
         return cls(**d)
 
     # -- validation and terminals ------------------------------------------------------------

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -317,6 +317,7 @@ class Diodes(ElementTable):
 
     kind: ClassVar[str] = "diode"
     noun: ClassVar[str] = "diode"
+    card_model: ClassVar[type | None] = DiodeModel
     terminals: ClassVar[tuple[str, ...]] = ("anode", "cathode")
     linear: ClassVar[bool] = False
     cards: ClassVar[dict[str, CardSpec]] = {"d": CardSpec(2, "model")}
@@ -334,18 +335,6 @@ class Diodes(ElementTable):
     def take(self, rows) -> "Diodes":
         return super().take(rows)
 
-    def to_dict(self) -> dict:
-        out = super().to_dict()
-        out["models"] = [{**asdict(m), "extra": [list(e) for e in m.extra]} for m in self.models]
-        return out
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Diodes":
-        d = dict(d)
-        d["models"] = tuple(m if isinstance(m, DiodeModel) else
-                            DiodeModel(**{**m, "extra": tuple(tuple(e) for e in m.get("extra", ()))})
-                            for m in d.get("models", ()))
-        return cls(**d)
 
     def groups(self) -> list[tuple[DiodeModel, np.ndarray]]:
         """``(model, indices of its diodes)`` for every model in use."""

@@ -71,7 +71,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -282,6 +282,7 @@ class Mosfets(ElementTable):
 
     kind: ClassVar[str] = "mosfet"
     noun: ClassVar[str] = "transistor"
+    card_model: ClassVar[type | None] = MosfetModel
     terminals: ClassVar[tuple[str, ...]] = ("drain", "gate", "source", "bulk")
     linear: ClassVar[bool] = False
     trainable: ClassVar[str | None] = "vg"
@@ -529,15 +530,3 @@ class Mosfets(ElementTable):
             np.add.at(pc.out, (slice(None), term[:, j]), b.i[:, :, j])
         return {"transistors": np.sum(b.i * v, axis=(1, 2))}
 
-    def to_dict(self) -> dict:
-        out = super().to_dict()
-        out["models"] = [{**asdict(m), "extra": [list(e) for e in m.extra]} for m in self.models]
-        return out
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Mosfets":
-        d = dict(d)
-        d["models"] = tuple(m if isinstance(m, MosfetModel) else
-                            MosfetModel(**{**m, "extra": tuple(tuple(e) for e in m.get("extra", ()))})
-                            for m in d.get("models", ()))
-        return cls(**d)
