@@ -3,7 +3,7 @@
 Blocks are small frozen settings objects. :func:`build_graph` lays them out as a networkx
 *circuit graph* (nodes with ``role``/``layer``/clamp/amplifier attributes, edges with
 ``weight`` [S] and, where needed, ``trainable``/``tie``: see
-:mod:`analog_eqprop.circuits.builders`), which :func:`~analog_eqprop.circuits.circuit_from_graph`
+:mod:`analog_eqprop.circuits.from_graph`), which :func:`~analog_eqprop.circuits.circuit_from_graph`
 compiles like any other graph: the same graph -> circuit -> netlist path as the rest of the
 toolkit, for every backend.
 

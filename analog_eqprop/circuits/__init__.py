@@ -1,7 +1,6 @@
 """Resistive EqProp circuits: elements, the one circuit description, and builders from graphs."""
 
 from analog_eqprop.circuits.builders import (
-    circuit_from_graph,
     circuit_graph,
     dense_circuit,
     drn_circuit,
@@ -12,6 +11,7 @@ from analog_eqprop.circuits.builders import (
     transistor_circuit,
 )
 from analog_eqprop.circuits.description import GROUND, NUDGE_MODES, Circuit
+from analog_eqprop.circuits.from_graph import circuit_from_graph
 from analog_eqprop.circuits.elements import (
     DiodeModel,
     diode_current,

@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from analog_eqprop.circuits.builders import circuit_from_graph, circuit_graph, random_circuit
+from analog_eqprop.circuits.builders import circuit_graph, random_circuit
+from analog_eqprop.circuits.from_graph import circuit_from_graph
 from analog_eqprop.circuits.description import Circuit
 from analog_eqprop.config import option
 from analog_eqprop.defaults import CIRCUIT_DEFAULTS as _D

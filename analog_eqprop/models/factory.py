@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from analog_eqprop.circuits.builders import circuit_from_graph
+from analog_eqprop.circuits.from_graph import circuit_from_graph
 from analog_eqprop.circuits.config import CircuitConfig, build_circuit
 from analog_eqprop.defaults import MODEL_DEFAULTS, MODEL_KINDS, TRAIN_KEYS
 from analog_eqprop.errors import ConfigError
