@@ -424,3 +424,63 @@ def test_backend_options_are_checked_up_front():
                           ({"reltol": True}, "needs a value")]:
         with pytest.raises(ConfigError, match=fragment):
             NgspiceBackend(options=bad)
+
+
+# ------------------------------------------------------------------------ user init files
+# ngspice sources `.spiceinit` from the working directory (else the user's home) at start-up:
+# code (`shell`) and options. The toolkit starts ngspice without it in both modes.
+SPICEINIT = "* hostile init file\nshell touch {M}\noption gmin=1e-3\n"
+DIVIDER = "divider\nV1 a 0 1\nR1 a b 1k\nR2 b 0 3k\n.op\n.end\n"
+
+
+@needs_shared
+@pytest.mark.ngspice
+def test_shared_engine_ignores_a_spiceinit_in_the_working_directory(tmp_path):
+    """A child process started in a directory holding a hostile `.spiceinit`: the engine
+    neither runs it (no marker) nor takes its option (gmin 1e-3 S from b to ground would pull
+    v(b) from 0.75 V to ~0.43 V), and the process's working directory is unchanged."""
+    marker = tmp_path / "mark"
+    (tmp_path / ".spiceinit").write_text(SPICEINIT.replace("{M}", str(marker)))
+    code = textwrap.dedent(
+        """
+        import json, os
+        from analog_eqprop.solvers.ngspice_shared import operating_point
+        before = os.getcwd()
+        v = float(operating_point(%r).vectors["b"][0])
+        print(json.dumps({"v": v, "same_cwd": os.getcwd() == before}))
+        """ % DIVIDER
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not marker.exists(), "ngspice ran the working directory's .spiceinit"
+    assert abs(out["v"] - 0.75) < 1e-9 and out["same_cwd"]
+
+
+def test_shared_engine_starts_beside_an_empty_spiceinit(tmp_path, monkeypatch):
+    """ngspice reads ~/.spiceinit (the passwd home, not $HOME) only when the working directory
+    has none: the engine starts where an empty one stands, and the caller's directory is back
+    afterwards."""
+    from analog_eqprop.solvers.ngspice_shared import _without_user_init_files
+
+    monkeypatch.chdir(tmp_path)
+    with _without_user_init_files():
+        here = Path.cwd()
+        assert here != tmp_path and (here / ".spiceinit").read_text() == ""
+        assert sorted(p.name for p in here.iterdir()) == [".spiceinit"]
+    assert Path.cwd() == tmp_path and not here.exists()
+
+
+@needs_binary
+@pytest.mark.ngspice
+def test_batch_mode_ignores_the_users_spiceinit(tmp_path, monkeypatch):
+    """`ngspice -b` reads $HOME/.spiceinit: the batch driver starts it with -n."""
+    from analog_eqprop.solvers.ngspice_batch import run_batch
+
+    marker = tmp_path / "mark"
+    (tmp_path / ".spiceinit").write_text(SPICEINIT.replace("{M}", str(marker)))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    run = run_batch(DIVIDER)
+    assert not marker.exists(), "ngspice -b ran the user's .spiceinit"
+    assert abs(run.vectors["b"][0] - 0.75) < 1e-9

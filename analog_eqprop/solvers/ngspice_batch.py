@@ -598,10 +598,11 @@ def run_batch(
         raw_path = os.path.join(tmp, "out.raw")
         with open(deck_path, "w", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")
-        # cwd=tmp so that a .spiceinit in the caller's directory is not picked up, and
-        # relative names so that no random temp path is echoed into the classified log.
+        # -n: no user init file (.spiceinit here or ~/.spiceinit: it may run shell commands and
+        # change options, so results would differ from the twin's and from other machines');
+        # cwd=tmp and relative names so that no random temp path is echoed into the classified log.
         proc = subprocess.Popen(
-            [exe, "-b", "-r", "out.raw", "deck.cir"],
+            [exe, "-n", "-b", "-r", "out.raw", "deck.cir"],
             cwd=tmp,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

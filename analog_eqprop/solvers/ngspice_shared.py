@@ -45,9 +45,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import os
+import tempfile
 import threading
 import time
 
@@ -202,6 +204,35 @@ def get_engine() -> NgspiceShared:
         return _ENGINE
 
 
+@contextlib.contextmanager
+def _without_user_init_files():
+    """Run ``ngSpice_Init`` so that it reads no user init file.
+
+    At start-up libngspice sources ``.spiceinit`` from the current directory, or else
+    ``~/.spiceinit`` (the passwd home, whatever ``$HOME`` says): a file that can run shell
+    commands (``shell ...``) and change simulator options, so that running the toolkit in an
+    untrusted directory would run its code, and a user's own file would silently change the
+    operating points the NumPy twin is compared with. ngspice 39 has no switch for this in
+    shared mode (the executable's is ``-n``), so the engine starts in an empty temporary
+    directory holding an *empty* ``.spiceinit``: ngspice sources that one and looks no further.
+    The system's ``spinit`` (device libraries, code models) is still read. The working
+    directory is restored at once; the engine starts once per process, under ``_LOCK``.
+    """
+    with tempfile.TemporaryDirectory(prefix="analog_eqprop_ngspice_init_") as tmp:
+        open(os.path.join(tmp, ".spiceinit"), "w", encoding="ascii").close()
+        try:
+            here = os.open(".", os.O_RDONLY)  # a handle: works even where getcwd() would not
+        except OSError:
+            here = None
+        os.chdir(tmp)
+        try:
+            yield
+        finally:
+            if here is not None:
+                os.fchdir(here)
+                os.close(here)
+
+
 class NgspiceShared:
     """The process's ngspice shared-library engine; obtain it with :func:`get_engine`.
 
@@ -241,7 +272,8 @@ class NgspiceShared:
                 _BGThreadRunning(self._on_bg),
             )
             send_char, send_stat, exit_cb, bg_cb = self._callbacks
-            self._lib.ngSpice_Init(send_char, send_stat, exit_cb, None, None, bg_cb, None)
+            with _without_user_init_files():
+                self._lib.ngSpice_Init(send_char, send_stat, exit_cb, None, None, bg_cb, None)
             _INIT_PID = os.getpid()
             self.pid = _INIT_PID
             self.banner = "\n".join(self._take_output())
