@@ -71,8 +71,8 @@ MODULES: dict[str, list[str]] = {
     "solvers/mna.py": ["tests/test_circuits.py", "tests/test_bcd.py", "tests/test_amp_offset.py",
                        "tests/test_agreement.py", "tests/test_perf_paths.py"],
     # ngspice's convergence aids of the Newton solver (junction limiting, gmin and source stepping)
-    "solvers/continuation.py": ["tests/test_newton_convergence.py", "tests/test_circuits.py",
-                                "tests/test_mosfet.py", "tests/test_agreement.py"],
+    "solvers/continuation.py": ["tests/test_continuation.py", "tests/test_newton_convergence.py",
+                                "tests/test_circuits.py", "tests/test_mosfet.py", "tests/test_agreement.py"],
     "solvers/bcd.py": ["tests/test_bcd.py", "tests/test_perf_paths.py", "tests/test_bad_inputs.py"],
     # EqProp, its gradient checks and losses, and the resistive model's gradient and update paths
     "eqprop/core.py": ["tests/test_theory.py", "tests/test_circuits.py", "tests/test_losses.py",
