@@ -21,6 +21,7 @@ Example::
     python benchmarks/mutation.py                          # every module (~1-3 h on 2 busy cores)
     python benchmarks/mutation.py --modules eqprop/core.py --max-children 2
     python benchmarks/mutation.py --modules eqprop/core.py --rerun-survivors   # after new tests
+    python benchmarks/mutation.py --modules netlist/compiler.py --resume       # after an interruption
 """
 
 from __future__ import annotations
@@ -235,11 +236,24 @@ def _survivor_diffs(work: Path) -> None:
             fh.write(f"# {name}\n{diff}\n")
 
 
-def run_module(module: str, work: Path, max_children: int, rerun: bool = False) -> dict:
+def _frozen_selection(work: Path) -> list[str]:
+    """The owning test files a scratch copy was prepared with (its pyproject.toml)."""
+    m = re.search(r"pytest_add_cli_args_test_selection = (\[.*?\])\n", (work / "pyproject.toml").read_text("utf-8"))
+    return json.loads(m.group(1)) if m else []
+
+
+def run_module(module: str, work: Path, max_children: int, rerun: bool = False, resume: bool = False) -> dict:
     """Mutate ``module`` and run its tests; ``rerun``: only the last run's survivors, against the
-    working tree's current tests (after new tests were written for them)."""
+    working tree's current tests (after new tests were written for them); ``resume``: go on with
+    an interrupted run in ``work`` (mutmut keeps each mutant's result as it is decided and skips
+    the decided ones), on the scratch copy as it was prepared -- its sources and tests frozen, so
+    that every mutant of the run meets the same tests (``--rerun-survivors`` afterwards puts the
+    survivors to the current tests)."""
     names: list[str] = list(FOCUS.get(module, []))
-    if rerun:
+    resumed = resume and not rerun and (work / "mutants").is_dir() and (work / "pyproject.toml").is_file()
+    if resumed:
+        tests = _frozen_selection(work)
+    elif rerun:
         last = json.loads((work / "results.json").read_text())
         names = [n for n in last.get("survived", []) + last.get("no tests", []) if not equivalent(module, n)]
         for dst in (work / "tests", work / "mutants" / "tests"):
@@ -255,7 +269,7 @@ def run_module(module: str, work: Path, max_children: int, rerun: bool = False) 
     env.pop("PYTHONPATH", None)  # the scratch copy's own package, never the caller's
     load0 = os.getloadavg()
     t0 = time.perf_counter()
-    with open(work / ("rerun.log" if rerun else "mutmut.log"), "w") as log:
+    with open(work / ("rerun.log" if rerun else "mutmut.log"), "a" if resumed else "w") as log:
         if not rerun or names:  # (a rerun with no survivors left has nothing to run)
             rc = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names],
                                 cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
@@ -270,7 +284,7 @@ def run_module(module: str, work: Path, max_children: int, rerun: bool = False) 
     scored = killed + counts.get("survived", 0)
     survivors = json.loads((work / "results.json").read_text()).get("survived", [])
     equiv = {n: why for n in survivors if (why := equivalent(module, n))}
-    return {"equivalent": len(equiv), "equivalent_survivors": equiv,
+    return {"resumed": resumed, "equivalent": len(equiv), "equivalent_survivors": equiv,
             "kill_rate_non_equivalent": killed / (scored - len(equiv)) if scored > len(equiv) else None,
             "not_checked": counts.get("not checked", 0), "module": module, "tests": tests, "rc": rc, "counts": counts, "mutants": total, "killed": killed,
             "survived": counts.get("survived", 0), "no_tests": counts.get("no tests", 0),
@@ -285,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "mutation")
     ap.add_argument("--rerun-survivors", action="store_true",
                     help="re-test only the last run's surviving mutants against the current tests")
+    ap.add_argument("--resume", action="store_true",
+                    help="go on with an interrupted run (its scratch copy, as prepared) instead of starting afresh")
     args = ap.parse_args(argv)
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
@@ -298,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'module':<26}{'mutants':>8}{'killed':>8}{'survived':>9}{'no tests':>9}{'kill %':>8}{'wall s':>8}  load")
     for module in args.modules:
         res = run_module(module, args.out / module.replace("/", "_").removesuffix(".py"), args.max_children,
-                         args.rerun_survivors)
+                         args.rerun_survivors, args.resume)
         if args.rerun_survivors and module in summary:  # the first run's cost stays the module's figure
             res = dict(res, first_run_wall_s=summary[module].get("first_run_wall_s", summary[module]["wall_s"]),
                        first_run_survived=summary[module].get("first_run_survived", summary[module]["survived"]))
