@@ -129,6 +129,33 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         **{f"x__junction_cocontent__mutmut_{k}": "no float64 cast: every expression promotes integer volts"
            for k in (70, 72)},
     },
+    "solvers/continuation.py": {
+        **{f"x_pnjlim__mutmut_{k}": "np.errstate's arguments: nothing in the block divides by zero or takes the log "
+           "of a value <= 0 (vt > 0, the where() guards), so no warning is raised or silenced" for k in (22, 23, 24, 25)},
+        **{f"x_pnjlim__mutmut_{k}": "a limited rising lane has |vnew - vold| > 2 vt, so arg = (vnew - vold) / vt "
+           "rounds above 2 (2 vt is exact): the guard of `up` at arg == 2 is read only in discarded lanes"
+           for k in (45, 49)},
+        **{f"x_pnjlim__mutmut_{k}": "`down` is selected only where arg <= 0: its guard (arg < 2) and fill value "
+           "act in discarded lanes" for k in (62, 63, 66)},
+        **{f"x_pnjlim__mutmut_{k}": "`off` is selected only where vnew > vcrit > 0 (vcrit > 0 for every card with "
+           "IS < n V_T / sqrt 2): its guard (vnew > 0) and fill value act in discarded lanes" for k in (76, 79)},
+        **{f"x_pnjlim__mutmut_{k}": "0 < arg <= 1 is a change of at most vt < 2 vt: not limited, up/down discarded"
+           for k in (95, 96)},
+        "x_pnjlim__mutmut_112": "vold == 0: -vold - 1 and 2 vold - 1 are both -1",
+        **{f"x_pnjlim__mutmut_{k}": "the reverse bound is <= -1: no vnew in [0, 1) is below it" for k in (125, 126)},
+        **{f"x_gmin_stepping__mutmut_{k}": "the dtype of the internal state array (holds 0, 1, -1; compared with == "
+           "only)" for k in (28, 30)},
+        **{f"x_gmin_stepping__mutmut_{k}": "`// 4` or `/ 4` against integer iteration counts: it <= floor(s / 4) iff "
+           "it <= s / 4, it > floor(3 s / 4) iff it > 3 s / 4" for k in (72, 88)},
+        **{f"x_source_stepping__mutmut_{k}": "`// 4` or `/ 4` against integer iteration counts: it <= floor(s / 4) "
+           "iff it <= s / 4, it > floor(3 s / 4) iff it > 3 s / 4" for k in (66, 77)},
+        **{f"x_gmin_stepping__mutmut_{k}": "the failed mark's value: only state == 0 and state == 1 are read"
+           for k in (118, 130)},
+        **{f"x_source_stepping__mutmut_{k}": "the failed mark's value: only state == 0 and state == 1 are read"
+           for k in (105, 113)},
+        "x_source_stepping__mutmut_90": "an increment of exactly 1e-8: the stuck rule acts only at lam == 1 (elsewhere "
+                                        "the increment is rise >= 1e-7), and 1 - lam_ok is never the float 1e-8",
+    },
     "elements/conductance.py": {
         **{f"xǁConductancesǁwrite__mutmut_{k}": "the sentinel index of a terminal that is no source, masked by "
            "kind == 1" for k in (13, 26, 27)},

@@ -18,8 +18,8 @@ import math
 import numpy as np
 import pytest
 
-from analog_eqprop.elements.diode import diode_model
-from analog_eqprop.solvers.continuation import JunctionTable, gmin_stepping, source_stepping
+from analog_eqprop.elements.diode import DiodeModel, diode_model
+from analog_eqprop.solvers.continuation import JunctionTable, gmin_stepping, pnjlim, source_stepping
 
 STEP_ITER = 40  # ngspice's CKTdcTrcvMaxIter in these scripts: <= 10 is fast, > 30 is slow
 
@@ -128,6 +128,7 @@ SCRIPTS = {
     "middling": _padded([(True, 20)]),
     "fails then recovers": _padded([(True, 3), (False, 40), (False, 40), (True, 12), (True, 38), (True, 2), (True, 5)]),
     "never converges": _padded([(False, 40)]),
+    "fast, then one failure late": _padded([(True, 3)] * 12 + [(False, 40), (True, 3)]),
     **{f"random {s}": _answers(s, 1100, 0.3) for s in range(4)},
     **{f"mostly good {s}": _answers(s, 1100, 0.1, most=32) for s in range(4, 10)},
     **{f"fast, some fail {s}": _answers(s, 1100, 0.06, most=10) for s in range(10, 14)},
@@ -164,6 +165,9 @@ def test_gmin_stepping_follows_ngspice_dynamic_gmin_per_example(gmin):
             n_good = sum(bool(a) for a, _ in scripts[name][: len(asked)])
             assert np.all(u[r] == 10.0 * r + n_good) and np.all(vj[r] == -n_good), name
             assert res[r] == 1e-15 * (r + 1), name
+        elif len(asked) == len([a for a in asked if a is not None]):  # never reached the final solve
+            assert res[r] == np.inf, name
+    assert res.dtype == np.float64
     assert conv[names.index("all fast")] and not conv[names.index("never converges")]
     assert not conv[names.index("last solve fails")]
 
@@ -200,6 +204,7 @@ def test_source_stepping_follows_ngspice_gillespie_per_example():
             n_good = sum(bool(a) for a, _ in SCRIPTS[name][: len(facts)])
             assert np.all(u[r] == n_good) and np.all(vj[r] == -n_good), name
             assert script.asked[r][-1] == 1.0 and res[r] == 1e-15 * (r + 1), name
+    assert res.dtype == np.float64
     assert conv[names.index("all fast")] and not conv[names.index("never converges")]
     # slow steps halve the increment until it is below 1e-7: a failure, as in ngspice
     assert not conv[names.index("all slow")]
@@ -257,3 +262,110 @@ def test_junction_start_cold_and_warm():
     assert t.start(vj, warm=True).tolist() == [[vc - 0.01, vc + 0.01, 0.0]]
     edge = np.array([[vc + 20 * vte]])
     assert t.start(edge, warm=True)[0, 0] == edge[0, 0]  # exactly 20 n V_T beyond: kept
+
+
+# -- the comparisons at their boundaries (ngspice's strict < and >=) ----------------------------
+def _one(stepper, answers, **kw):
+    script = Script([_padded(answers)])
+    out = stepper(script, np.arange(1), np.zeros((1, 1)), np.zeros((1, 1)), step_iter=STEP_ITER, **kw)
+    return script.asked[0], out
+
+
+def test_gmin_last_step_when_the_shunt_is_exactly_factor_times_gmin():
+    """At ``gshunt == factor * gmin`` ngspice divides once more (``<``, not ``<=``); here that
+    quotient rounds to just above gmin, so it takes one more shunt step before gmin itself."""
+    gmin = 3.9161960890916066e-07
+    g_start = 10 * (10 * gmin)
+    assert g_start / 10 == 10 * gmin and (10 * gmin) / 10 > gmin  # the case: one rounding above
+    asked, (*_, conv, its) = _one(gmin_stepping, [(True, 3)], gmin=gmin, final_iter=3, g_start=g_start)
+    shunts, total, ok = ref_dynamic_gmin(iter(_padded([(True, 3)])), gmin=gmin, step_iter=STEP_ITER,
+                                         final_iter=3, g_start=g_start)
+    assert asked == shunts and len(asked) == 4 and asked[2] == gmin and conv[0] and its[0] == total
+
+
+def test_gmin_a_factor_of_exactly_1_00005_still_retries():
+    asked, _ = _one(gmin_stepping, [(False, 40), (True, 3)], gmin=1e-3, final_iter=3, factor0=1.00005,
+                    max_rounds=3)
+    # "factor < 1.00005" fails; 1.00005 itself retries, at its fourth root
+    assert len(asked) == 3 and asked[1] == pytest.approx(1e-2 / 1.00005 ** 0.25, rel=1e-15)
+
+
+def test_source_step_bounds_at_their_edges():
+    # a failed step after the increment had grown past 0.1: the next is capped at 0.01
+    asked, _ = _one(source_stepping, [(True, 3)] * 12 + [(False, 40), (True, 3)])
+    assert asked[13] - asked[11] == pytest.approx(0.01)
+    # an increment of exactly 1e-7 is still taken (ngspice stops below it), after a failure...
+    asked, (*_, conv, _) = _one(source_stepping, [(False, 40), (True, 3)], raise0=1e-6)
+    assert asked[:2] == [1e-6, 1e-7] and conv[0]
+    # ... and after a slow step that halved it
+    asked, (*_, conv, _) = _one(source_stepping, [(True, 35), (True, 3)], raise0=2e-7)
+    assert asked[:2] == [2e-7, 2e-7 + 1e-7] and conv[0]
+    # a failure within 1e-8 of the last good factor ends the homotopy at once (here at 1)
+    asked, (*_, conv, _) = _one(source_stepping, [(True, 3), (False, 40)], raise0=1 - 5e-9)
+    assert asked == [1 - 5e-9, 1.0] and not conv[0]
+
+
+# -- junction limiting: ngspice 39's DEVpnjlim, transcribed one scalar at a time ---------------
+def ref_devpnjlim(vnew: float, vold: float, vt: float, vcrit: float) -> tuple[float, bool]:
+    """src/spicelib/devices/devsup.c (ngspice 39), the forward and the reverse part."""
+    if vnew > vcrit and abs(vnew - vold) > vt + vt:
+        if vold > 0:
+            arg = (vnew - vold) / vt
+            if arg > 0:
+                return vold + vt * (2 + math.log(arg - 2)), True
+            return vold - vt * (2 + math.log(2 - arg)), True
+        return vt * math.log(vnew / vt), True
+    if vnew < 0:
+        arg = -1 * vold - 1 if vold > 0 else 2 * vold - 1
+        if vnew < arg:
+            return arg, True
+    return vnew, False
+
+
+def test_pnjlim_is_devpnjlim_on_a_grid_and_at_its_boundaries():
+    vt, vc = 0.25, 0.7  # 2 vt = 0.5 exactly
+    grid = np.array([-7.0, -3.1, -2.0, -1.5, -1.0, -0.6, -0.2, 0.0, 0.3, 0.7, 0.75, 0.9, 1.2, 1.45, 1.5, 1.55,
+                     1.7, 2.0, 3.3, 9.0])
+    vnew, vold = (a.ravel() for a in np.meshgrid(grid, grid))
+    # the boundaries: vnew == vcrit, a change of exactly 2 vt, the reverse bound itself
+    vnew = np.concatenate([vnew, [vc, 1.5, 1.0, -3.0, -2.0, 1.5, 1.6]])
+    vold = np.concatenate([vold, [-2.0, 1.0, 1.5, 1.0, -0.5, 0.9, 1.0]])
+    for reverse in (True, False):
+        out, lim = pnjlim(vnew, vold, vt, vc, reverse=reverse)
+        assert out.dtype == np.float64
+        for k in range(vnew.size):
+            want, wl = ref_devpnjlim(float(vnew[k]), float(vold[k]), vt, vc)
+            if not reverse and not (vnew[k] > vc and abs(vnew[k] - vold[k]) > 2 * vt):
+                want, wl = float(vnew[k]), False  # the forward part only
+            assert out[k] == pytest.approx(want, rel=1e-15, abs=1e-15) and bool(lim[k]) is wl, (vnew[k], vold[k])
+    # reverse limiting is off unless asked for (the solver's forward junctions)
+    out, lim = pnjlim(np.array([-5.0]), np.array([0.0]), vt, vc)
+    assert out[0] == -5.0 and not lim[0]
+
+
+def test_pnjlim_computes_in_float64():
+    # float32 inputs are computed in float64 (the limited voltage is not rounded to float32)
+    v32, o32 = np.array([1.3, 1.3], np.float32), np.array([-0.2, 0.1], np.float32)  # from off; from on
+    out, _ = pnjlim(v32, o32, 0.05, 0.7)
+    for k in range(2):
+        want, _ = ref_devpnjlim(float(v32[k]), float(o32[k]), 0.05, 0.7)
+        assert out.dtype == np.float64 and out[k] == pytest.approx(want, rel=1e-15)
+    o32 = o32[1:]
+    out, _ = pnjlim(np.array([-3.0]), o32, 0.05, 0.7, reverse=True)
+    assert out[0] == -float(o32[0]) - 1.0  # the reverse bound from a float32 vold, in float64
+
+
+def test_breakdown_limiting_at_and_below_its_edge():
+    """A card whose breakdown n V_T is large (NBV = 5): near the edge of the breakdown region
+    the reverse bound of DEVpnjlim acts on ``-(v + BV)``."""
+    m = DiodeModel(name="DBRK", IS=1e-9, N=1.5, BV=10.0, IBV=1e-3, NBV=5.0)
+    t = JunctionTable.of([m], np.zeros(1, int))
+    bv, vtb, edge = t.bv[0], t.vtebrk[0], t._brk_edge[0]
+    assert edge == pytest.approx(-bv + 10 * vtb) and 10 * vtb > 1.2
+    vold = np.array([[-bv - 0.1]])  # in breakdown: -(vold + BV) = 0.1
+    out, lim = t.limit(np.array([[-bv + 1.2]]), vold)  # below the edge: breakdown limiting
+    assert out[0, 0] == pytest.approx(-(-1.1 + bv), rel=1e-14) and lim[0, 0]  # the reverse bound -0.1 - 1
+    out, lim = t.limit(np.array([[edge]]), vold)  # at the edge: forward limiting (nothing to do)
+    assert out[0, 0] == edge and not lim[0, 0]
+    warm = t.start(np.array([[t.vcrit[0] + 20.5 * t.vte[0]]]), warm=True)
+    assert warm[0, 0] == 0.0  # more than 20 n V_T beyond V_crit: counted as off

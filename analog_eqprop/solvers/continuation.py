@@ -152,8 +152,9 @@ def gmin_stepping(run: Run, rows: np.ndarray, u: np.ndarray, vj: np.ndarray, *, 
     """ngspice's dynamic gmin stepping for the examples ``rows``, from the state ``(u, vj)``.
 
     Returns ``(u, vj, residual, converged, iterations)`` for those rows (iterations summed
-    over all steps). An example fails when its factor shrinks below 1.00005 (or after
-    ``max_rounds`` steps, a bound ngspice does not have).
+    over all steps; the residual [A] is the final solve's, ``inf`` where no final solve was
+    reached). An example fails when its factor shrinks below 1.00005 (or after ``max_rounds``
+    steps, a bound ngspice does not have).
     """
     m = rows.size
     gsh = np.full(m, g_start / factor0)
