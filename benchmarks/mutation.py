@@ -145,6 +145,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         **{f"x_pnjlim__mutmut_{k}": "the reverse bound is <= -1: no vnew in [0, 1) is below it" for k in (125, 126)},
         **{f"x_gmin_stepping__mutmut_{k}": "the dtype of the internal state array (holds 0, 1, -1; compared with == "
            "only)" for k in (28, 30)},
+        **{f"x_source_stepping__mutmut_{k}": "the dtype of the internal state array (holds 0, 1, -1; compared with "
+           "== only)" for k in (23, 25)},
         **{f"x_gmin_stepping__mutmut_{k}": "`// 4` or `/ 4` against integer iteration counts: it <= floor(s / 4) iff "
            "it <= s / 4, it > floor(3 s / 4) iff it > 3 s / 4" for k in (72, 88)},
         **{f"x_source_stepping__mutmut_{k}": "`// 4` or `/ 4` against integer iteration counts: it <= floor(s / 4) "

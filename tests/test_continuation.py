@@ -369,3 +369,14 @@ def test_breakdown_limiting_at_and_below_its_edge():
     assert out[0, 0] == edge and not lim[0, 0]
     warm = t.start(np.array([[t.vcrit[0] + 20.5 * t.vte[0]]]), warm=True)
     assert warm[0, 0] == 0.0  # more than 20 n V_T beyond V_crit: counted as off
+
+
+def test_a_low_breakdown_card_limits_forward_steps_as_forward():
+    """BV = 0.2 V with the breakdown region's 10 NBV V_T (0.26 V) reaching above 0 V: the edge is
+    clipped at 0 V, so a forward step (here from -0.25 V to +30 mV, past V_crit) gets forward
+    limiting, vte ln(v / vte), not the breakdown branch."""
+    m = DiodeModel(name="DLOW", IS=1e-9, N=0.02, BV=0.2, IBV=1e-9, NBV=1.0)
+    t = JunctionTable.of([m], np.zeros(1, int))
+    assert t.bv[0] == pytest.approx(0.2) and -t.bv[0] + 10 * t.vtebrk[0] > 0 and t._brk_edge[0] == 0.0
+    out, lim = t.limit(np.array([[0.03]]), np.array([[-0.25]]))
+    assert out[0, 0] == pytest.approx(t.vte[0] * math.log(0.03 / t.vte[0]), rel=1e-14) and lim[0, 0]
