@@ -68,7 +68,7 @@ MODULES: dict[str, list[str]] = {
                                 "tests/test_agreement.py", "tests/test_bad_inputs.py", "tests/test_api.py"],
     # solvers
     "solvers/newton.py": ["tests/test_circuits.py", "tests/test_agreement.py", "tests/test_bad_inputs.py",
-                          "tests/test_newton_convergence.py", "tests/test_mosfet.py"],
+                          "tests/test_newton_convergence.py", "tests/test_mosfet.py", "tests/test_newton_mutants.py"],
     "solvers/mna.py": ["tests/test_circuits.py", "tests/test_bcd.py", "tests/test_amp_offset.py",
                        "tests/test_agreement.py", "tests/test_perf_paths.py"],
     # ngspice's convergence aids of the Newton solver (junction limiting, gmin and source stepping)
@@ -80,7 +80,7 @@ MODULES: dict[str, list[str]] = {
                        "tests/test_bad_inputs.py"],
     "eqprop/gradcheck.py": ["tests/test_theory.py", "tests/test_circuits.py", "tests/test_losses.py",
                             "tests/test_bad_inputs.py"],
-    "eqprop/losses.py": ["tests/test_losses.py", "tests/test_bad_inputs.py"],
+    "eqprop/losses.py": ["tests/test_losses.py", "tests/test_bad_inputs.py", "tests/test_losses_mutants.py"],
     "models/grad_plan.py": ["tests/test_perf_paths.py", "tests/test_circuits.py", "tests/test_bcd.py",
                             "tests/test_training.py"],
     "models/resistive.py": ["tests/test_perf_paths.py", "tests/test_circuits.py", "tests/test_losses.py",

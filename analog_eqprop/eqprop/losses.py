@@ -117,7 +117,8 @@ class CrossEntropy:
         return -np.sum(t * log_p, axis=1)
 
     def grad(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
-        return (softmax(np.asarray(y) / self.temperature) - t) / self.temperature
+        # float64 before the division, as cost() does: float32 outputs / T in float32 would round the logits
+        return (softmax(np.asarray(y, dtype=np.float64) / self.temperature) - t) / self.temperature
 
     def __repr__(self) -> str:
         return f"CrossEntropy(temperature={self.temperature!r})"

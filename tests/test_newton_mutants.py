@@ -1,0 +1,214 @@
+"""The NumPy Newton's contracts that its mutation run (issue 17 item 6) found untested.
+
+* ``NewtonSolver.residual``: the residual-only path (``jac=False``) is the same residual as the
+  Jacobian path, for diodes into rails and internal nodes and for transistors; it vanishes at the
+  operating point; the Jacobian is the residual's derivative (finite differences).
+* The result object: status, timing, the convergence report (``iterations``,
+  ``example_iterations``, ``aids``), internal nodes, the stopping rule (an example stops at the
+  first iteration whose step and KCL residual are within tolerance, never earlier or later).
+* The pieces: the singular-Jacobian fall-back of the batched solve, the one-thread BLAS context,
+  the settings' checks, the nudged and warm-started paths of ``solve_dc``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from analog_eqprop.circuits import circuit_from_graph, drn_circuit, kendall_circuit
+from analog_eqprop.errors import ConfigError
+from analog_eqprop.solvers.mna import MNASystem
+from analog_eqprop.solvers.newton import NewtonSolver, _batched_solve, single_thread_blas, solve_dc
+from test_mosfet import transistor_circuit  # tests/ is on the path (rootdir conftest)
+
+
+def _full_system(c, x):
+    """``(system, G, b, v_src)`` of the full (internal nodes included) formulation."""
+    sysm = MNASystem(c)
+    v_src = c.source_voltages(np.atleast_2d(x))
+    return sysm, sysm.conductance_matrix(c.edge_g), sysm.source_drive(c.edge_g, v_src), v_src
+
+
+def _clamped():
+    """1N4148 clamps (series resistance: internal nodes) that conduct, and rails as terminals."""
+    return kendall_circuit(6, 4, 2, seed=0, clamp=(0.1, -0.1))
+
+
+# -- the residual --------------------------------------------------------------------------
+@pytest.mark.parametrize("which", ["clamped", "ideal", "mosfet"])
+def test_residual_only_path_is_the_jacobian_paths_residual(which):
+    c = {"clamped": _clamped, "ideal": lambda: drn_circuit([3, 4, 2], seed=0),
+         "mosfet": transistor_circuit}[which]()
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (3, c.n_features))
+    sysm, G, b, v_src = _full_system(c, x)
+    solver = NewtonSolver()
+    # near the operating point: conducting junctions, but no exp overflow (DIDEAL: n V_T ~ 0.5 mV)
+    u = solve_dc(c, c.edge_g, x).state + rng.uniform(-2e-4, 2e-4, (3, sysm.n))
+    r_only = solver.residual(sysm, G, b, u, v_src, jac=False)
+    r, J, vd = solver.residual(sysm, G, b, u, v_src)
+    assert r_only.shape == r.shape == (3, sysm.n) and J.shape == (3, sysm.n, sysm.n)
+    assert np.allclose(r_only, r, rtol=1e-13, atol=1e-18)
+    # the diode currents and the transistors' really are in it (not just G u - b)
+    assert np.abs(r - (u @ G.T - b)).max() > 1e-9
+    if c.n_diodes:
+        assert vd.shape == (3, c.n_diodes)
+    # J is dr/du (central differences of the residual-only path)
+    h = 1e-8
+    for k in range(3):
+        fd = np.stack([(solver.residual(sysm, G, b, u[[k]] + h * e, v_src[[k]], jac=False)
+                        - solver.residual(sysm, G, b, u[[k]] - h * e, v_src[[k]], jac=False))[0] / (2 * h)
+                       for e in np.eye(sysm.n)], axis=1)
+        assert np.allclose(J[k], fd, rtol=1e-5, atol=1e-9 * np.abs(J[k]).max())
+
+
+@pytest.mark.parametrize("which", ["clamped", "mosfet"])
+def test_residual_vanishes_at_the_operating_point(which):
+    c = _clamped() if which == "clamped" else transistor_circuit()
+    x = np.random.default_rng(1).uniform(-1, 1, (4, c.n_features))
+    op = solve_dc(c, c.edge_g, x)
+    sysm, G, b, v_src = _full_system(c, x)
+    u = op.state
+    scale = np.abs(b).max() + np.abs(u @ G.T).max()
+    for r in (NewtonSolver().residual(sysm, G, b, u, v_src, jac=False),
+              NewtonSolver().residual(sysm, G, b, u, v_src)[0]):
+        assert np.abs(r).max() < 1e-9 * scale
+    # ... and not away from it
+    assert np.abs(NewtonSolver().residual(sysm, G, b, u + 0.01, v_src, jac=False)).max() > 1e-6 * scale
+
+
+# -- the result object -----------------------------------------------------------------------
+def test_result_reports_status_time_and_both_node_sets():
+    c = _clamped()
+    x = np.random.default_rng(2).uniform(-1, 1, (3, c.n_features))
+    t0 = time.perf_counter()
+    op = solve_dc(c, c.edge_g, x)
+    wall = time.perf_counter() - t0
+    assert op.status == "converged" and op.converged.tolist() == [True] * 3
+    assert 0.0 < op.seconds <= wall
+    assert op.voltages.shape == (3, c.n_free) and op.internal.shape == (3, c.n_diodes)
+    assert isinstance(op.iterations, int) and op.iterations == op.extra["example_iterations"].max()
+    assert op.extra["aids"] == [] and op.residual.shape == (3,)
+    # the internal nodes are the anodes less RS i: inside the clamps' rails' span
+    assert np.all(np.isfinite(op.internal)) and np.abs(op.internal).max() < 2.0
+    # a linear circuit: one step, the same report
+    lin = drn_circuit([3, 4, 2], seed=0, clamp=None)
+    op = solve_dc(lin, lin.edge_g, x[:, :3])
+    assert op.status == "converged" and op.iterations == 1 and op.extra["example_iterations"].tolist() == [1] * 3
+    assert op.internal.shape == (3, 0) and 0.0 < op.seconds
+
+
+def test_max_iter_status_and_report():
+    G = nx.Graph()
+    G.add_node("x", role="input")
+    G.add_node("h", role="hidden", clamp_low=1.5, diode="DIDEAL")
+    G.add_node("y", role="output")
+    G.add_edge("x", "h", weight=1e3)
+    G.add_edge("h", "y", weight=1e-5)
+    G.add_edge("x", "y", weight=1e-5)
+    c = circuit_from_graph(G)
+    op = solve_dc(c, c.edge_g, [[0.0], [2.0]], solver=NewtonSolver(max_iter=2, continuation=(), throw=False))
+    assert op.status == "max_iter" and op.converged.tolist() == [False, False]
+    assert op.extra["example_iterations"].tolist() == [2, 2] and op.iterations == 2
+    assert op.residual[~op.converged].min() > 0.0
+
+
+def _stopping_rule_holds(c, x, solver):
+    """Check that each example stopped at the first iteration where the documented test held:
+    the step within ``reltol |u| + vntol`` and the KCL residual within ``abstol`` plus rounding."""
+    op = solve_dc(c, c.edge_g, x, solver=solver)
+    its = op.extra["example_iterations"]
+    assert op.status == "converged" and op.extra["aids"] == []
+    for k, n_it in enumerate(its):
+        xk = x[[k]]
+        prev = [solve_dc(c, c.edge_g, xk, solver=NewtonSolver(max_iter=j, continuation=(), throw=False))
+                for j in range(1, int(n_it) + 1)]
+        assert all(not p.converged[0] for p in prev[:-1]) and prev[-1].converged[0]
+        assert np.abs(prev[-1].voltages - op.voltages[[k]]).max() < 1e-10  # (the batch shares chord LUs)
+    return op
+
+
+@pytest.mark.parametrize("case", ["drn", "clamped", "mosfet"])
+def test_each_example_stops_at_the_first_converged_iteration(case):
+    c = {"drn": lambda: drn_circuit([3, 5, 2], seed=1), "clamped": _clamped, "mosfet": transistor_circuit}[case]()
+    x = np.random.default_rng(3).uniform(-1, 1, (3, c.n_features))
+    op = _stopping_rule_holds(c, x, NewtonSolver())
+    assert op.iterations >= 2  # a nonlinear circuit: the rule was exercised
+
+
+# -- solve_dc's arguments ------------------------------------------------------------------------
+def test_solve_dc_nudges_with_beta_target_and_ref_and_takes_element_values():
+    c = _clamped()
+    x = np.random.default_rng(4).uniform(-1, 1, (2, c.n_features))
+    t = np.eye(2)[[0, 1]]
+    free = solve_dc(c, c.edge_g, x)
+    # a target without beta is the free phase (beta defaults to 0)
+    assert np.abs(solve_dc(c, c.edge_g, x, target=t, ref=free.voltages).state - free.state).max() < 1e-12
+    beta = 1e-7  # A/V: a weak nudge beside ~1e-5 S
+    up = solve_dc(c, c.edge_g, x, beta=beta, target=t, ref=free.voltages)
+    dn = solve_dc(c, c.edge_g, x, beta=-beta, target=t, ref=free.voltages)
+    move = up.voltages - free.voltages
+    assert np.abs(move).max() > 1e-6
+    assert np.abs((up.voltages + dn.voltages) / 2 - free.voltages).max() < 1e-3 * np.abs(move).max()  # odd in beta
+    # the outputs move towards the target voltages (the cost falls)
+    tv = c.targets(t)
+    assert np.sum((c.outputs(up.voltages) - tv) ** 2) < np.sum((c.outputs(free.voltages) - tv) ** 2)
+    # current mode: the injected currents are set by ref, not by the state the solve finds
+    other = solve_dc(c, c.edge_g, x, beta=beta, target=t, ref=free.voltages * 1.5)  # (not a common shift)
+    assert np.abs(other.voltages - up.voltages).max() > 1e-9
+    # a system built once gives the same answer
+    again = solve_dc(c, c.edge_g, x, beta=beta, target=t, ref=free.voltages, system=MNASystem(c))
+    assert np.abs(again.state - up.state).max() < 1e-13
+    # the trained columns of other kinds: the transistors' gate voltages
+    m = transistor_circuit()
+    xm = np.random.default_rng(5).uniform(-1, 1, (2, m.n_features))
+    mos = m.element("mosfet")
+    vg = np.asarray(mos.vg, dtype=float) + 0.3
+    via_values = solve_dc(m, m.edge_g, xm, values={"mosfet": vg})
+    rebuilt = m.with_element(mos.replace(vg=vg))
+    assert np.abs(via_values.state - solve_dc(rebuilt, rebuilt.edge_g, xm).state).max() < 1e-10
+    assert np.abs(via_values.state - solve_dc(m, m.edge_g, xm).state).max() > 1e-4
+
+
+def test_warm_start_from_the_free_nodes_or_the_full_state():
+    c = _clamped()
+    x = np.random.default_rng(6).uniform(-1, 1, (3, c.n_features))
+    op = solve_dc(c, c.edge_g, x)
+    for solver in (NewtonSolver(), NewtonSolver(eliminate_rs=False)):
+        for u0 in (op.state, op.voltages):
+            warm = solve_dc(c, c.edge_g, x, u0=u0, solver=solver)
+            assert warm.iterations <= 2 and np.abs(warm.state - op.state).max() < 1e-11
+        cold = solve_dc(c, c.edge_g, x, solver=solver)
+        assert cold.iterations > 2
+
+
+# -- the pieces ----------------------------------------------------------------------------------
+def test_batched_solve_gives_nan_only_for_the_singular_example():
+    J = np.stack([np.eye(3) * 2.0, np.ones((3, 3)), np.diag([1.0, 4.0, 5.0])])
+    r = np.arange(9.0).reshape(3, 3)
+    out = _batched_solve(J, r)
+    assert np.allclose(out[0], r[0] / 2) and np.allclose(out[2], r[2] / [1, 4, 5])
+    assert np.isnan(out[1]).all()
+    assert np.allclose(_batched_solve(J[[0, 2]], r[[0, 2]]), out[[0, 2]])
+
+
+def test_single_thread_blas_limits_blas_to_one_thread():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    for _ in range(2):  # the controller is made once and reused
+        with single_thread_blas():
+            info = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+            assert info and all(i["num_threads"] == 1 for i in info)
+
+
+def test_solver_settings_edges():
+    assert NewtonSolver(max_iter=1, step_iter=1).max_iter == 1
+    assert NewtonSolver(max_iter=np.int64(7)).max_iter == 7
+    assert NewtonSolver(continuation=()).continuation == ()
+    assert NewtonSolver(continuation=["source", "gmin"]).continuation == ("source", "gmin")
+    for bad in [dict(max_iter=2.5), dict(step_iter=3.0), dict(max_iter=0), dict(step_iter=0), dict(continuation=5),
+                dict(continuation=None), dict(continuation=("source", "bogus"))]:
+        with pytest.raises(ConfigError, match="NewtonSolver"):
+            NewtonSolver(**bad)
