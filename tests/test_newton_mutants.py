@@ -212,3 +212,49 @@ def test_solver_settings_edges():
                 dict(continuation=None), dict(continuation=("source", "bogus"))]:
         with pytest.raises(ConfigError, match="NewtonSolver"):
             NewtonSolver(**bad)
+
+
+# -- the convergence report, pinned --------------------------------------------------------------
+def _rail_clamp(g_xh: float = 1e3, rail: float = 1.5):
+    G = nx.Graph()
+    G.add_node("x", role="input")
+    G.add_node("h", role="hidden", clamp_low=rail, diode="DIDEAL")
+    G.add_node("y", role="output")
+    G.add_edge("x", "h", weight=g_xh)
+    G.add_edge("h", "y", weight=1e-5)
+    G.add_edge("x", "y", weight=1e-5)
+    return circuit_from_graph(G)
+
+
+_RAIL_X = np.array([[2.0], [0.0], [-1.0]])
+#: name -> (circuit, features or None for 4 random rows, solver settings, each example's iterations)
+_ITERATIONS = {
+    "drn": (lambda: drn_circuit([3, 5, 2], seed=1), None, {}, [9, 9, 9, 9]),
+    "kendall-rs": (_clamped, None, {}, [5, 5, 4, 4]),
+    "kendall-rs-internal-nodes": (_clamped, None, dict(eliminate_rs=False), [5, 5, 4, 4]),
+    "kendall-amplified": (lambda: kendall_circuit(8, 4, 2, seed=0, clamp=(1.5, -1.5), amplifier=6.0), None, {},
+                          [2, 2, 2, 2]),
+    "kendall-amplified-internal-nodes": (lambda: kendall_circuit(8, 4, 2, seed=0, clamp=(1.5, -1.5), amplifier=6.0),
+                                         None, dict(eliminate_rs=False), [9, 9, 9, 9]),
+    "ideal-clamp": (_rail_clamp, np.array([[2.0], [0.0], [1.9], [-1.0]]), {}, [3, 6, 3, 6]),
+    "ideal-clamp-gmin-stepping": (_rail_clamp, _RAIL_X, dict(max_iter=2, continuation=("gmin",)), [26, 29, 29]),
+    "ideal-clamp-source-stepping": (_rail_clamp, _RAIL_X, dict(max_iter=2, continuation=("source",)), [50, 160, 171]),
+    "mosfet": (transistor_circuit, None, {}, [12, 9, 11, 12]),
+    "mosfet-clm": (lambda: transistor_circuit(lam=0.05, seed=2), None, {}, [9, 9, 9, 8]),
+}
+
+
+@pytest.mark.parametrize("name", list(_ITERATIONS))
+def test_iteration_counts_are_pinned(name):
+    """The convergence report is part of the result (``iterations``, ``example_iterations``; the
+    models' ``RelaxResult.iterations``, the CLI's ``--json``), so a change in how Newton gets to
+    the same root is a visible change. Counts measured on 2026-12-03, unchanged when the inputs
+    move by 1e-10 relative (not on a knife edge of a tolerance)."""
+    make, X, settings, want = _ITERATIONS[name]
+    c = make()
+    X = np.random.default_rng(3).uniform(-1, 1, (4, c.n_features)) if X is None else X
+    op = solve_dc(c, c.edge_g, X, solver=NewtonSolver(**settings))
+    assert op.status == "converged"
+    assert op.extra["example_iterations"].tolist() == want and op.iterations == max(want)
+    aided = [k for k, _ in op.extra["aids"]]
+    assert aided == (list(range(len(want))) if "continuation" in settings else [])
