@@ -227,20 +227,23 @@ def _rail_clamp(g_xh: float = 1e3, rail: float = 1.5):
 
 
 _RAIL_X = np.array([[2.0], [0.0], [-1.0]])
-#: name -> (circuit, features or None for 4 random rows, solver settings, each example's iterations)
+#: name -> (circuit, features (or a scale of 4 random rows in [-1, 1]), solver settings, each example's iterations)
 _ITERATIONS = {
-    "drn": (lambda: drn_circuit([3, 5, 2], seed=1), None, {}, [9, 9, 9, 9]),
-    "kendall-rs": (_clamped, None, {}, [5, 5, 4, 4]),
-    "kendall-rs-internal-nodes": (_clamped, None, dict(eliminate_rs=False), [5, 5, 4, 4]),
-    "kendall-amplified": (lambda: kendall_circuit(8, 4, 2, seed=0, clamp=(1.5, -1.5), amplifier=6.0), None, {},
+    "drn": (lambda: drn_circuit([3, 5, 2], seed=1), 1.0, {}, [9, 9, 9, 9]),
+    "kendall-rs": (_clamped, 1.0, {}, [5, 5, 4, 4]),
+    "kendall-rs-internal-nodes": (_clamped, 1.0, dict(eliminate_rs=False), [5, 5, 4, 4]),
+    "kendall-amplified": (lambda: kendall_circuit(8, 4, 2, seed=0, clamp=(1.5, -1.5), amplifier=6.0), 1.0, {},
                           [2, 2, 2, 2]),
     "kendall-amplified-internal-nodes": (lambda: kendall_circuit(8, 4, 2, seed=0, clamp=(1.5, -1.5), amplifier=6.0),
-                                         None, dict(eliminate_rs=False), [9, 9, 9, 9]),
+                                         1.0, dict(eliminate_rs=False), [9, 9, 9, 9]),
     "ideal-clamp": (_rail_clamp, np.array([[2.0], [0.0], [1.9], [-1.0]]), {}, [3, 6, 3, 6]),
     "ideal-clamp-gmin-stepping": (_rail_clamp, _RAIL_X, dict(max_iter=2, continuation=("gmin",)), [26, 29, 29]),
     "ideal-clamp-source-stepping": (_rail_clamp, _RAIL_X, dict(max_iter=2, continuation=("source",)), [50, 160, 171]),
-    "mosfet": (transistor_circuit, None, {}, [12, 9, 11, 12]),
-    "mosfet-clm": (lambda: transistor_circuit(lam=0.05, seed=2), None, {}, [9, 9, 9, 8]),
+    "mosfet": (transistor_circuit, 1.0, {}, [12, 9, 11, 12]),
+    "mosfet-clm": (lambda: transistor_circuit(lam=0.05, seed=2), 1.0, {}, [9, 9, 9, 8]),
+    # inputs of +-3 V and +-5 V forward-bias bulk junctions on the way: the step scaling of limit_general acts
+    "mosfet-bulk-junctions": (transistor_circuit, 5.0, {}, [9, 14, 14, 11]),
+    "mosfet-clm-bulk-junctions": (lambda: transistor_circuit(lam=0.05, seed=2), 3.0, {}, [13, 10, 15, 11]),
 }
 
 
@@ -252,7 +255,8 @@ def test_iteration_counts_are_pinned(name):
     move by 1e-10 relative (not on a knife edge of a tolerance)."""
     make, X, settings, want = _ITERATIONS[name]
     c = make()
-    X = np.random.default_rng(3).uniform(-1, 1, (4, c.n_features)) if X is None else X
+    if np.isscalar(X):
+        X = X * np.random.default_rng(3).uniform(-1, 1, (4, c.n_features))
     op = solve_dc(c, c.edge_g, X, solver=NewtonSolver(**settings))
     assert op.status == "converged"
     assert op.extra["example_iterations"].tolist() == want and op.iterations == max(want)
