@@ -18,7 +18,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from analog_eqprop.circuits import circuit_from_graph, drn_circuit, kendall_circuit
+from analog_eqprop.circuits import Circuit, circuit_from_graph, drn_circuit, kendall_circuit
+from analog_eqprop.circuits.elements import diode_model
+from analog_eqprop.elements import Conductances, Diodes, Outputs, Sources
 from analog_eqprop.errors import ConfigError
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import NewtonSolver, _batched_solve, single_thread_blas, solve_dc
@@ -35,6 +37,51 @@ def _full_system(c, x):
 def _clamped():
     """1N4148 clamps (series resistance: internal nodes) that conduct, and rails as terminals."""
     return kendall_circuit(6, 4, 2, seed=0, clamp=(0.1, -0.1))
+
+
+def _diode_pairs(model: str = "D1N4148") -> Circuit:
+    """Diodes between two free nodes (h0 -> h1 -> y0; y0 -> ground ideal), which no builder makes but a
+    circuit's element tables may: the Jacobian's off-diagonal diode stamps."""
+    nf = 3
+    src = Sources(labels=("x0", "x1", "vdd"), role=("input", "input", "bias"), feature=[0, 1, -1], gain=[1, 1, 0],
+                  offset=[0, 0, 1.0])
+    cond = Conductances(a=[nf, nf + 1, 0, 1, 2, 2], b=[0, 1, nf + 2, -1, -1, nf + 2],
+                        g=[1e-4, 2e-4, 5e-5, 1e-5, 3e-5, 1e-5], layer=[0, 0, 0, 1, 1, 1])
+    d = Diodes(anode=[0, 1, 2], cathode=[1, 2, -1], model=[0, 0, 1], models=(diode_model(model), diode_model("DIDEAL")))
+    return Circuit("pairs", ("h0", "h1", "y0"), ("hidden", "hidden", "output"), [0, 0, 1], n_features=2,
+                   target_on=0.2, target_off=-0.2,
+                   elements=dict(source=src, conductance=cond, diode=d, nudge=Outputs(pos=[2], neg=[-1])))
+
+
+def _transistors_and_rs_clamps() -> Circuit:
+    """Transistor edges (bulk junctions) beside a 1N4148-clamped node (internal nodes): the
+    junctions' indices in the reduced unknowns."""
+    G = nx.Graph()
+    G.add_node("x0", role="input")
+    G.add_node("x1", role="input")
+    G.add_node("vb", role="bias", voltage=-1.0)
+    G.add_node("h0", role="hidden", layer=1, clamp_high=0.3, clamp_low=-0.4, diode="D1N4148")
+    G.add_node("h1", role="hidden", layer=1)
+    G.add_node("y0", role="output", layer=2)
+    G.add_edge("x0", "h0", element="transistor", gate=1.5, bulk="vb")
+    G.add_edge("x1", "h1", element="transistor", gate=1.2, bulk="vb")
+    G.add_edge("x0", "h1", weight=2e-5)
+    G.add_edge("h0", "y0", weight=1e-5)
+    G.add_edge("h1", "y0", weight=1e-5)
+    G.add_edge("vb", "y0", weight=1e-5)
+    return circuit_from_graph(G)
+
+
+@pytest.mark.parametrize("make", [_diode_pairs, lambda: _diode_pairs("DIDEAL"), _transistors_and_rs_clamps])
+def test_both_formulations_solve_diodes_between_free_nodes_and_transistors_beside_rs(make):
+    c = make()
+    X = 3.0 * np.random.default_rng(3).uniform(-1, 1, (4, c.n_features))
+    a = solve_dc(c, c.edge_g, X)
+    b = solve_dc(c, c.edge_g, X, solver=NewtonSolver(eliminate_rs=False))
+    assert np.abs(a.state - b.state).max() < 1e-10
+    sysm, G, bb, v_src = _full_system(c, X)
+    r = NewtonSolver().residual(sysm, G, bb, a.state, v_src, jac=False)
+    assert np.abs(r).max() < 1e-9 * (np.abs(bb).max() + np.abs(a.state @ G.T).max())
 
 
 # -- the residual --------------------------------------------------------------------------
@@ -241,9 +288,15 @@ _ITERATIONS = {
     "ideal-clamp-source-stepping": (_rail_clamp, _RAIL_X, dict(max_iter=2, continuation=("source",)), [50, 160, 171]),
     "mosfet": (transistor_circuit, 1.0, {}, [12, 9, 11, 12]),
     "mosfet-clm": (lambda: transistor_circuit(lam=0.05, seed=2), 1.0, {}, [9, 9, 9, 8]),
+    "diode-pairs": (_diode_pairs, 3.0, {}, [9, 13, 9, 13]),
+    "diode-pairs-internal-nodes": (_diode_pairs, 3.0, dict(eliminate_rs=False), [9, 11, 9, 9]),
+    "ideal-diode-pairs": (lambda: _diode_pairs("DIDEAL"), 1.0, {}, [9, 10, 9, 9]),
     # inputs of +-3 V and +-5 V forward-bias bulk junctions on the way: the step scaling of limit_general acts
     "mosfet-bulk-junctions": (transistor_circuit, 5.0, {}, [9, 14, 14, 11]),
     "mosfet-clm-bulk-junctions": (lambda: transistor_circuit(lam=0.05, seed=2), 3.0, {}, [13, 10, 15, 11]),
+    "transistors-beside-rs-clamps": (_transistors_and_rs_clamps, 3.0, {}, [13, 6, 10, 13]),
+    "transistors-beside-rs-clamps-internal-nodes": (_transistors_and_rs_clamps, 3.0, dict(eliminate_rs=False),
+                                                    [13, 6, 10, 13]),
 }
 
 
