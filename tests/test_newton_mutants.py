@@ -146,6 +146,11 @@ def test_result_reports_status_time_and_both_node_sets():
     op = solve_dc(lin, lin.edge_g, x[:, :3])
     assert op.status == "converged" and op.iterations == 1 and op.extra["example_iterations"].tolist() == [1] * 3
     assert op.internal.shape == (3, 0) and 0.0 < op.seconds
+    # its residual is the direct solve's own, per example: rounding, far below the drive
+    sysm, G, b, _ = _full_system(lin, x[:, :3])
+    r = np.max(np.abs(op.voltages @ G.T - b), axis=1)
+    assert op.residual.shape == (3,) and np.allclose(op.residual, r, rtol=1e-6, atol=0)
+    assert op.residual.max() < 1e-12 * np.abs(b).max()
 
 
 def test_max_iter_status_and_report():
