@@ -158,6 +158,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "x_source_stepping__mutmut_90": "an increment of exactly 1e-8: the stuck rule acts only at lam == 1 (elsewhere "
                                         "the increment is rise >= 1e-7), and 1 - lam_ok is never the float 1e-8",
     },
+    "eqprop/losses.py": {
+        "x_get_loss__mutmut_4": "the default name 'mse' -> 'MSE': get_loss looks names up lower-cased",
+    },
     "elements/conductance.py": {
         **{f"xǁConductancesǁwrite__mutmut_{k}": "the sentinel index of a terminal that is no source, masked by "
            "kind == 1" for k in (13, 26, 27)},
