@@ -47,7 +47,9 @@ def _diode_pairs(model: str = "D1N4148") -> Circuit:
                   offset=[0, 0, 1.0])
     cond = Conductances(a=[nf, nf + 1, 0, 1, 2, 2], b=[0, 1, nf + 2, -1, -1, nf + 2],
                         g=[1e-4, 2e-4, 5e-5, 1e-5, 3e-5, 1e-5], layer=[0, 0, 0, 1, 1, 1])
-    d = Diodes(anode=[0, 1, 2], cathode=[1, 2, -1], model=[0, 0, 1], models=(diode_model(model), diode_model("DIDEAL")))
+    # and ideal diodes from and into the first source (x0): the first column past the unknowns
+    d = Diodes(anode=[0, 1, 2, nf, 1], cathode=[1, 2, -1, 0, nf], model=[0, 0, 1, 1, 1],
+               models=(diode_model(model), diode_model("DIDEAL")))
     return Circuit("pairs", ("h0", "h1", "y0"), ("hidden", "hidden", "output"), [0, 0, 1], n_features=2,
                    target_on=0.2, target_off=-0.2,
                    elements=dict(source=src, conductance=cond, diode=d, nudge=Outputs(pos=[2], neg=[-1])))
@@ -85,10 +87,10 @@ def test_both_formulations_solve_diodes_between_free_nodes_and_transistors_besid
 
 
 # -- the residual --------------------------------------------------------------------------
-@pytest.mark.parametrize("which", ["clamped", "ideal", "mosfet"])
+@pytest.mark.parametrize("which", ["clamped", "ideal", "pairs", "ideal-pairs", "mosfet"])
 def test_residual_only_path_is_the_jacobian_paths_residual(which):
-    c = {"clamped": _clamped, "ideal": lambda: drn_circuit([3, 4, 2], seed=0),
-         "mosfet": transistor_circuit}[which]()
+    c = {"clamped": _clamped, "ideal": lambda: drn_circuit([3, 4, 2], seed=0), "pairs": _diode_pairs,
+         "ideal-pairs": lambda: _diode_pairs("DIDEAL"), "mosfet": transistor_circuit}[which]()
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, (3, c.n_features))
     sysm, G, b, v_src = _full_system(c, x)
@@ -291,11 +293,14 @@ _ITERATIONS = {
     "ideal-clamp": (_rail_clamp, np.array([[2.0], [0.0], [1.9], [-1.0]]), {}, [3, 6, 3, 6]),
     "ideal-clamp-gmin-stepping": (_rail_clamp, _RAIL_X, dict(max_iter=2, continuation=("gmin",)), [26, 29, 29]),
     "ideal-clamp-source-stepping": (_rail_clamp, _RAIL_X, dict(max_iter=2, continuation=("source",)), [50, 160, 171]),
+    # a rail just past V_crit (6.6 mV) of the start: gmin stepping's cold start counts the junction off
+    "ideal-clamp-near-vcrit-gmin-stepping": (lambda: _rail_clamp(rail=0.01), np.array([[2.0], [0.0], [-1.0], [-0.5]]),
+                                             dict(max_iter=3, continuation=("gmin",)), [3, 33, 34, 34]),
     "mosfet": (transistor_circuit, 1.0, {}, [12, 9, 11, 12]),
     "mosfet-clm": (lambda: transistor_circuit(lam=0.05, seed=2), 1.0, {}, [9, 9, 9, 8]),
-    "diode-pairs": (_diode_pairs, 3.0, {}, [9, 13, 9, 13]),
-    "diode-pairs-internal-nodes": (_diode_pairs, 3.0, dict(eliminate_rs=False), [9, 11, 9, 9]),
-    "ideal-diode-pairs": (lambda: _diode_pairs("DIDEAL"), 1.0, {}, [9, 10, 9, 9]),
+    "diode-pairs": (_diode_pairs, 3.0, {}, [13, 7, 13, 12]),
+    "diode-pairs-internal-nodes": (_diode_pairs, 3.0, dict(eliminate_rs=False), [11, 10, 11, 11]),
+    "ideal-diode-pairs": (lambda: _diode_pairs("DIDEAL"), 1.0, {}, [9, 48, 9, 9]),
     # inputs of +-3 V and +-5 V forward-bias bulk junctions on the way: the step scaling of limit_general acts
     "mosfet-bulk-junctions": (transistor_circuit, 5.0, {}, [9, 14, 14, 11]),
     "mosfet-clm-bulk-junctions": (lambda: transistor_circuit(lam=0.05, seed=2), 3.0, {}, [13, 10, 15, 11]),
@@ -319,4 +324,20 @@ def test_iteration_counts_are_pinned(name):
     assert op.status == "converged"
     assert op.extra["example_iterations"].tolist() == want and op.iterations == max(want)
     aided = [k for k, _ in op.extra["aids"]]
-    assert aided == (list(range(len(want))) if "continuation" in settings else [])
+    assert aided == ([k for k, n in enumerate(want) if n > settings["max_iter"]] if "continuation" in settings else [])
+
+
+def test_failed_aids_are_named_and_the_next_aid_takes_only_the_failures():
+    c = _rail_clamp()
+    X = np.array([[2.0], [0.0], [-1.0], [-0.5]])
+    op = solve_dc(c, c.edge_g, X, solver=NewtonSolver(max_iter=2, step_iter=5, continuation=("gmin", "source"),
+                                                      throw=False))
+    plain = "as configured (no convergence in 2 iterations)"
+    assert op.status == "max_iter" and op.converged.tolist() == [True, False, False, True]
+    assert op.extra["aids"] == [(0, (plain, "gmin stepping")),
+                                (1, (plain, "gmin stepping (no convergence)", "source stepping (no convergence)")),
+                                (2, (plain, "gmin stepping (no convergence)", "source stepping (no convergence)")),
+                                (3, (plain, "gmin stepping"))]
+    assert op.extra["example_iterations"].tolist() == [26, 3052, 3055, 45]  # measured; see the pinned counts
+    good = solve_dc(c, c.edge_g, X[[0, 3]])
+    assert np.abs(op.voltages[[0, 3]] - good.voltages).max() < 1e-9
