@@ -158,6 +158,14 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "x_source_stepping__mutmut_90": "an increment of exactly 1e-8: the stuck rule acts only at lam == 1 (elsewhere "
                                         "the increment is rise >= 1e-7), and 1 - lam_ok is never the float 1e-8",
     },
+    "solvers/newton.py": {
+        "xǁ_Nodalǁlimit_general__mutmut_5": "an extra zero column past ground's: no junction index reaches it",
+        "xǁ_Nodalǁlimit_general__mutmut_37": "a rise of exactly 10 n V_T counted as over: its scale is cap / cap = 1",
+        **{f"xǁ_Nodalǁlimit_general__mutmut_{k}": "the ratio of junctions not over (1 -> 2) or the clip's upper bound "
+           "(1 -> 2 or none): some junction is over (else the early return) and its ratio is < 1, so the minimum is "
+           "< 1 either way" for k in (54, 58, 65)},
+        "xǁNewtonSolverǁ_continue__mutmut_36": "warm=None is falsy: the cold start, as warm=False",
+    },
     "eqprop/losses.py": {
         "x_get_loss__mutmut_4": "the default name 'mse' -> 'MSE': get_loss looks names up lower-cased",
     },

@@ -21,7 +21,7 @@ import pytest
 from analog_eqprop.circuits import Circuit, circuit_from_graph, drn_circuit, kendall_circuit
 from analog_eqprop.circuits.elements import diode_model
 from analog_eqprop.elements import Conductances, Diodes, Outputs, Sources
-from analog_eqprop.errors import ConfigError
+from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import NewtonSolver, _batched_solve, single_thread_blas, solve_dc
 from test_mosfet import transistor_circuit  # tests/ is on the path (rootdir conftest)
@@ -247,6 +247,38 @@ def test_batched_solve_gives_nan_only_for_the_singular_example():
     assert np.allclose(out[0], r[0] / 2) and np.allclose(out[2], r[2] / [1, 4, 5])
     assert np.isnan(out[1]).all()
     assert np.allclose(_batched_solve(J[[0, 2]], r[[0, 2]]), out[[0, 2]])
+
+
+def test_transistor_junction_step_limit():
+    """``limit_general``: a step that takes a bulk junction more than 10 n V_T above max(15 n V_T,
+    its voltage before) is scaled to rise by exactly 10 n V_T; falling or small steps are kept; the
+    scale never goes below 1e-6."""
+    from analog_eqprop.solvers.newton import _nodal
+
+    c = transistor_circuit()
+    eq = _nodal(MNASystem(c), False)
+    vte = float(eq.g_vte[0])
+    assert np.allclose(eq.g_vte, vte)
+    node = int(eq.g_cathode[eq.g_anode >= eq.m][0])  # a free node that is a junction's cathode (bulk: a rail)
+    u = np.zeros((5, eq.m))
+    du = np.zeros((5, eq.m))
+    v_src = np.zeros((5, c.n_sources))  # the bulk rail at 0 V: the junction's voltage is -u[node]
+    du[0, node] = -15.5 * vte  # from 0 to 15.5 n V_T: scaled to a 10 n V_T rise
+    u[1, node], du[1, node] = -30 * vte, 14 * vte  # falling from 30 to 16 n V_T: kept
+    du[2, node] = -1e8 * vte  # an absurd step: scaled by the floor, 1e-6
+    du[3, node] = -12 * vte  # ends below 15 n V_T: kept
+    du[4, node] = -15 * vte  # ends at 15 n V_T exactly: kept (the bound is "above")
+    out = eq.limit_general(u, du, v_src)
+    assert np.allclose(out[0], du[0] * 10 / 15.5, rtol=1e-13, atol=0)
+    assert np.array_equal(out[[1, 3, 4]], du[[1, 3, 4]])
+    assert np.allclose(out[2], du[2] * 1e-6, rtol=1e-13, atol=0)
+
+
+def test_a_bad_target_is_named_as_target():
+    c = drn_circuit([3, 4, 2], seed=0)
+    x = np.zeros((2, 3))
+    with pytest.raises(DataError, match=r"^target must have shape \(2, 2\)"):
+        solve_dc(c, c.edge_g, x, beta=1e-7, target=np.zeros((2, 3)), ref=np.zeros((2, c.n_free)))
 
 
 def test_single_thread_blas_limits_blas_to_one_thread():
