@@ -165,6 +165,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
            "(1 -> 2 or none): some junction is over (else the early return) and its ratio is < 1, so the minimum is "
            "< 1 either way" for k in (54, 58, 65)},
         "xǁNewtonSolverǁ_continue__mutmut_36": "warm=None is falsy: the cold start, as warm=False",
+        "xǁ_Nodalǁinternal__mutmut_8": "an extra zero column past ground's: no terminal index reaches it",
+        "xǁNewtonSolverǁresidual__mutmut_16": "general_stamps of a circuit without other nonlinear kinds is zeros "
+                                              "(r += 0, J += 0)",
+        "xǁNewtonSolverǁresidual__mutmut_26": "jac=False path: general_stamps also builds the Jacobian, which is then "
+                                              "unused (work, not a value)",
     },
     "eqprop/losses.py": {
         "x_get_loss__mutmut_4": "the default name 'mse' -> 'MSE': get_loss looks names up lower-cased",

@@ -114,6 +114,24 @@ def test_residual_only_path_is_the_jacobian_paths_residual(which):
         assert np.allclose(J[k], fd, rtol=1e-5, atol=1e-9 * np.abs(J[k]).max())
 
 
+def test_residual_takes_the_trained_columns_of_other_kinds():
+    """``values`` (the transistors' gate voltages, as ``implicit_gradient`` passes them) in both paths."""
+    m = transistor_circuit()
+    mos = m.element("mosfet")
+    vg = np.asarray(mos.vg, dtype=float) + 0.3
+    rebuilt = m.with_element(mos.replace(vg=vg))
+    x = np.random.default_rng(7).uniform(-1, 1, (2, m.n_features))
+    sysm, G, b, v_src = _full_system(m, x)
+    u = solve_dc(rebuilt, rebuilt.edge_g, x).state
+    solver = NewtonSolver()
+    want = solver.residual(MNASystem(rebuilt), G, b, u, v_src, jac=False)
+    assert np.abs(want).max() < 1e-15  # A: the rebuilt circuit's operating point (the drive is the transistors')
+    for r in (solver.residual(sysm, G, b, u, v_src, jac=False, values={"mosfet": vg}),
+              solver.residual(sysm, G, b, u, v_src, values={"mosfet": vg})[0]):
+        assert np.allclose(r, want, rtol=1e-12, atol=1e-20)
+    assert np.abs(solver.residual(sysm, G, b, u, v_src, jac=False)).max() > 1e-9  # A: the circuit's own gates
+
+
 @pytest.mark.parametrize("which", ["clamped", "mosfet"])
 def test_residual_vanishes_at_the_operating_point(which):
     c = _clamped() if which == "clamped" else transistor_circuit()
