@@ -166,6 +166,12 @@ EQUIVALENT: dict[str, dict[str, str]] = {
            "< 1 either way" for k in (54, 58, 65)},
         "xǁNewtonSolverǁ_continue__mutmut_36": "warm=None is falsy: the cold start, as warm=False",
         "xǁ_Nodalǁinternal__mutmut_8": "an extra zero column past ground's: no terminal index reaches it",
+        "xǁ_Nodalǁinternal__mutmut_10": "recomputes the branch currents the caller passed, at the same u: the same "
+                                        "numbers",
+        **{f"xǁ_Nodalǁinternal__mutmut_{k}": "the i=None branch: its one caller (_solve) always passes i"
+           for k in range(11, 18)},
+        **{f"xǁ_Nodalǁcompanion__mutmut_{k}": "an RS term of a limited junction: RS is 0 there (the reduced "
+           "formulation exempts RS branches from limiting, the full one has RS in G)" for k in (16, 17, 19, 24, 25)},
         "xǁNewtonSolverǁresidual__mutmut_16": "general_stamps of a circuit without other nonlinear kinds is zeros "
                                               "(r += 0, J += 0)",
         "xǁNewtonSolverǁresidual__mutmut_26": "jac=False path: general_stamps also builds the Jacobian, which is then "

@@ -245,6 +245,29 @@ def test_solve_dc_nudges_with_beta_target_and_ref_and_takes_element_values():
     assert np.abs(via_values.state - solve_dc(m, m.edge_g, xm).state).max() > 1e-4
 
 
+def test_gmin_is_a_conductance_across_every_junction():
+    c = _diode_pairs("DIDEAL")
+    x = np.random.default_rng(3).uniform(-1, 1, (4, c.n_features))
+    sysm, G, b, v_src = _full_system(c, x)
+    big = NewtonSolver(gmin=1e-2)
+    op = solve_dc(c, c.edge_g, x, solver=big)
+    assert np.abs(op.state - solve_dc(c, c.edge_g, x).state).max() > 0.1
+    assert np.abs(big.residual(sysm, G, b, op.state, v_src, jac=False)).max() < 1e-12
+    assert np.abs(NewtonSolver().residual(sysm, G, b, op.state, v_src, jac=False)).max() > 1e-4
+
+
+def test_a_float32_warm_start_gives_the_float64_answer():
+    c = drn_circuit([3, 5, 2], seed=1)  # ideal diodes: no internal nodes, the full formulation's start
+    x = np.random.default_rng(8).uniform(-1, 1, (3, c.n_features))
+    sysm = MNASystem(c)
+    v_src = c.source_voltages(x)
+    ref = NewtonSolver().solve(sysm, c.edge_g, v_src)
+    u0 = (ref.state + 0.01).astype(np.float32)
+    for start in (u0, u0[:, : c.n_free]):
+        op = NewtonSolver().solve(sysm, c.edge_g, v_src, u0=start)
+        assert op.voltages.dtype == np.float64 and np.abs(op.state - ref.state).max() < 1e-12
+
+
 def test_warm_start_from_the_free_nodes_or_the_full_state():
     c = _clamped()
     x = np.random.default_rng(6).uniform(-1, 1, (3, c.n_features))
@@ -351,6 +374,8 @@ _ITERATIONS = {
     "diode-pairs": (_diode_pairs, 3.0, {}, [13, 7, 13, 12]),
     "diode-pairs-internal-nodes": (_diode_pairs, 3.0, dict(eliminate_rs=False), [11, 10, 11, 11]),
     "ideal-diode-pairs": (lambda: _diode_pairs("DIDEAL"), 1.0, {}, [9, 48, 9, 9]),
+    # a large gmin (a setting like any other): the companion model's linearisation includes it
+    "ideal-diode-pairs-gmin": (lambda: _diode_pairs("DIDEAL"), 1.0, dict(gmin=1e-2), [4, 47, 4, 7]),
     # inputs of +-3 V and +-5 V forward-bias bulk junctions on the way: the step scaling of limit_general acts
     "mosfet-bulk-junctions": (transistor_circuit, 5.0, {}, [9, 14, 14, 11]),
     "mosfet-clm-bulk-junctions": (lambda: transistor_circuit(lam=0.05, seed=2), 3.0, {}, [13, 10, 15, 11]),
