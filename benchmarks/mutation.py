@@ -165,6 +165,14 @@ EQUIVALENT: dict[str, dict[str, str]] = {
            "(1 -> 2 or none): some junction is over (else the early return) and its ratio is < 1, so the minimum is "
            "< 1 either way" for k in (54, 58, 65)},
         "xǁNewtonSolverǁ_continue__mutmut_36": "warm=None is falsy: the cold start, as warm=False",
+        "xǁ_Nodalǁevaluate__mutmut_8": "an extra zero column past ground's: no terminal index reaches it",
+        **{f"xǁ_Nodalǁevaluate__mutmut_{k}": "the zero padding of u for general_stamps, which reads only the free "
+           "nodes' columns (terminal_voltages(u[:, :n_free])) and sizes its output by system.n"
+           for k in (33, 34, 36, 44)},
+        "x__batched_solve__mutmut_1": "solve(None, ...) raises LinAlgError: every example takes the per-example "
+                                      "loop, the same LAPACK solve of the same matrix",
+        "x__batched_solve__mutmut_8": "np.full_like(a float array, None) fills NaN too",
+        "xǁ_Nodalǁlinear__mutmut_2": "the memo of the last (G, D) never hits: recomputed, the same numbers",
         "xǁ_Nodalǁinternal__mutmut_8": "an extra zero column past ground's: no terminal index reaches it",
         "xǁ_Nodalǁinternal__mutmut_10": "recomputes the branch currents the caller passed, at the same u: the same "
                                         "numbers",
