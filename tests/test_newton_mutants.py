@@ -268,6 +268,20 @@ def test_a_float32_warm_start_gives_the_float64_answer():
         assert op.voltages.dtype == np.float64 and np.abs(op.state - ref.state).max() < 1e-12
 
 
+def test_an_iterate_that_overflows_stops_its_example_quietly():
+    """A start 1 kV off on an amplified net overflows in the first steps: the example leaves plain Newton
+    (no warning raised, even where warnings are errors) and gmin stepping solves it."""
+    import warnings
+
+    c = kendall_circuit(8, 4, 2, seed=0, clamp=(0.3, -0.3), amplifier=8.0, amplifier_back="reciprocal")
+    x = np.random.default_rng(3).uniform(-1, 1, (2, c.n_features))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        op = solve_dc(c, c.edge_g, x, u0=np.full((2, MNASystem(c).n), -1000.0), solver=NewtonSolver(eliminate_rs=False))
+    assert op.status == "converged" and [t[-1] for _, t in op.extra["aids"]] == ["gmin stepping"] * 2
+    assert np.abs(op.state - solve_dc(c, c.edge_g, x).state).max() < 1e-12
+
+
 def test_warm_start_from_the_free_nodes_or_the_full_state():
     c = _clamped()
     x = np.random.default_rng(6).uniform(-1, 1, (3, c.n_features))
