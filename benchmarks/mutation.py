@@ -173,6 +173,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                       "loop, the same LAPACK solve of the same matrix",
         "x__batched_solve__mutmut_8": "np.full_like(a float array, None) fills NaN too",
         "xǁ_Nodalǁlinear__mutmut_2": "the memo of the last (G, D) never hits: recomputed, the same numbers",
+        "xǁ_Nodalǁdirection__mutmut_40": "a chord ratio of exactly 1e-3 (>= for >): a float equality the conductances "
+                                         "never meet",
         "xǁ_Nodalǁinternal__mutmut_8": "an extra zero column past ground's: no terminal index reaches it",
         "xǁ_Nodalǁinternal__mutmut_10": "recomputes the branch currents the caller passed, at the same u: the same "
                                         "numbers",

@@ -368,11 +368,14 @@ def _rail_clamp(g_xh: float = 1e3, rail: float = 1.5):
 
 
 _RAIL_X = np.array([[2.0], [0.0], [-1.0]])
+#: six examples within 1e-3 of each other: their Jacobians agree to ~1e-3, the shared chord LU's edge
+_CLOSE_X = np.random.default_rng(5).uniform(-1, 1, (1, 6)) + 1e-3 * np.random.default_rng(6).uniform(-1, 1, (6, 6))
 #: name -> (circuit, features (or a scale of 4 random rows in [-1, 1]), solver settings, each example's iterations)
 _ITERATIONS = {
     "drn": (lambda: drn_circuit([3, 5, 2], seed=1), 1.0, {}, [9, 9, 9, 9]),
     "kendall-rs": (_clamped, 1.0, {}, [5, 5, 4, 4]),
     "kendall-rs-internal-nodes": (_clamped, 1.0, dict(eliminate_rs=False), [5, 5, 4, 4]),
+    "kendall-rs-close-examples": (_clamped, _CLOSE_X, {}, [5, 5, 5, 5, 5, 5]),
     "kendall-amplified": (lambda: kendall_circuit(8, 4, 2, seed=0, clamp=(1.5, -1.5), amplifier=6.0), 1.0, {},
                           [2, 2, 2, 2]),
     "kendall-amplified-internal-nodes": (lambda: kendall_circuit(8, 4, 2, seed=0, clamp=(1.5, -1.5), amplifier=6.0),
