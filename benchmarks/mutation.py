@@ -181,6 +181,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁ_Nodalǁdirection__mutmut_50": "every warning an error around the chord LU, not only LinAlgWarning: "
                                          "lu_factor / lu_solve of finite arrays raise no other",
         "xǁ_Nodalǁinternal__mutmut_8": "an extra zero column past ground's: no terminal index reaches it",
+        "xǁNewtonSolverǁ_newton__mutmut_10": "keyword arguments dropped: every caller (_solve, _continue) passes "
+                                             "them all by position",
         "xǁ_Nodalǁinternal__mutmut_10": "recomputes the branch currents the caller passed, at the same u: the same "
                                         "numbers",
         **{f"xǁ_Nodalǁinternal__mutmut_{k}": "the i=None branch: its one caller (_solve) always passes i"

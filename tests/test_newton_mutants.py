@@ -158,7 +158,7 @@ def test_result_reports_status_time_and_both_node_sets():
     assert 0.0 < op.seconds <= wall
     assert op.voltages.shape == (3, c.n_free) and op.internal.shape == (3, c.n_diodes)
     assert isinstance(op.iterations, int) and op.iterations == op.extra["example_iterations"].max()
-    assert op.extra["aids"] == [] and op.residual.shape == (3,)
+    assert op.extra["aids"] == [] and op.residual.shape == (3,) and op.residual.dtype == np.float64
     # the internal nodes are the anodes less RS i: inside the clamps' rails' span
     assert np.all(np.isfinite(op.internal)) and np.abs(op.internal).max() < 2.0
     # a linear circuit: one step, the same report
