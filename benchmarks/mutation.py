@@ -183,6 +183,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁ_Nodalǁinternal__mutmut_8": "an extra zero column past ground's: no terminal index reaches it",
         "xǁNewtonSolverǁ_newton__mutmut_10": "keyword arguments dropped: every caller (_solve, _continue) passes "
                                              "them all by position",
+        **{f"xǁNewtonSolverǁ_iterate__mutmut_{k}": "np.max's initial of a non-empty row (b and diag(G) have a "
+           "column per unknown, at least one)" for k in (25, 28, 35, 37)},
+        "xǁNewtonSolverǁ_iterate__mutmut_46": "re-evaluates the branches at the same u with the same gmin: the same "
+                                              "numbers",
         "xǁ_Nodalǁinternal__mutmut_10": "recomputes the branch currents the caller passed, at the same u: the same "
                                         "numbers",
         **{f"xǁ_Nodalǁinternal__mutmut_{k}": "the i=None branch: its one caller (_solve) always passes i"

@@ -55,14 +55,14 @@ def _diode_pairs(model: str = "D1N4148") -> Circuit:
                    elements=dict(source=src, conductance=cond, diode=d, nudge=Outputs(pos=[2], neg=[-1])))
 
 
-def _transistors_and_rs_clamps() -> Circuit:
+def _transistors_and_rs_clamps(diode: str = "D1N4148") -> Circuit:
     """Transistor edges (bulk junctions) beside a 1N4148-clamped node (internal nodes): the
-    junctions' indices in the reduced unknowns."""
+    junctions' indices in the reduced unknowns (DIDEAL: clamps limited beside transistors)."""
     G = nx.Graph()
     G.add_node("x0", role="input")
     G.add_node("x1", role="input")
     G.add_node("vb", role="bias", voltage=-1.0)
-    G.add_node("h0", role="hidden", layer=1, clamp_high=0.3, clamp_low=-0.4, diode="D1N4148")
+    G.add_node("h0", role="hidden", layer=1, clamp_high=0.3, clamp_low=-0.4, diode=diode)
     G.add_node("h1", role="hidden", layer=1)
     G.add_node("y0", role="output", layer=2)
     G.add_edge("x0", "h0", element="transistor", gate=1.5, bulk="vb")
@@ -397,6 +397,8 @@ _ITERATIONS = {
     "mosfet-bulk-junctions": (transistor_circuit, 5.0, {}, [9, 14, 14, 11]),
     "mosfet-clm-bulk-junctions": (lambda: transistor_circuit(lam=0.05, seed=2), 3.0, {}, [13, 10, 15, 11]),
     "transistors-beside-rs-clamps": (_transistors_and_rs_clamps, 3.0, {}, [13, 6, 10, 13]),
+    # ideal clamps limited beside transistors: the companion step keeps the transistors' Jacobian
+    "transistors-beside-ideal-clamps": (lambda: _transistors_and_rs_clamps("DIDEAL"), 1.0, {}, [9, 8, 9, 5]),
     "transistors-beside-rs-clamps-internal-nodes": (_transistors_and_rs_clamps, 3.0, dict(eliminate_rs=False),
                                                     [13, 6, 10, 13]),
 }
