@@ -187,6 +187,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
            "column per unknown, at least one)" for k in (25, 28, 35, 37)},
         "xǁNewtonSolverǁ_iterate__mutmut_46": "re-evaluates the branches at the same u with the same gmin: the same "
                                               "numbers",
+        **{f"xǁNewtonSolverǁ_iterate__mutmut_{k}": "np.max's initial of a non-empty row (the other kinds' currents "
+           "have a column per unknown)" for k in (208, 211)},
+        "xǁNewtonSolverǁ_iterate__mutmut_169": "a step of exactly reltol |u| + vntol (< for <=): a float equality the "
+                                               "iterates never meet",
         "xǁ_Nodalǁinternal__mutmut_10": "recomputes the branch currents the caller passed, at the same u: the same "
                                         "numbers",
         **{f"xǁ_Nodalǁinternal__mutmut_{k}": "the i=None branch: its one caller (_solve) always passes i"
