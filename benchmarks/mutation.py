@@ -177,7 +177,7 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                          "never meet",
         **{f"xǁ_Nodalǁdirection__mutmut_{k}": "check_finite of the chord LU: J and r are finite there (an example "
            "whose residual is not finite has left the batch), so the check passes and changes nothing"
-           for k in (55, 57, 58, 64, 69)},
+           for k in (55, 57, 58, 64, 67, 69)},
         "xǁ_Nodalǁdirection__mutmut_50": "every warning an error around the chord LU, not only LinAlgWarning: "
                                          "lu_factor / lu_solve of finite arrays raise no other",
         "xǁ_Nodalǁinternal__mutmut_8": "an extra zero column past ground's: no terminal index reaches it",
