@@ -244,8 +244,11 @@ EQUIVALENT: dict[str, dict[str, str]] = {
            for k in (8, 15, 16, 17, 18, 19, 22, 29, 30, 31, 32, 33)},
         **{f"xǁCircuitǁ_check_connected__mutmut_{k}": "no int64 cast: every kind's links are integer columns (and "
            "coo_matrix casts its indices to its own index dtype)" for k in (11, 13, 25, 27)},
-        "xǁCircuitǁ_check_connected__mutmut_62": "directed=None is falsy like False (and connection='weak' gives "
-                                                 "the same components for a directed graph)",
+        **{f"xǁCircuitǁ_check_connected__mutmut_{k}": "directed=None / True / scipy's default: connection='weak' "
+           "gives a directed graph the same components as the undirected one" for k in (62, 64, 65)},
+        **{f"xǁCircuitǁterminal_kind__mutmut_{k}": "<= instead of <: differs only at the index one past a range, "
+           "which the next owner's range overwrites, or at n_terminals, out of range (every table's check refuses "
+           "such terminals before a caller asks)" for k in (14, 24)},
     },
 }
 

@@ -131,3 +131,22 @@ def test_ground_on_either_side_of_a_link_is_a_path_to_ground():
         assert c.n_terminals == 2 and c.n_sources == 0
     with pytest.raises(GraphError, match="no path to a voltage source or ground"):
         _tiny([0], [1])  # a diode between the two free nodes: nothing reaches ground
+
+
+def test_tables_lists_every_kind_or_only_the_non_empty_ones():
+    c = kendall_circuit(4, 3, 2, seed=0)
+    every = ["source", "amplifier", "conductance", "diode", "mosfet", "device", "nudge"]
+    assert [t.kind for t in c.tables()] == every
+    assert [t.kind for t in c.tables(nonempty=False)] == every
+    assert [t.kind for t in c.tables(nonempty=True)] == ["source", "amplifier", "conductance", "diode", "nudge"]
+
+
+def test_terminal_kind_of_every_terminal_and_ground():
+    c = kendall_circuit(4, 3, 2, seed=0)
+    t = np.arange(-1, c.n_terminals)
+    expected = [-1] + [0] * c.n_free + [1] * c.n_sources + [2] * c.n_amps
+    kind = c.terminal_kind(t)
+    assert kind.dtype.kind == "i" and kind.tolist() == expected
+    assert c.terminal_kind(np.array([[-1, 0], [c.n_free, c.n_terminals - 1]])).tolist() == [[-1, 0], [1, 2]]
+    fixed = c.is_fixed(t)
+    assert fixed.tolist() == [True] + [False] * c.n_free + [True] * c.n_sources + [False] * c.n_amps
