@@ -1,0 +1,104 @@
+"""Block coordinate descent (solvers/bcd.py): the paths the mutation run (benchmarks/mutation.py)
+found untested -- dense weight blocks read as slices of g, a block another edge clashes with,
+a layer with no free neighbours, explicit precision, the refusals -- each against the
+independent BVLS solution of the same QP (tests/test_bcd.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analog_eqprop.circuits import drn_circuit
+from analog_eqprop.errors import ConfigError, DataError
+from analog_eqprop.solvers.bcd import BCDBackend
+from analog_eqprop.solvers.mna import MNASystem
+
+from test_bcd import _batch, _differential, _qp
+
+
+def _reordered(extra: int = 0):
+    """drn [8, 10, 8] with its hidden -> output conductances moved to the end in row-major order
+    (one dense 10 x 8 block: a slice of g), plus ``extra`` parallel copies of its first edges."""
+    c = drn_circuit([8, 10, 8], seed=0)
+    t = c.element("conductance")
+    hid = (t.a < 10) & (t.b >= 10) & (t.b < c.n_free)
+    idx = np.flatnonzero(hid)
+    idx = idx[np.lexsort((t.b[idx], t.a[idx]))]
+    return c.with_element(t.take(np.r_[np.flatnonzero(~hid), idx, idx[:extra]]))
+
+
+@pytest.mark.parametrize("extra, kind", [(0, "slice"), (3, "sum")], ids=["dense", "clash"])
+def test_dense_free_block_and_a_block_other_edges_share(extra, kind):
+    c = _reordered(extra)
+    p = BCDBackend().plan(MNASystem(c))
+    assert {k: gat.kind for k, gat in p.blocks.items()} == {(0, 1): kind}
+    assert (("free", 0, 1) in p._fast_ids) == (extra == 0)
+    x, t = _batch(c, n=4, seed=1)
+    free = BCDBackend().operating_point(MNASystem(c), c.edge_g, x)
+    assert free.converged.all()
+    np.testing.assert_allclose(free.voltages, _qp(c, x)[0], rtol=0, atol=1e-9)
+    beta = 0.5 * float(np.mean(c.edge_g))
+    nudged = BCDBackend().operating_point(MNASystem(c), c.edge_g, x, beta=beta, target_v=t, ref=free.voltages)
+    np.testing.assert_allclose(nudged.voltages, _qp(c, x, beta=beta, target_v=t, ref=free.voltages)[0],
+                               rtol=0, atol=1e-9)
+    if not extra:  # the same circuit as drn_circuit's edge order: the same operating point
+        base = drn_circuit([8, 10, 8], seed=0)
+        np.testing.assert_allclose(BCDBackend().operating_point(MNASystem(base), base.edge_g, x).voltages,
+                                   free.voltages, rtol=0, atol=1e-12)
+    g = c.edge_g * np.linspace(0.5, 1.5, c.n_edges)  # a new g: the slice is read again
+    moved = BCDBackend().operating_point(MNASystem(c), g, x).voltages
+    np.testing.assert_allclose(moved, _qp(c.with_values({"conductance": g}), x)[0], rtol=0, atol=1e-9)
+
+
+def test_a_layer_without_free_neighbours():
+    c = drn_circuit([4, 3], seed=0)  # outputs only: every neighbour is a source or ground
+    p = BCDBackend().plan(MNASystem(c))
+    assert p.n_layers == 1 and p.neighbours == [[]]
+    x, t = _batch(c, n=3)
+    op = BCDBackend().operating_point(MNASystem(c), c.edge_g, x)
+    np.testing.assert_allclose(op.voltages, _qp(c, x)[0], rtol=0, atol=1e-12)
+    assert op.residual.max() < 1e-15 and op.iterations <= 2
+
+
+def test_repr_and_an_explicit_precision():
+    assert repr(BCDBackend()) == "BCDBackend(max_iter=1000, tol=1e-12, throw=True, kkt=True, dtype=None)"
+    assert repr(BCDBackend(max_iter=5, tol=0.5, throw=False, kkt=False, dtype="float32", xp="torch",
+                           device="cpu")) == ("BCDBackend(max_iter=5, tol=0.5, throw=False, kkt=False, "
+                                              "dtype='float32', xp='torch', device='cpu')")
+    c = drn_circuit([6, 5, 3], seed=1)
+    s = MNASystem(c)
+    x, _ = _batch(c)
+    ref = BCDBackend().operating_point(s, c.edge_g, x).voltages
+    f32 = BCDBackend(dtype="float32", tol=1e-6).operating_point(s, c.edge_g, x)  # float64 g, float32 sweeps
+    assert f32.voltages.dtype == np.float32 and np.abs(f32.voltages - ref).max() < 1e-4
+    f64 = BCDBackend(dtype="float64").operating_point(s, c.edge_g.astype(np.float32), x)
+    assert f64.voltages.dtype == np.float64
+    follow = BCDBackend().operating_point(s, c.edge_g.astype(np.float32), x, same_g=False)
+    assert follow.voltages.dtype == np.float32
+
+
+@pytest.mark.parametrize("bad, msg", [(dict(max_iter=0), "max_iter"), (dict(max_iter=-3), "max_iter"),
+                                      (dict(tol=-1e-9), "tol"), (dict(tol=np.inf), "tol"),
+                                      (dict(dtype="float16"), "dtype"), (dict(dtype="int64"), "dtype")])
+def test_backend_settings_are_checked(bad, msg):
+    with pytest.raises(ConfigError, match=msg):
+        BCDBackend(**bad)
+
+
+def test_backend_edge_settings_are_accepted():
+    be = BCDBackend(max_iter=1, tol=0.0, throw=False)
+    assert be.max_iter == 1 and be.tol == 0.0
+    c = drn_circuit([6, 5, 3], seed=1)
+    op = be.operating_point(MNASystem(c), c.edge_g, _batch(c)[0])
+    assert op.iterations == 1 and op.status == "max_iter"
+
+
+def test_nudge_refusals():
+    c = drn_circuit([6, 5, 3], seed=1)  # current-mode nudging
+    x, t = _batch(c, n=2)
+    with pytest.raises(DataError, match="reference"):
+        BCDBackend().operating_point(MNASystem(c), c.edge_g, x, beta=1e-6, target_v=t)
+    d = _differential("resistive")
+    x, t = _batch(d, n=2)
+    with pytest.raises(ConfigError, match="one beta per example"):
+        BCDBackend().operating_point(MNASystem(d), d.edge_g, x, beta=np.array([1e-6, -1e-6]), target_v=t)
