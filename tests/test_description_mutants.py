@@ -150,3 +150,25 @@ def test_terminal_kind_of_every_terminal_and_ground():
     assert c.terminal_kind(np.array([[-1, 0], [c.n_free, c.n_terminals - 1]])).tolist() == [[-1, 0], [1, 2]]
     fixed = c.is_fixed(t)
     assert fixed.tolist() == [True] + [False] * c.n_free + [True] * c.n_sources + [False] * c.n_amps
+
+
+def test_constructor_defaults():
+    from analog_eqprop.defaults import CIRCUIT_DEFAULTS
+
+    c = Circuit("tiny", ["h", "y"], ["hidden", "output"], [0, 1], edge_a=[0], edge_b=[1], edge_g=[1e-3],
+                edge_layer=[0], diode_anode=[-1], diode_cathode=[0], diode_model=[0],
+                models=(DiodeModel("DIDEAL"),), out_pos=[1], out_neg=[-1])
+    assert c.n_features == 0 and c.layer_names == ()
+    assert (c.target_on, c.target_off) == (1.0, 0.0)
+    assert (c.g_min, c.g_max) == (CIRCUIT_DEFAULTS["g_min"], CIRCUIT_DEFAULTS["g_max"])
+
+
+def test_unknown_keywords_and_kinds_are_refused():
+    c = kendall_circuit(4, 3, 2, seed=0)
+    args = (c.name, c.nodes, c.node_role, c.node_layer)
+    kw = dict(n_features=c.n_features, elements=dict(c.elements))
+    assert Circuit(*args, **kw).n_edges == c.n_edges
+    with pytest.raises(TypeError, match="'edge_weight'"):
+        Circuit(*args, edge_weight=c.edge_g, **kw)
+    with pytest.raises(GraphError, match=r"unknown element kind\(s\) \['resistor'\]"):
+        Circuit(*args, n_features=c.n_features, elements={**c.elements, "resistor": c.element("conductance")})
