@@ -172,3 +172,13 @@ def test_unknown_keywords_and_kinds_are_refused():
         Circuit(*args, edge_weight=c.edge_g, **kw)
     with pytest.raises(GraphError, match=r"unknown element kind\(s\) \['resistor'\]"):
         Circuit(*args, n_features=c.n_features, elements={**c.elements, "resistor": c.element("conductance")})
+
+
+def test_constructor_keeps_the_given_settings_and_casts_layers_to_int():
+    c = Circuit("tiny", ["h", "y"], ["hidden", "output"], np.array([0.0, 1.0]), n_features=0, g_min=1e-7,
+                g_max=1e-2, target_on=0.3, target_off=-0.25, layer_names=["w"], edge_a=[0], edge_b=[1],
+                edge_g=[1e-3], edge_layer=[0], diode_anode=[-1], diode_cathode=[0], diode_model=[0],
+                models=(DiodeModel("DIDEAL"),), out_pos=[1], out_neg=[-1])
+    assert (c.g_min, c.g_max, c.target_on, c.target_off, c.layer_names) == (1e-7, 1e-2, 0.3, -0.25, ("w",))
+    assert c.node_layer.dtype == np.int64 and c.node_layer.tolist() == [0, 1] and not c.node_layer.flags.writeable
+    np.testing.assert_allclose(c.targets([[1, 0]]), [[0.3, -0.25]], rtol=1e-15, atol=1e-15)
