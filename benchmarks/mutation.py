@@ -76,7 +76,9 @@ MODULES: dict[str, list[str]] = {
     # ngspice's convergence aids of the Newton solver (junction limiting, gmin and source stepping)
     "solvers/continuation.py": ["tests/test_continuation.py", "tests/test_newton_convergence.py",
                                 "tests/test_circuits.py", "tests/test_mosfet.py", "tests/test_agreement.py"],
-    "solvers/bcd.py": ["tests/test_bcd.py", "tests/test_perf_paths.py", "tests/test_bad_inputs.py"],
+    # test_bcd_mutants: dense and clashing weight blocks, precision, refusals (lines coverage found untested)
+    "solvers/bcd.py": ["tests/test_bcd.py", "tests/test_perf_paths.py", "tests/test_bad_inputs.py",
+                       "tests/test_bcd_mutants.py"],
     # EqProp, its gradient checks and losses, and the resistive model's gradient and update paths
     "eqprop/core.py": ["tests/test_theory.py", "tests/test_circuits.py", "tests/test_losses.py",
                        "tests/test_bad_inputs.py"],
