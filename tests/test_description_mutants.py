@@ -182,3 +182,23 @@ def test_constructor_keeps_the_given_settings_and_casts_layers_to_int():
     assert (c.g_min, c.g_max, c.target_on, c.target_off, c.layer_names) == (1e-7, 1e-2, 0.3, -0.25, ("w",))
     assert c.node_layer.dtype == np.int64 and c.node_layer.tolist() == [0, 1] and not c.node_layer.flags.writeable
     np.testing.assert_allclose(c.targets([[1, 0]]), [[0.3, -0.25]], rtol=1e-15, atol=1e-15)
+
+
+def _tiny_kw(**kw):
+    base = dict(name="tiny", nodes=["h", "y"], node_role=["hidden", "output"], node_layer=[0, 1], edge_a=[0],
+                edge_b=[1], edge_g=[1e-3], edge_layer=[0], diode_anode=[-1], diode_cathode=[0], diode_model=[0],
+                models=(DiodeModel("DIDEAL"),), out_pos=[1], out_neg=[-1])
+    return {**base, **kw}
+
+
+@pytest.mark.parametrize("kw, msg", [
+    (dict(node_role=["hidden"]), "one entry per free node"),
+    (dict(node_layer=[0, 1, 1]), "one entry per free node"),
+    (dict(g_min=0.0), "0 < g_min < g_max"),
+    (dict(g_min=1e-3, g_max=1e-3), "0 < g_min < g_max"),
+    (dict(g_max=np.inf), "g_max must be a finite number"),
+], ids=["role", "layer", "g_min-0", "g_min-eq-g_max", "g_max-inf"])
+def test_node_columns_and_conductance_range_are_checked_at_their_bounds(kw, msg):
+    with pytest.raises(GraphError, match=msg):
+        Circuit(**_tiny_kw(**kw))
+    assert Circuit(**_tiny_kw(g_min=1e-12, g_max=1.0)).g_min == 1e-12  # just inside
