@@ -248,6 +248,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
            "coo_matrix casts its indices to its own index dtype)" for k in (11, 13, 25, 27)},
         **{f"xǁCircuitǁ_check_connected__mutmut_{k}": "directed=None / True / scipy's default: connection='weak' "
            "gives a directed graph the same components as the undirected one" for k in (62, 64, 65)},
+        "xǁCircuitǁ_check__mutmut_27": "g_max <= inf: an infinite g_max is refused before, by the finite-number "
+                                       "check (test_description_mutants: g_max-inf)",
         **{f"xǁCircuitǁterminal_kind__mutmut_{k}": "<= instead of <: differs only at the index one past a range, "
            "which the next owner's range overwrites, or at n_terminals, out of range (every table's check refuses "
            "such terminals before a caller asks)" for k in (14, 24)},
