@@ -332,6 +332,23 @@ def _counts(work: Path, focus: list[str] | None = None) -> dict[str, int]:
     return counts
 
 
+def _merge_rerun(work: Path, last: dict[str, list[str]], rerun: set[str]) -> dict[str, int]:
+    """The last run's verdicts with the re-tested mutants' new ones. mutmut resets every cached
+    verdict when the test selection changes (a new owning test file), so a mutant that was not
+    re-tested keeps the status it had (rather than coming back "not checked")."""
+    fresh = json.loads((work / "results.json").read_text())
+    status = {n: st for st, ns in last.items() for n in ns}
+    for st, ns in fresh.items():
+        for n in ns:
+            if n in rerun or n not in status:
+                status[n] = st
+    names: dict[str, list[str]] = {}
+    for n, st in status.items():
+        names.setdefault(st, []).append(n)
+    (work / "results.json").write_text(json.dumps(names, indent=1), encoding="utf-8")
+    return {st: len(ns) for st, ns in names.items()}
+
+
 def _survivor_diffs(work: Path) -> None:
     names = json.loads((work / "results.json").read_text()).get("survived", [])
     with open(work / "survivors.txt", "w", encoding="utf-8") as fh:
@@ -383,6 +400,8 @@ def run_module(module: str, work: Path, max_children: int, rerun: bool = False, 
     wall = time.perf_counter() - t0
     load1 = os.getloadavg()
     counts = _counts(work, FOCUS.get(module))
+    if rerun:
+        counts = _merge_rerun(work, last, set(names))
     _survivor_diffs(work)
     killed = counts.get("killed", 0) + counts.get("timeout", 0)
     total = sum(counts.values())
