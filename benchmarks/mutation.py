@@ -229,6 +229,13 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁOutputsǁheader__mutmut_18": "neg=0 (ground) reads back as no negative side, as '-' does",
         "xǁOutputsǁpower__mutmut_1[46]": "no float64 cast: every expression promotes integer targets",
     },
+    "solvers/bcd.py": {
+        **{f"xǁBCDBackendǁsweeps_device__mutmut_{k}": "a bound moved to the device for a layer that has none "
+           "(has_lo / has_hi also guard its only use)" for k in (6, 11)},
+        **{f"xǁBCDBackendǁsweeps_device__mutmut_{k}": "the initial delta / it, or the batch size it is made with: "
+           "max_iter >= 1 and the last sweep is always watched, so both are always replaced (vs is never empty, "
+           "every layer has the batch's rows)" for k in (15, 16, 18, 19, 20, 22, 25)},
+    },
     "circuits/description.py": {
         # not equivalent but untestable here: the module-level loop runs _legacy_accessor at import,
         # in mutmut's forkserver, before a mutant is selected, so the mutant never runs. Run by hand

@@ -102,3 +102,30 @@ def test_nudge_refusals():
     x, t = _batch(d, n=2)
     with pytest.raises(ConfigError, match="one beta per example"):
         BCDBackend().operating_point(MNASystem(d), d.edge_g, x, beta=np.array([1e-6, -1e-6]), target_v=t)
+
+
+def test_torch_sweeps_move_blocks_once_per_g_and_follow_a_new_g():
+    pytest.importorskip("torch")
+    c = drn_circuit([5, 6, 4, 3], seed=0)
+    s = MNASystem(c)
+    x = np.random.default_rng(0).random((3, 5))
+    be = BCDBackend(xp="torch")
+    first = be.operating_point(s, c.edge_g, x).voltages
+    memo = be.plan(s)._xp_blocks
+    again = be.operating_point(s, c.edge_g, x).voltages
+    assert be.plan(s)._xp_blocks is memo  # the same g: the device blocks are reused, not moved again
+    np.testing.assert_array_equal(again, first)
+    g = c.edge_g * np.linspace(0.5, 1.5, c.n_edges)
+    moved = be.operating_point(s, g, x).voltages
+    assert be.plan(s)._xp_blocks is not memo
+    np.testing.assert_allclose(moved, BCDBackend().operating_point(s, g, x).voltages, rtol=0, atol=1e-12)
+    assert np.abs(moved - first).max() > 1e-4
+
+
+def test_torch_sweeps_on_a_single_layer():
+    pytest.importorskip("torch")
+    c = drn_circuit([4, 3], seed=0)
+    x, _ = _batch(c, n=3)
+    op = BCDBackend(xp="torch").operating_point(MNASystem(c), c.edge_g, x)
+    assert op.converged.all() and op.extra["max_change"].shape == (3,)
+    np.testing.assert_allclose(op.voltages, _qp(c, x)[0], rtol=0, atol=1e-12)
