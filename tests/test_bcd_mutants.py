@@ -129,3 +129,77 @@ def test_torch_sweeps_on_a_single_layer():
     op = BCDBackend(xp="torch").operating_point(MNASystem(c), c.edge_g, x)
     assert op.converged.all() and op.extra["max_change"].shape == (3,)
     np.testing.assert_allclose(op.voltages, _qp(c, x)[0], rtol=0, atol=1e-12)
+
+
+def _kkt_by_hand(v, G, b, lo, hi):
+    """Largest projected gradient [A] per example: KCL where a node is inside its bounds, only the
+    part a clamp could not supply on a rail."""
+    grad = v @ G - b
+    grad = np.where(v <= lo, np.minimum(grad, 0.0), grad)
+    grad = np.where(v >= hi, np.maximum(grad, 0.0), grad)
+    return np.abs(grad).max(axis=1)
+
+
+@pytest.mark.parametrize("start", [None, 0.5, -0.5], ids=["cold", "above", "below"])
+@pytest.mark.parametrize("sweeps", [1, 2, 1000])
+def test_kkt_residual_is_the_projected_gradient_by_hand(sweeps, start):
+    from analog_eqprop.circuits import layered_circuit
+
+    c = layered_circuit([6, 5, 4], seed=4, clamp=(-0.03, 0.03))
+    x, _ = _batch(c, seed=5)
+    u0 = None if start is None else np.full((len(x), c.n_free), start)  # sweeps from both sides
+    op = BCDBackend(max_iter=sweeps, throw=False).operating_point(MNASystem(c), c.edge_g, x, u0=u0)
+    _, G, b, lo, hi = _qp(c, x)
+    v = op.voltages
+    if start is None:
+        assert (v <= lo).any() and (v >= hi).any()  # both kinds of clamp are active
+    expected = _kkt_by_hand(v, G, b, lo, hi)
+    np.testing.assert_allclose(op.residual, expected, rtol=1e-9, atol=1e-12 * np.diag(G).max())
+    if sweeps == 1 and start is None:
+        assert expected.min() > 1e-9 * np.diag(G).max()  # not converged: the residual has teeth
+
+
+def test_kkt_residual_with_coupled_pairs():
+    c = _differential("resistive")
+    x, t = _batch(c, seed=3)
+    beta = 20 * float(np.mean(c.edge_g))
+    free = BCDBackend().operating_point(MNASystem(c), c.edge_g, x)
+    _, G, b, lo, hi = _qp(c, x, beta=beta, target_v=t, ref=free.voltages)
+    for sweeps in (2, 1000):
+        op = BCDBackend(max_iter=sweeps, throw=False).operating_point(MNASystem(c), c.edge_g, x, beta=beta,
+                                                                       target_v=t, ref=free.voltages)
+        np.testing.assert_allclose(op.residual, _kkt_by_hand(op.voltages, G, b, lo, hi), rtol=1e-8,
+                                   atol=1e-12 * np.diag(G).max())
+
+
+def test_conductances_to_ground_enter_the_diagonal_with_their_values():
+    from dataclasses import replace
+
+    c = drn_circuit([6, 5, 3], seed=1)
+    nodes = np.arange(c.n_free)  # every free node (hidden and output) leaks to ground
+    g_leak = np.linspace(1e-6, 9e-6, c.n_free)
+    leaky = replace(c, edge_a=np.r_[c.edge_a, nodes], edge_b=np.r_[c.edge_b, np.full(c.n_free, -1)],
+                    edge_g=np.r_[c.edge_g, g_leak], edge_layer=np.r_[c.edge_layer, np.zeros(c.n_free, int)])
+    p = BCDBackend().plan(MNASystem(leaky))
+    assert p.ground_e.size == c.n_free
+    x, t = _batch(leaky, seed=2)
+    op = BCDBackend().operating_point(MNASystem(leaky), leaky.edge_g, x)
+    np.testing.assert_allclose(op.voltages, _qp(leaky, x)[0], rtol=0, atol=1e-9)
+
+
+def test_same_g_is_a_promise_the_solver_trusts():
+    """same_g=True skips even looking at g: the previous call's blocks are used as they are."""
+    c = drn_circuit([6, 5, 3], seed=1)
+    s = MNASystem(c)
+    x, _ = _batch(c)
+    be = BCDBackend()
+    first = be.operating_point(s, c.edge_g, x).voltages
+    built = be.plan(s)._built
+    trusted = be.operating_point(s, c.edge_g * 2.0, x, same_g=True)  # a broken promise is not detected
+    assert be.plan(s)._built is built
+    np.testing.assert_array_equal(trusted.voltages, first)
+    fresh = be.operating_point(s, c.edge_g * 2.0, x)  # no promise: g is compared, and blocks rebuilt
+    assert be.plan(s)._built is not built
+    np.testing.assert_allclose(fresh.voltages, first, rtol=0, atol=1e-12)  # (g scaled: the same voltages)
+    other = c.edge_g * np.linspace(0.5, 1.5, c.n_edges)
+    assert np.abs(be.operating_point(s, other, x).voltages - first).max() > 1e-4
