@@ -235,6 +235,14 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         **{f"xǁBCDBackendǁsweeps_device__mutmut_{k}": "the initial delta / it, or the batch size it is made with: "
            "max_iter >= 1 and the last sweep is always watched, so both are always replaced (vs is never empty, "
            "every layer has the batch's rows)" for k in (15, 16, 18, 19, 20, 22, 25)},
+        "xǁBCDPlanǁ_drive_blocks__mutmut_40": "bincount without minlength: present is only read at sources that "
+                                              "occur (<= its largest index)",
+        "xǁBCDPlanǁbuilt__mutmut_80": "bincount without minlength: every free node has a conductance (a floating "
+                                      "node is refused by the circuit check), so the diagonal reaches n_free anyway",
+        "xǁBCDPlanǁnorton__mutmut_20": "the stacked-batch shortcut tried or missed: np.array_equal against the "
+                                       "tiled batch guards it, and the full product gives the same currents",
+        **{f"xǁBCDPlanǁnorton__mutmut_{k}": "astype with a copy: the same values (a copy more)" for k in (60, 100)},
+        "xǁBCDBackendǁ_kkt__mutmut_70": "max(initial=None) is max(): every layer has at least one node",
     },
     "circuits/description.py": {
         # not equivalent but untestable here: the module-level loop runs _legacy_accessor at import,

@@ -33,6 +33,7 @@ def test_dense_free_block_and_a_block_other_edges_share(extra, kind):
     p = BCDBackend().plan(MNASystem(c))
     assert {k: gat.kind for k, gat in p.blocks.items()} == {(0, 1): kind}
     assert (("free", 0, 1) in p._fast_ids) == (extra == 0)
+    assert ("drive", 0, True) in p._fast_ids  # the input block: a whole dense block of input sources
     x, t = _batch(c, n=4, seed=1)
     free = BCDBackend().operating_point(MNASystem(c), c.edge_g, x)
     assert free.converged.all()
@@ -203,3 +204,70 @@ def test_same_g_is_a_promise_the_solver_trusts():
     np.testing.assert_allclose(fresh.voltages, first, rtol=0, atol=1e-12)  # (g scaled: the same voltages)
     other = c.edge_g * np.linspace(0.5, 1.5, c.n_edges)
     assert np.abs(be.operating_point(s, other, x).voltages - first).max() > 1e-4
+
+
+def _free_and_nudged_match_bvls(c, seed=1, scale=0.5):
+    x, t = _batch(c, n=4, seed=seed)
+    free = BCDBackend().operating_point(MNASystem(c), c.edge_g, x)
+    np.testing.assert_allclose(free.voltages, _qp(c, x)[0], rtol=0, atol=1e-9)
+    beta = scale * float(np.mean(c.edge_g))
+    nudged = BCDBackend().operating_point(MNASystem(c), c.edge_g, x, beta=beta, target_v=t, ref=free.voltages)
+    np.testing.assert_allclose(nudged.voltages, _qp(c, x, beta=beta, target_v=t, ref=free.voltages)[0],
+                               rtol=0, atol=1e-9)
+    assert np.abs(nudged.voltages - free.voltages).max() > 1e-5
+
+
+def test_reciprocal_amplifiers_with_a_big_weight_block():
+    from analog_eqprop.circuits import circuit_from_graph, circuit_graph
+
+    G = circuit_graph([12, 8, 3], seed=3, outputs="differential", amplifier=2.0)
+    c = circuit_from_graph(G, clamp=(0.0, None), nudge="resistive", amplifier_back="reciprocal", target_on=0.1,
+                           target_off=-0.1)
+    assert c.n_amps and c.element("conductance").blocks().size.max() >= 64  # a dense block, amplified copies
+    p = BCDBackend().plan(MNASystem(c))
+    assert not p._fast_ids  # with amplifiers every edge takes the per-edge set-up
+    _free_and_nudged_match_bvls(c)
+
+
+def test_a_big_block_onto_part_of_a_layer_then_a_whole_one():
+    """The input block covers 8 of the 10 hidden nodes (not a whole layer: edge by edge; the other
+    two see only the bias rails), the hidden -> output block after it is whole (a slice of g)."""
+    c = _reordered()
+    t = c.element("conductance")
+    first_src = c.terminal_offset("source")
+    part = (t.a >= first_src) & (c.source_feature[np.clip(t.a - first_src, 0, c.n_sources - 1)] >= 0) & (t.b >= 8) \
+        & (t.b < 10)
+    c = c.with_element(t.take(np.flatnonzero(~part)))
+    p = BCDBackend().plan(MNASystem(c))
+    assert set(p._fast_ids) == {("free", 0, 1)}
+    assert p.blocks[(0, 1)].kind == "slice"
+    _free_and_nudged_match_bvls(c)
+
+
+def test_differential_pairs_across_layers():
+    c = _differential("resistive")
+    layer = c.node_layer.copy()
+    layer[c.out_neg] = 2  # the negative sides in a layer of their own: each pair couples two layers
+    c = c.with_name("split").__class__.from_dict({**c.to_dict(), "node_layer": layer.tolist()})
+    p = BCDBackend().plan(MNASystem(c))
+    assert p.coupled and p.pair_links == {(1, 2)} and len(set(p.sweep)) == 3
+    _free_and_nudged_match_bvls(c, scale=5.0)
+
+
+def test_a_pair_nudge_at_the_convexity_limit_is_refused():
+    """pos and neg with the same total conductance D: beta = -D/2 makes the pair's 2 x 2 block
+    singular ((D - D/2)^2 == (D/2)^2 exactly), the edge of convexity, which is refused."""
+    c = _differential("resistive")
+    c = c.with_values({"conductance": np.full(c.n_edges, 2.0 ** -12)})  # every conductance alike: same totals
+    s = MNASystem(c)
+    be = BCDBackend()
+    p = be.plan(s)
+    diag = p.built(c.edge_g)[2]
+    d_pos, d_neg = diag[p.pair_p], diag[p.pair_n]
+    assert np.array_equal(d_pos, d_neg)
+    x, t = _batch(c, n=2)
+    free = be.operating_point(s, c.edge_g, x)
+    with pytest.raises(ConfigError, match="non-convex"):
+        be.operating_point(s, c.edge_g, x, beta=-float(d_pos[0]) / 2, target_v=t, ref=free.voltages)
+    ok = be.operating_point(s, c.edge_g, x, beta=-float(d_pos[0]) / 2 * 0.99, target_v=t, ref=free.voltages)
+    assert ok.converged.all()
