@@ -243,6 +243,16 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                        "tiled batch guards it, and the full product gives the same currents",
         **{f"xǁBCDPlanǁnorton__mutmut_{k}": "astype with a copy: the same values (a copy more)" for k in (60, 100)},
         "xǁBCDBackendǁ_kkt__mutmut_70": "max(initial=None) is max(): every layer has at least one node",
+        "xǁBCDPlanǁ_schedule__mutmut_10": "pair links left out of the colouring: only the order of the layers in a "
+                                          "sweep can change, and every order is exact BCD to the same minimiser "
+                                          "(layers are updated one after another)",
+        "xǁBCDPlanǁ_schedule__mutmut_40": "NumPy reads a sort kind by its first letter, in either case",
+        "xǁBCDBackendǁoperating_point__mutmut_110": "i_ext cast to float64, not the run's dtype: the in-place += "
+                                                    "into the layer currents casts it to theirs",
+        "xǁBCDBackendǁoperating_point__mutmut_140": "astype with a copy: the same values (a copy more)",
+        "xǁBCDBackendǁoperating_point__mutmut_210": "coupling None in the xp path: it refused coupled pairs above, so "
+                                                    "coupling is 0.0 there, and None is as falsy",
+        "xǁBCDBackendǁsweeps_device__mutmut_80": "change is None only when no layer has a node",
     },
     "circuits/description.py": {
         # not equivalent but untestable here: the module-level loop runs _legacy_accessor at import,

@@ -271,3 +271,43 @@ def test_a_pair_nudge_at_the_convexity_limit_is_refused():
         be.operating_point(s, c.edge_g, x, beta=-float(d_pos[0]) / 2, target_v=t, ref=free.voltages)
     ok = be.operating_point(s, c.edge_g, x, beta=-float(d_pos[0]) / 2 * 0.99, target_v=t, ref=free.voltages)
     assert ok.converged.all()
+
+
+def test_contradictory_clamps_name_the_node():
+    from dataclasses import replace
+
+    c = drn_circuit([3, 4, 2], seed=0)  # hidden nodes clamped from below at 0 V
+    low_rail = int(np.flatnonzero((c.source_feature < 0) & (c.source_offset < 0))[0])  # the -1 V bias rail
+    bad = replace(c, diode_anode=np.r_[c.diode_anode, 2], diode_cathode=np.r_[c.diode_cathode, c.n_free + low_rail],
+                  diode_model=np.r_[c.diode_model, c.diode_model[0]])  # h1_2 also clamped from above at -1 V
+    with pytest.raises(ConfigError, match=rf"node {c.nodes[2]} is clamped from below above its upper clamp"):
+        BCDBackend().operating_point(MNASystem(bad), bad.edge_g, np.zeros((1, 3)))
+
+
+def test_a_bad_fresh_g_is_named():
+    c = drn_circuit([3, 4, 2], seed=0)
+    with pytest.raises(DataError, match="fresh_g"):
+        BCDBackend().operating_point(MNASystem(c), c.edge_g, np.zeros((1, 3)), fresh_g=np.ones(c.n_free + 1))
+
+
+def test_device_g_passes_the_reference_state_for_current_nudging():
+    torch = pytest.importorskip("torch")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from drn_models import peer_circuit
+
+    from dataclasses import replace
+
+    c = peer_circuit([5, 6, 3], input_gain=2.0, seed=0)  # contiguous weight blocks: g may live on the device
+    c = replace(c, nudge="current")  # the injected current needs the free state
+    s = MNASystem(c)
+    x, t = _batch(c, n=3)
+    host = BCDBackend()
+    free = host.operating_point(s, c.edge_g, x).voltages
+    beta = 0.5 * float(np.mean(c.edge_g))
+    ref = host.operating_point(s, c.edge_g, x, beta=beta, target_v=t, ref=free).voltages
+    dev = BCDBackend(xp="torch").operating_point(s, torch.tensor(np.array(c.edge_g)), x, beta=beta, target_v=t, ref=free)
+    np.testing.assert_allclose(np.asarray(dev.voltages), ref, rtol=0, atol=1e-12)
+    assert np.abs(ref - free).max() > 1e-5
