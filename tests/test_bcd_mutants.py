@@ -72,6 +72,7 @@ def test_repr_and_an_explicit_precision():
     ref = BCDBackend().operating_point(s, c.edge_g, x).voltages
     f32 = BCDBackend(dtype="float32", tol=1e-6).operating_point(s, c.edge_g, x)  # float64 g, float32 sweeps
     assert f32.voltages.dtype == np.float32 and np.abs(f32.voltages - ref).max() < 1e-4
+    assert f32.extra["max_change"].dtype == np.float32  # the sweeps' bookkeeping in the run's precision too
     f64 = BCDBackend(dtype="float64").operating_point(s, c.edge_g.astype(np.float32), x)
     assert f64.voltages.dtype == np.float64
     follow = BCDBackend().operating_point(s, c.edge_g.astype(np.float32), x, same_g=False)
