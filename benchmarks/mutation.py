@@ -253,6 +253,8 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁBCDBackendǁoperating_point__mutmut_210": "coupling None in the xp path: it refused coupled pairs above, so "
                                                     "coupling is 0.0 there, and None is as falsy",
         "xǁBCDBackendǁsweeps_device__mutmut_80": "change is None only when no layer has a node",
+        "xǁ_Gatherǁ__init____mutmut_75": "what a slice gather keeps in edges / flat: build() of a slice reads only "
+                                         "start and shape",
     },
     "circuits/description.py": {
         # not equivalent but untestable here: the module-level loop runs _legacy_accessor at import,
