@@ -61,8 +61,10 @@ MODULES: dict[str, list[str]] = {
     "elements/expression.py": ["tests/test_devices.py", "tests/test_netlist.py"],
     "elements/library.py": ["tests/test_model_cards.py", "tests/test_circuits.py", "tests/test_netlist.py"],
     # the netlist compiler and the circuit description
+    # test_compiler_mutants: the sweep's backend decks, transients, nodesets, options, refusals (2026-12-03 run)
     "netlist/compiler.py": ["tests/test_netlist.py", "tests/test_amp_offset.py", "tests/test_agreement.py",
-                            "tests/test_hardware.py", "tests/test_mosfet.py", "tests/test_devices.py"],
+                            "tests/test_hardware.py", "tests/test_mosfet.py", "tests/test_devices.py",
+                            "tests/test_compiler_mutants.py"],
     # test_api: tied parameters (Conv2D); found missing by the 2026-12-03 run
     "circuits/description.py": ["tests/test_circuits.py", "tests/test_bcd.py", "tests/test_amp_offset.py",
                                 "tests/test_agreement.py", "tests/test_bad_inputs.py", "tests/test_api.py"],
