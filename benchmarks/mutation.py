@@ -218,6 +218,29 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁConductancesǁwrite__mutmut_164": "SPICE reads element letters in either case",
         "xǁConductancesǁtake__mutmut_4": "ElementTable.take already slices param (a column of the table's length)",
     },
+    "netlist/compiler.py": {
+        "xǁNetlistǁwrite__mutmut_10": "encoding 'UTF-8' for 'utf-8': the same codec",
+        "xǁNetlistǁfree_voltages__mutmut_8": "reshape(-2) is reshape(-1) for NumPy",
+        "xǁNetlistǁfree_voltages__mutmut_3[02]": "no float64 cast of the sweep vector: np.rint of integers or floats "
+                                                 "gives the same example indices",
+        "xǁDeckǁvalue__mutmut_2": "reshape(None) of a 1-D column: every caller passes one (v_src[:, s], current[:, j], "
+                                  "t[:, k])",
+        "xǁDeckǁvalue__mutmut_[46]": "no float64 cast: format_number (one example) and Deck.tables (a sweep) cast again",
+        "xǁDeckǁvalue__mutmut_8": "reshape(-2) is reshape(-1) for NumPy",
+        "xǁDeckǁtables__mutmut_[35]": "no float64 cast: both callers pass float64 arrays (Deck.value casts; the "
+                                      "Norton currents are float64 sums)",
+        "x__numbers__mutmut_[35]": "the name in a refusal no deck reaches: every array written as metadata (x, "
+                                   "target, nudge_ref, nudge_current) was refused by _batch if not finite",
+        "x__numbers__mutmut_8": "no float64 cast: format_number casts each value with float()",
+        "x__numbers__mutmut_10": "no float64 cast: format_number casts each value with float()",
+        "x__numbers__mutmut_12": "reshape(-2) is reshape(-1) for NumPy",
+        "x__transient__mutmut_4[5-8]": "the text of a deck's section comment",
+        **{f"x__transient__mutmut_{k}": "the name in a refusal no deck reaches: _batch has refused a non-finite "
+           "capacitance or v0" for k in (55, 57, 61, 63)},
+        "x_compile_netlist__mutmut_38": "sweep=None for sweep=False: every use is a truth test",
+        "x_compile_sweep__mutmut_38": "analysis=None for 'op' in a sweep: _compile allows both and writes a .dc "
+                                      "whatever analysis says",
+    },
     "elements/nudge.py": {
         "xǁOutputsǁheader__mutmut_[1-8]": "the text of a deck's comment line",
         "xǁOutputsǁwrite__mutmut_3[2-7]": "the text of a deck's comment line",

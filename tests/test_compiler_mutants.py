@@ -57,6 +57,8 @@ def test_sweep_defaults_are_full_form_one_solve_per_point_with_comments_and_no_p
     assert "* analog_eqprop netlist, format 1" in lines and "* @sweep points=2 source=vidx" in lines  # comments
     assert not any(line.startswith(("by", "bz", "iy", "iz")) for line in lines)  # beta = 0: no nudge
     assert lines[-3:-1] == ["* models, options, outputs, analysis", ".dc vidx 0 1 1"]
+    assert lines[2].startswith("* circuit layered-2-2-1: 3 free nodes (2 hidden, 1 output), 6 sources (4 input, 2 bias)")
+    assert lines[3] == "* 16 conductances, 0 diodes; full form, a .dc sweep over 2 examples."
     explicit = compile_sweep(c, None, X, beta=0.0, form="full", probes=False, repeats=1, comments=True)
     assert net.text == explicit.text
     # one example is a sweep too
@@ -192,6 +194,8 @@ def test_free_voltages_of_a_repeated_sweep_keep_the_last_solve_in_example_order(
     vec = {"v-sweep": points, **{n: 10 * points + j for j, n in enumerate(net.free_nodes)}}
     got = net.free_voltages(vec)
     assert got.dtype == np.float64 and got.shape == (3, 3)
+    as_ints = net.free_voltages({k: v.astype(np.int64) for k, v in vec.items()})
+    assert as_ints.dtype == np.float64 and as_ints.tolist() == got.tolist()
     assert got.tolist() == [[10.0, 11.0, 12.0], [30.0, 31.0, 32.0], [50.0, 51.0, 52.0]]  # points 1, 3, 5
     with pytest.raises(SimulationError, match="expected 6 points, got 5"):
         net.free_voltages({k: v[:5] for k, v in vec.items()})
@@ -207,6 +211,8 @@ def test_free_voltages_of_op_and_transient_decks():
     # a .op's vectors as plain numbers or integer arrays: one float64 row
     got = net.free_voltages({"h1_0": 0.5, "h1_1": np.array([1]), "y0": np.array([[2]])})
     assert got.dtype == np.float64 and got.tolist() == [[0.5, 1.0, 2.0]]
+    ints = net.free_voltages({n: np.array([j]) for j, n in enumerate(net.free_nodes)})
+    assert ints.dtype == np.float64 and ints.tolist() == [[0.0, 1.0, 2.0]]  # volts are floats whatever came in
     with pytest.raises(SimulationError, match="expected 1 points, got 2"):
         net.free_voltages({n: np.zeros(2) for n in net.free_nodes})
     tr = compile_netlist(c, x=[0.1, 0.2], transient=Transient(t_stop=1e-9, t_step=1e-10, capacitance=[1e-15] * 3))
@@ -419,6 +425,25 @@ def test_deck_rows_are_float64():
     with pytest.raises(DataError, match=r"t must have shape \(2, 2\), got \(3, 2\)"):
         Deck.rows(np.zeros((3, 2)), 2, "t", 2)
     assert Deck.numbers("k", np.arange(3)) == ["* @k 0.0 1.0 2.0"] and Deck.numbers("k", []) == ["* @k"]
+
+
+def test_small_goldens_compiled_here_match_the_files():
+    """The recipes of netlists/regenerate.py's small goldens, compiled in this test's own body
+    (the golden test in test_netlist.py compiles them in a fixture, which a mutation run does
+    not attribute to it), byte for byte against the files."""
+    from analog_eqprop.circuits import transistor_circuit
+
+    goldens = pathlib.Path(__file__).resolve().parent.parent / "netlists"
+    opts = {"reltol": 1e-6, "vntol": 1e-9}
+    x = [0.25, 0.75]
+    decks = {
+        "tiny_layered-2-2-1.cir": compile_netlist(layered_circuit([2, 2, 1], seed=0), x=x, options=opts),
+        "tiny_kendall-4-2-4_resistive-nudge.cir": compile_netlist(
+            kendall_circuit(2, 2, 2, seed=0, nudge="resistive"), x=x, beta=1e-5, target=[1.0, 0.0], options=opts),
+        "tiny_transistor-4-3-2.cir": compile_netlist(transistor_circuit([2, 3, 2], seed=0), x=x, options=opts),
+    }
+    for name, net in decks.items():
+        assert net.text == (goldens / name).read_text(encoding="utf-8"), name
 
 
 # ------------------------------------------------------------------------------ files
