@@ -237,6 +237,15 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "x__transient__mutmut_4[5-8]": "the text of a deck's section comment",
         **{f"x__transient__mutmut_{k}": "the name in a refusal no deck reaches: _batch has refused a non-finite "
            "capacitance or v0" for k in (55, 57, 61, 63)},
+        **{f"x__header__mutmut_{k}": "the cut of the 'also:' comment line (300 characters, or 200, 301, none): it "
+           "holds a count and a noun per element kind, far shorter" for k in (60, 62, 70)},
+        "x__header__mutmut_68": "the text of a deck's comment line (the separator of its 'also:' list of kinds)",
+        "x__free_nodes__mutmut_6": "the last layer's start value: no layer number equals None or ''",
+        "x__free_nodes__mutmut_21": "next(..., None) for next(..., len(run)): run[:None] is run[:len(run)]",
+        "xǁDeckǁ__init____mutmut_7": "Deck.beta's start value: _compile sets it before any card is written, and the "
+                                     "PySpice writer's Deck writes transistor and device cards, which read no nudge",
+        "xǁDeckǁ__init____mutmut_19": "a non-sweep deck reserves the node name idx too: no helper node's name can be "
+                                      "idx (<pos>_target, <copy>_int, gate<k> and their _<n> variants)",
         "x_compile_netlist__mutmut_38": "sweep=None for sweep=False: every use is a truth test",
         "x_compile_sweep__mutmut_38": "analysis=None for 'op' in a sweep: _compile allows both and writes a .dc "
                                       "whatever analysis says",

@@ -186,6 +186,32 @@ def test_sweep_index_node_avoids_a_free_node_called_idx():
     assert index == ["vidx idx_1 0 0"] and lines[1].endswith("=pwl(v(idx_1),")
 
 
+def test_free_node_layer_comments_count_runs_and_roles():
+    """One comment per run of free nodes in one layer: its size and its roles (a layer may mix
+    hidden and output nodes; a circuit's free nodes may leave a layer and come back to it)."""
+    from dataclasses import replace
+
+    import networkx as nx
+
+    from analog_eqprop.circuits import circuit_from_graph
+
+    G = nx.Graph()
+    G.add_node("in", role="input", feature=0)
+    for name, layer in (("a", 1), ("b", 2), ("c", 1)):
+        G.add_node(name, role="hidden", layer=layer)
+    G.add_node("out", role="output", layer=2, output_index=0)
+    G.add_weighted_edges_from((u, v, 1e-6) for u, v in [("in", "a"), ("in", "c"), ("a", "b"), ("c", "b"),
+                                                        ("b", "out"), ("a", "out")])
+    c = circuit_from_graph(G)
+    assert c.nodes == ("a", "c", "b", "out")
+    heads = lambda circuit: [line for line in compile_netlist(circuit).lines  # noqa: E731
+                             if line.startswith("* layer") and line.endswith(" nodes")]
+    assert heads(c) == ["* layer 0 (layer1): 2 hidden nodes", "* layer 1 (layer2): 2 hidden/output nodes"]
+    back_and_forth = replace(c, node_layer=np.array([0, 1, 0, 1]))
+    assert heads(back_and_forth) == ["* layer 0 (layer1): 1 hidden nodes", "* layer 1 (layer2): 1 hidden nodes",
+                                     "* layer 0 (layer1): 1 hidden nodes", "* layer 1 (layer2): 1 output nodes"]
+
+
 # ------------------------------------------------------------------------------ reading results
 def test_free_voltages_of_a_repeated_sweep_keep_the_last_solve_in_example_order():
     c = _small()
