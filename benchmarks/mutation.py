@@ -246,6 +246,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                      "PySpice writer's Deck writes transistor and device cards, which read no nudge",
         "xǁDeckǁ__init____mutmut_19": "a non-sweep deck reserves the node name idx too: no helper node's name can be "
                                       "idx (<pos>_target, <copy>_int, gate<k> and their _<n> variants)",
+        "x__compile__mutmut_8[89]": "the analysis _header gets for a sweep ('dc' or another word): _header tells "
+                                    "only 'op' and 'tran' apart by it, and a sweep by d.sweep",
+        "x__compile__mutmut_12[57]": "the name in a refusal no deck reaches: _batch has refused a non-finite nodeset",
         "x_compile_netlist__mutmut_38": "sweep=None for sweep=False: every use is a truth test",
         "x_compile_sweep__mutmut_38": "analysis=None for 'op' in a sweep: _compile allows both and writes a .dc "
                                       "whatever analysis says",

@@ -321,7 +321,8 @@ def test_transient_step_may_equal_the_stop_time_and_zero_capacitances_write_no_c
 def test_nodeset_lines_and_refusals():
     k = kendall_circuit(6, 6, 3, seed=0)
     v = np.linspace(-1.0, 1.0, k.n_free)
-    lines = compile_netlist(k, x=np.zeros(6), nodeset=v).lines
+    lines = compile_netlist(k, x=np.zeros(6), nodeset=v, options={"reltol": 1e-6}).lines
+    assert ".options reltol=1e-06" in lines  # the nodeset comes after the options, it does not replace them
     ns = [f"v({n})={x!r}" for n, x in zip(k.nodes, v.tolist())]
     assert [line for line in lines if line.startswith(".nodeset")] == [".nodeset " + " ".join(ns[:8]),
                                                                         ".nodeset " + " ".join(ns[8:])]
