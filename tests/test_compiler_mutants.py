@@ -410,6 +410,10 @@ def test_defaults_of_a_single_deck():
     assert net.text == compile_netlist(c, None, None, beta=0.0, form="full", analysis="op", probes=True).text
     assert net.lines[0] == "analog_eqprop layered-2-2-1" and net.lines[1] == "* analog_eqprop netlist, format 1"
     assert net.node_names == {"h1_0": "h1_0", "h1_1": "h1_1", "y0": "y0"} and net.n_lines == len(net.lines)
+    assert net.names.to_spice("x0n") == "x0n" and net.names.to_label("vbias1") == "vbias1"  # every terminal
+    from dataclasses import replace
+
+    assert "* @layers" in compile_netlist(replace(c, layer_names=())).lines  # no names: no trailing space
 
 
 def test_metadata_lines_hold_eight_numbers_each():
