@@ -61,8 +61,10 @@ MODULES: dict[str, list[str]] = {
     "elements/expression.py": ["tests/test_devices.py", "tests/test_netlist.py"],
     "elements/library.py": ["tests/test_model_cards.py", "tests/test_circuits.py", "tests/test_netlist.py"],
     # the netlist compiler and the circuit description
+    # test_compiler_mutants: the sweep's backend decks, transients, nodesets, options, refusals (2026-12-03 run)
     "netlist/compiler.py": ["tests/test_netlist.py", "tests/test_amp_offset.py", "tests/test_agreement.py",
-                            "tests/test_hardware.py", "tests/test_mosfet.py", "tests/test_devices.py"],
+                            "tests/test_hardware.py", "tests/test_mosfet.py", "tests/test_devices.py",
+                            "tests/test_compiler_mutants.py"],
     # test_api: tied parameters (Conv2D); found missing by the 2026-12-03 run; test_description_mutants:
     # plain data, pickling, with_values and owner terminals (the survivors of the second run)
     "circuits/description.py": ["tests/test_circuits.py", "tests/test_bcd.py", "tests/test_amp_offset.py",
@@ -219,6 +221,41 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁConductancesǁwrite__mutmut_160": "the element name of a sweep deck's Norton current (any unique name)",
         "xǁConductancesǁwrite__mutmut_164": "SPICE reads element letters in either case",
         "xǁConductancesǁtake__mutmut_4": "ElementTable.take already slices param (a column of the table's length)",
+    },
+    "netlist/compiler.py": {
+        "xǁNetlistǁwrite__mutmut_10": "encoding 'UTF-8' for 'utf-8': the same codec",
+        "xǁNetlistǁfree_voltages__mutmut_8": "reshape(-2) is reshape(-1) for NumPy",
+        "xǁNetlistǁfree_voltages__mutmut_3[02]": "no float64 cast of the sweep vector: np.rint of integers or floats "
+                                                 "gives the same example indices",
+        "xǁDeckǁvalue__mutmut_2": "reshape(None) of a 1-D column: every caller passes one (v_src[:, s], current[:, j], "
+                                  "t[:, k])",
+        "xǁDeckǁvalue__mutmut_[46]": "no float64 cast: format_number (one example) and Deck.tables (a sweep) cast again",
+        "xǁDeckǁvalue__mutmut_8": "reshape(-2) is reshape(-1) for NumPy",
+        "xǁDeckǁtables__mutmut_[35]": "no float64 cast: both callers pass float64 arrays (Deck.value casts; the "
+                                      "Norton currents are float64 sums)",
+        "x__numbers__mutmut_[35]": "the name in a refusal no deck reaches: every array written as metadata (x, "
+                                   "target, nudge_ref, nudge_current) was refused by _batch if not finite",
+        "x__numbers__mutmut_8": "no float64 cast: format_number casts each value with float()",
+        "x__numbers__mutmut_10": "no float64 cast: format_number casts each value with float()",
+        "x__numbers__mutmut_12": "reshape(-2) is reshape(-1) for NumPy",
+        "x__transient__mutmut_4[5-8]": "the text of a deck's section comment",
+        **{f"x__transient__mutmut_{k}": "the name in a refusal no deck reaches: _batch has refused a non-finite "
+           "capacitance or v0" for k in (55, 57, 61, 63)},
+        **{f"x__header__mutmut_{k}": "the cut of the 'also:' comment line (300 characters, or 200, 301, none): it "
+           "holds a count and a noun per element kind, far shorter" for k in (60, 62, 70)},
+        "x__header__mutmut_68": "the text of a deck's comment line (the separator of its 'also:' list of kinds)",
+        "x__free_nodes__mutmut_6": "the last layer's start value: no layer number equals None or ''",
+        "x__free_nodes__mutmut_21": "next(..., None) for next(..., len(run)): run[:None] is run[:len(run)]",
+        "xǁDeckǁ__init____mutmut_7": "Deck.beta's start value: _compile sets it before any card is written, and the "
+                                     "PySpice writer's Deck writes transistor and device cards, which read no nudge",
+        "xǁDeckǁ__init____mutmut_19": "a non-sweep deck reserves the node name idx too: no helper node's name can be "
+                                      "idx (<pos>_target, <copy>_int, gate<k> and their _<n> variants)",
+        "x__compile__mutmut_8[89]": "the analysis _header gets for a sweep ('dc' or another word): _header tells "
+                                    "only 'op' and 'tran' apart by it, and a sweep by d.sweep",
+        "x__compile__mutmut_12[57]": "the name in a refusal no deck reaches: _batch has refused a non-finite nodeset",
+        "x_compile_netlist__mutmut_38": "sweep=None for sweep=False: every use is a truth test",
+        "x_compile_sweep__mutmut_38": "analysis=None for 'op' in a sweep: _compile allows both and writes a .dc "
+                                      "whatever analysis says",
     },
     "elements/nudge.py": {
         "xǁOutputsǁheader__mutmut_[1-8]": "the text of a deck's comment line",

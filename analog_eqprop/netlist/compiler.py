@@ -199,11 +199,14 @@ class Netlist:
 def _batch(a, n: int, what: str, batch: int | None = None) -> np.ndarray:
     """``(batch, n)`` from ``(n,)`` (one example) or ``(batch, n)``: DataError naming ``what``
     for any other shape or a NaN / inf (the arrays a call hands over, as every backend checks them)."""
-    arr = np.asarray(a, dtype=np.float64)
+    want = f"({n},)" if batch in (None, 1) else f"({batch}, {n})"
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:  # text, ragged lists: a DataError like every backend's
+        raise DataError(f"{what} must be an array of numbers of shape {want}: {exc}") from None
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != n or (batch is not None and arr.shape[0] != batch):
-        want = f"({n},)" if batch in (None, 1) else f"({batch}, {n})"
         raise DataError(f"{what} must have shape {want}, got {np.shape(a)}")
     array(a, what, np.shape(a))  # a NaN / inf, named by its index in the array as given
     return arr
@@ -610,7 +613,10 @@ def compile_sweep(
     >>> [line for line in net.lines if "pwl" in line or line.startswith((".dc", "+"))][:3]
     ['bn0 0 h1_0 I=pwl(v(idx),', '+ 0, 1.8597101708978342e-06, 1, 6.293748555916254e-06, 2, 6.293748555916254e-06)', 'bn1 0 h1_1 I=pwl(v(idx),']
     """
-    X = np.asarray(X, dtype=np.float64)
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"X must be an array of numbers of shape (B, {circuit.n_features}): {exc}") from None
     if X.ndim != 2 or X.shape[0] < 1:
         raise DataError(f"X must have shape (B, {circuit.n_features}) with B >= 1, got {X.shape}")
     X = _batch(X, circuit.n_features, "X", X.shape[0])
