@@ -327,6 +327,9 @@ def equivalent(module: str, name: str) -> str | None:
     return next((why for pat, why in EQUIVALENT.get(module, {}).items() if fnmatch.fnmatch(short, pat)), None)
 
 
+#: mutmut statuses that count as killed: a test failed, the tests ran out of time, or the test
+#: process crashed (ngspice on a mutated deck) -- the mutant did not pass unnoticed.
+KILLED = ("killed", "timeout", "segfault")
 #: Repository paths a test run needs besides the package and the tests.
 ALSO_COPY = ["hardware_models", "netlists", "examples", "README.md", "benchmarks"]  # benchmarks: test_perf_paths imports drn_models
 #: Lines whose statements are not mutated: raise statements (their mutants are message text).
@@ -467,7 +470,7 @@ def run_module(module: str, work: Path, max_children: int, rerun: bool = False, 
     if rerun:
         counts = _merge_rerun(work, last, set(names))
     _survivor_diffs(work)
-    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    killed = sum(counts.get(k, 0) for k in KILLED)
     total = sum(counts.values())
     scored = killed + counts.get("survived", 0)
     survivors = json.loads((work / "results.json").read_text()).get("survived", [])
