@@ -267,6 +267,10 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁOutputsǁpower__mutmut_1[46]": "no float64 cast: every expression promotes integer targets",
     },
     "solvers/bcd.py": {
+        **{f"xǁBCDPlanǁnorton__mutmut_{k}": "the memo of the last batch's Norton currents never hits: they are "
+           "computed again, the same values (a cache shortcut)" for k in (25, 35)},
+        "xǁBCDPlanǁbuilt__mutmut_15": "fresh_g=True taken as not fresh: g is checked, compared and copied again, "
+                                      "the same blocks (fresh only skips that work; no caller passes fresh_g=False)",
         **{f"xǁBCDBackendǁsweeps_device__mutmut_{k}": "a bound moved to the device for a layer that has none "
            "(has_lo / has_hi also guard its only use)" for k in (6, 11)},
         **{f"xǁBCDBackendǁsweeps_device__mutmut_{k}": "the initial delta / it, or the batch size it is made with: "

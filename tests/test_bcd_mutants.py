@@ -312,3 +312,49 @@ def test_device_g_passes_the_reference_state_for_current_nudging():
     dev = BCDBackend(xp="torch").operating_point(s, torch.tensor(np.array(c.edge_g)), x, beta=beta, target_v=t, ref=free)
     np.testing.assert_allclose(np.asarray(dev.voltages), ref, rtol=0, atol=1e-12)
     assert np.abs(ref - free).max() > 1e-5
+
+
+def test_torch_sweeps_stop_once_the_change_is_below_tol():
+    """With tol > 0 the device sweeps watch every sweep and stop at the first one that moves no
+    node by more than tol, as the host sweeps do (not after max_iter)."""
+    pytest.importorskip("torch")
+    c = drn_circuit([5, 6, 4, 3], seed=0)
+    s = MNASystem(c)
+    x, _ = _batch(c, n=3)
+    host = BCDBackend(tol=1e-10, max_iter=400).operating_point(s, c.edge_g, x)
+    dev = BCDBackend(xp="torch", tol=1e-10, max_iter=400).operating_point(s, c.edge_g, x)
+    assert 1 < host.iterations < 400 and 1 < dev.iterations < 400
+    assert abs(dev.iterations - host.iterations) <= 1 and dev.converged.all()
+    assert np.all(dev.extra["max_change"] <= 1e-10)
+    np.testing.assert_allclose(dev.voltages, host.voltages, rtol=0, atol=1e-9)
+
+
+def test_operating_point_reports_its_own_solve_time():
+    import time
+
+    c = drn_circuit([5, 6, 3], seed=0)
+    x, _ = _batch(c, n=4)
+    t0 = time.perf_counter()
+    op = BCDBackend().operating_point(MNASystem(c), c.edge_g, x)
+    wall = time.perf_counter() - t0
+    assert 0.0 < op.seconds <= wall
+
+
+def test_a_nudge_that_cancels_a_node_exactly_is_refused():
+    """beta = -(the output node's total conductance) leaves it with none (diag 0): not a convex
+    energy any more; refused, as a larger negative beta is."""
+    import networkx as nx
+
+    from analog_eqprop.circuits import circuit_from_graph
+
+    G = nx.Graph()
+    G.add_node("x0", role="input")
+    G.add_node("y0", role="output")
+    G.add_edge("x0", "y0", weight=1e-3)
+    c = circuit_from_graph(G, nudge="resistive")
+    s, x, t = MNASystem(c), np.array([[0.5]]), np.array([[0.1]])
+    ok = BCDBackend().operating_point(s, c.edge_g, x, beta=-0.5e-3, target_v=t)  # a partial cancel solves
+    assert np.isfinite(ok.voltages).all()
+    for beta in (-1e-3, -2e-3):
+        with pytest.raises(ConfigError, match="non-convex"):
+            BCDBackend().operating_point(s, c.edge_g, x, beta=beta, target_v=t)
