@@ -25,6 +25,7 @@ from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.solvers.mna import MNASystem
 from analog_eqprop.solvers.newton import NewtonSolver, _batched_solve, single_thread_blas, solve_dc
 from test_mosfet import transistor_circuit  # tests/ is on the path (rootdir conftest)
+from test_newton_convergence import _issue_graph
 
 
 def _full_system(c, x):
@@ -357,14 +358,8 @@ def test_solver_settings_edges():
 
 # -- the convergence report, pinned --------------------------------------------------------------
 def _rail_clamp(g_xh: float = 1e3, rail: float = 1.5):
-    G = nx.Graph()
-    G.add_node("x", role="input")
-    G.add_node("h", role="hidden", clamp_low=rail, diode="DIDEAL")
-    G.add_node("y", role="output")
-    G.add_edge("x", "h", weight=g_xh)
-    G.add_edge("h", "y", weight=1e-5)
-    G.add_edge("x", "y", weight=1e-5)
-    return circuit_from_graph(G)
+    """The convergence issue's graph (test_newton_convergence), with a stiff input edge and a high rail."""
+    return circuit_from_graph(_issue_graph(g_xh=g_xh, rail=rail))
 
 
 _RAIL_X = np.array([[2.0], [0.0], [-1.0]])
