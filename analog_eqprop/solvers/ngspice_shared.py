@@ -222,15 +222,17 @@ def _without_user_init_files():
         open(os.path.join(tmp, ".spiceinit"), "w", encoding="ascii").close()
         try:
             here = os.open(".", os.O_RDONLY)  # a handle: works even where getcwd() would not
-        except OSError:
-            here = None
+        except OSError:  # a directory we may enter but not read: go back by its path
+            here = os.getcwd()
         os.chdir(tmp)
         try:
             yield
         finally:
-            if here is not None:
+            if isinstance(here, int):
                 os.fchdir(here)
                 os.close(here)
+            else:
+                os.chdir(here)
 
 
 class NgspiceShared:
