@@ -167,6 +167,8 @@ def test_result_reports_status_time_and_both_node_sets():
     op = solve_dc(lin, lin.edge_g, x[:, :3])
     assert op.status == "converged" and op.iterations == 1 and op.extra["example_iterations"].tolist() == [1] * 3
     assert op.internal.shape == (3, 0) and 0.0 < op.seconds
+    assert op.extra["aids"] == [] and op.converged.dtype == bool and op.converged.all()
+    assert op.extra["example_iterations"].dtype == np.int64
     # its residual is the direct solve's own, per example: rounding, far below the drive
     sysm, G, b, _ = _full_system(lin, x[:, :3])
     r = np.max(np.abs(op.voltages @ G.T - b), axis=1)
@@ -430,3 +432,128 @@ def test_failed_aids_are_named_and_the_next_aid_takes_only_the_failures():
     assert op.extra["example_iterations"].tolist() == [26, 3052, 3055, 45]  # measured; see the pinned counts
     good = solve_dc(c, c.edge_g, X[[0, 3]])
     assert np.abs(op.voltages[[0, 3]] - good.voltages).max() < 1e-9
+
+
+# -- the stopping rule, term by term (on a stand-in formulation) ----------------------------------
+class _Fixed:
+    """A stand-in for the nodal formulation whose KCL residual ``R`` [A], branch currents ``i`` [A]
+    and other kinds' currents ``r_extra`` [A] are fixed per example and whose Newton step is zero:
+    one iteration of ``_iterate`` then tells exactly which examples its stopping rule accepts
+    (the step test passes, so the residual test decides)."""
+
+    class junctions:  # noqa: N801 - the attribute the solver reads
+        @staticmethod
+        def limit(vj, vj_prev):
+            return vj, None  # no junction limited
+
+    def __init__(self, R, i, r_extra=None):
+        self.R, self.i, self.r_extra = (None if a is None else np.asarray(a, float) for a in (R, i, r_extra))
+
+    def evaluate(self, u, v_src, *, gmin):
+        from analog_eqprop.solvers.newton import _Eval
+
+        B = u.shape[0]
+        assert B == self.R.shape[0]  # one iteration: the whole batch, every call
+        z = np.zeros_like(self.i)
+        J = None if self.r_extra is None else np.zeros((B, u.shape[1], u.shape[1]))
+        return _Eval(z, z, self.i.copy(), z, self.r_extra, J)
+
+    def linear_residual(self, G, b, u, gshunt):
+        return u @ G.T - b
+
+    def kcl(self, rl, ev, i=None):
+        return self.R.copy()
+
+    def direction(self, G, r, gd, gshunt, extra=None):
+        return np.zeros_like(r)
+
+    def limit_general(self, u, du, v_src):
+        return du
+
+
+def _accepted(*, R, b=0.0, i=0.0, u=0.0, g=1.0, r_extra=None, abstol=1e-12, max_iter=1):
+    """``(converged, residual, i_end)`` per example after one iteration; scalars are broadcast to
+    two examples of one unknown, ``g`` [S] is G's diagonal."""
+    R = np.asarray(R, float).reshape(-1, 1)
+    B = R.shape[0]
+    col = lambda a: np.broadcast_to(np.asarray(a, float).reshape(-1, 1), (B, 1)).copy()  # noqa: E731
+    eq = _Fixed(R, col(i), None if r_extra is None else col(r_extra))
+    i_end = np.full((B, 1), -7.0)
+    u_, _, res, conv, its = NewtonSolver(abstol=abstol)._iterate(eq, np.array([[g]]), col(b), np.zeros((B, 0)),
+                                                                 col(u), np.zeros((B, 1)), None, max_iter,
+                                                                 i_end=i_end)
+    assert its.tolist() == [1] * B and np.array_equal(u_, col(u))
+    return conv.tolist(), res, i_end
+
+
+# (name, arguments, which examples the rule accepts). The tolerance is abstol + 1e-9 max|b| per
+# example, plus 1e-9 of the example's largest branch current, G_ii |u| or other kinds' current.
+_STOP_CASES = [
+    # the drive term: 1e-9 of max|b|, per example (1.001e-9 A here), nothing for a zero drive
+    ("drive", dict(R=[0.5e-9, 2e-9], b=1.0), [True, False]),
+    ("small-drive", dict(R=[1.5e-12, 5e-12], b=1e-3), [True, False]),
+    ("no-drive", dict(R=[0.9e-12, 1.1e-12]), [True, False]),
+    # the branch currents' term, per example: 1 A allows 1.001e-9 A, none allows only abstol
+    ("branch-current", dict(R=[0.5e-9, 2e-9, 5e-12], i=[1.0, 1.0, 0.0]), [True, False, False]),
+    # G_ii |u|: the largest diagonal of G [S] times the example's largest |u| [V]
+    ("g-u", dict(R=[1.5e-12, 5e-12], g=1e-3, u=1.0), [True, False]),
+    ("g-u-small", dict(R=[0.9e-12, 5e-12], g=1e-3, u=1e-3), [True, False]),
+    ("g-u-per-example", dict(R=[0.5e-6, 5e-12], g=1.0, u=[1e3, 0.0]), [True, False]),
+    # the other kinds' currents (transistors), per example
+    ("other-kinds", dict(R=[0.5e-9, 5e-12, 5e-12], r_extra=[1.0, 0.0, 1e-6]), [True, False, False]),
+    # the boundary is inclusive: a residual exactly at the tolerance passes
+    ("boundary", dict(R=[2.0**-30, 2.0**-30 * (1 + 2**-20)], abstol=2.0**-30), [True, False]),
+]
+
+
+@pytest.mark.parametrize("name", [c[0] for c in _STOP_CASES])
+def test_stopping_rule_term_by_term(name):
+    kw, want = next((k, w) for n, k, w in _STOP_CASES if n == name)
+    conv, res, _ = _accepted(**kw)
+    assert conv == want
+    assert np.array_equal(res[conv], np.asarray(kw["R"], float)[conv])  # an accepted example's residual [A]
+
+
+def test_examples_out_of_iterations_report_their_own_residual_and_currents():
+    conv, res, i_end = _accepted(R=[3e-3, 1e-6, 2e-9], i=[0.5, -2.0, 1e-3], abstol=1e-15)
+    assert conv == [False, False, False]
+    assert res.tolist() == [3e-3, 1e-6, 2e-9]  # each example's own max |r|, not the batch's
+    assert i_end[:, 0].tolist() == [0.5, -2.0, 1e-3]  # the branch currents at the returned u
+
+
+# -- the chord step's fall-back ------------------------------------------------------------------
+def test_a_singular_chord_matrix_falls_back_to_each_examples_own_jacobian():
+    """Two examples share a chord matrix that is exactly singular (LAPACK warns): every example then
+    solves its own Jacobian -- the singular ones give NaN (and stop), the third its exact step."""
+    import copy
+
+    from analog_eqprop.solvers.newton import _nodal
+
+    c = drn_circuit([2, 2, 1], seed=0)
+    eq = copy.copy(_nodal(MNASystem(c), False))
+    eq.diag, eq.pair_d = np.eye(2), np.zeros(0, np.int64)  # two unknowns, a branch on each diagonal
+    G = np.array([[0.0, 0.0], [0.0, 1.0]])
+    gd = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0]])  # the median is the first two rows': G itself
+    r = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    du = eq.direction(G, r, gd, None)
+    assert np.isnan(du[:2]).all()
+    assert du[2].tolist() == [-5.0, -6.0]
+
+
+def test_one_series_resistance_is_eliminated_too():
+    """``eliminate_rs``: a circuit with a single 1N4148 (one internal node) is solved on the free nodes."""
+    from analog_eqprop.solvers.newton import _NODAL
+
+    G = nx.Graph()
+    G.add_node("x", role="input")
+    G.add_node("h", role="hidden", clamp_low=0.1, diode="D1N4148")
+    G.add_node("y", role="output")
+    G.add_edge("x", "h", weight=1e-3)
+    G.add_edge("h", "y", weight=1e-4)
+    c = circuit_from_graph(G)
+    sysm = MNASystem(c)
+    assert sysm.n_internal == 1
+    op = solve_dc(c, c.edge_g, [[-1.0], [1.0]], system=sysm)
+    assert set(_NODAL[sysm]) == {True}  # the reduced formulation only
+    full = solve_dc(c, c.edge_g, [[-1.0], [1.0]], solver=NewtonSolver(eliminate_rs=False))
+    assert np.abs(op.state - full.state).max() < 1e-12 and op.internal.shape == (2, 1)
