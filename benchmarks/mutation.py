@@ -306,6 +306,13 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁBCDBackendǁsweeps_device__mutmut_80": "change is None only when no layer has a node",
         "xǁ_Gatherǁ__init____mutmut_75": "what a slice gather keeps in edges / flat: build() of a slice reads only "
                                          "start and shape",
+        "xǁBCDPlanǁ_ends__mutmut_35": "m2 of a swapped edge (its a end not free) is never read: every use of m2 "
+                                      "selects q2 >= 0, and a swapped edge has q2 = qa < 0",
+        "xǁBCDBackendǁoperating_point__mutmut_260": "a float64 second work buffer in a float32 run: it holds float32 "
+                                                    "products (cast exactly) and every sum or difference through it is "
+                                                    "rounded back to float32, which with 53 >= 2 * 24 + 2 bits gives the "
+                                                    "float32 result bit for bit (double rounding is innocuous for + - *: "
+                                                    "Figueroa 1995); only memory differs",
     },
     "circuits/description.py": {
         # not equivalent but untestable here: the module-level loop runs _legacy_accessor at import,

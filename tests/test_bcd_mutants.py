@@ -358,3 +358,76 @@ def test_a_nudge_that_cancels_a_node_exactly_is_refused():
     for beta in (-1e-3, -2e-3):
         with pytest.raises(ConfigError, match="non-convex"):
             BCDBackend().operating_point(s, c.edge_g, x, beta=beta, target_v=t)
+
+
+# -- orientation, one-row blocks and clashes on every key (the 2026-12-03 full run's survivors) ----
+def _reversed(c):
+    """The same circuit with every conductance's terminals swapped (a conductance has no direction)."""
+    t = c.element("conductance")
+    return c.with_element(t.replace(a=t.b, b=t.a))
+
+
+def _amplified():
+    from analog_eqprop.circuits import circuit_from_graph, circuit_graph
+
+    G = circuit_graph([12, 8, 3], seed=3, outputs="differential", amplifier=2.0)
+    return circuit_from_graph(G, clamp=(0.0, None), nudge="resistive", amplifier_back="reciprocal", target_on=0.1,
+                              target_off=-0.1)
+
+
+@pytest.mark.parametrize("make", [lambda: drn_circuit([8, 10, 8], seed=0), _amplified], ids=["drn", "amplified"])
+def test_a_conductance_has_no_direction(make):
+    """Edges stored b -> a: free-free edges then end at the first free node (the coupling blocks'
+    row/column choice) and at amplified copies (a copy's gain A on the diagonal as g A^2)."""
+    c = make()
+    r = _reversed(c)
+    from analog_eqprop.solvers.bcd_checks import terminal_ends
+
+    qa, _, _ = terminal_ends(r, r.edge_a)
+    qb, mb, _ = terminal_ends(r, r.edge_b)
+    assert np.any((qa >= 0) & (qb == 0))  # an edge into node 0 from another free node
+    assert (np.any((qa >= 0) & (qb >= 0) & (mb != 1.0))) == bool(c.n_amps)  # copies at the b end
+    x, _ = _batch(c, n=3, seed=1)
+    want = BCDBackend().operating_point(MNASystem(c), c.edge_g, x).voltages
+    np.testing.assert_allclose(want, _qp(c, x)[0], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(BCDBackend().operating_point(MNASystem(r), r.edge_g, x).voltages, want,
+                               rtol=0, atol=1e-12)
+    _free_and_nudged_match_bvls(r)
+
+
+def test_a_dense_block_of_one_source_row():
+    """One input source (the -x side removed) wired to a whole 70-node layer: a dense 1 x 70 drive
+    block, read as a slice of g."""
+    c = drn_circuit([1, 70, 2], seed=0)
+    t = c.element("conductance")
+    c = c.with_element(t.take(np.flatnonzero(t.a != c.terminal_offset("source") + 1)))
+    p = BCDBackend().plan(MNASystem(c))
+    assert ("drive", 0, True) in p._fast_ids and p.drive[0][0][0].shape == (1, 70)
+    _free_and_nudged_match_bvls(c)
+
+
+@pytest.mark.parametrize("which", ["free-into-node-0", "drive"])
+def test_an_edge_beside_a_dense_block_is_not_lost(which):
+    """A parallel edge in a weight block that is otherwise one dense block (a slice of g): the block
+    must take the per-edge set-up, whichever end of the extra edge is which -- here one whose free
+    end 2 is node 0, and one from an input source into the input block's layer."""
+    c = _reordered()
+    t = c.element("conductance")
+    if which == "drive":
+        src = c.terminal_offset("source") + int(np.flatnonzero(c.source_feature >= 0)[0])
+        k = int(np.flatnonzero((t.a == src) & (t.b < 10))[0])
+        key = ("drive", 0, True)
+    else:
+        k = int(np.flatnonzero((t.a == 0) & (t.b >= 10) & (t.b < c.n_free))[0])
+        key = ("free", 0, 1)
+    base_fast = set(BCDBackend().plan(MNASystem(c))._fast_ids)
+    assert key in base_fast
+    more = t.take(np.r_[np.arange(t.n), k])  # a copy of edge k at the end
+    if which != "drive":  # stored output -> node 0
+        a, b = more.a.copy(), more.b.copy()
+        a[-1], b[-1] = b[-1], a[-1]
+        more = more.replace(a=a, b=b)
+    both = c.with_element(more)
+    p = BCDBackend().plan(MNASystem(both))
+    assert set(p._fast_ids) == base_fast - {key}
+    _free_and_nudged_match_bvls(both)

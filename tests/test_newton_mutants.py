@@ -259,8 +259,9 @@ def test_gmin_is_a_conductance_across_every_junction():
     assert np.abs(NewtonSolver().residual(sysm, G, b, op.state, v_src, jac=False)).max() > 1e-4
 
 
-def test_a_float32_warm_start_gives_the_float64_answer():
-    c = drn_circuit([3, 5, 2], seed=1)  # ideal diodes: no internal nodes, the full formulation's start
+@pytest.mark.parametrize("make", [lambda: drn_circuit([3, 5, 2], seed=1), _clamped], ids=["full", "reduced"])
+def test_a_float32_warm_start_gives_the_float64_answer(make):
+    c = make()  # ideal diodes: the full formulation's start; 1N4148 (RS): the reduced formulation's
     x = np.random.default_rng(8).uniform(-1, 1, (3, c.n_features))
     sysm = MNASystem(c)
     v_src = c.source_voltages(x)
