@@ -338,6 +338,8 @@ def solve_args(circuit: Any, g: Any, x: Any, *, beta: Any = 0.0, target: Any = N
         g = array(g, "g", (c.n_edges,), dtype=g_dtype, positive=True)
     x = batch(x, "x", c.n_features)
     B = x.shape[0]
+    if B == 0:
+        raise DataError(f"x has no examples (shape {x.shape}): an operating point needs at least one")
     beta, target = nudge_target(beta, target, target_name, c.n_outputs, B, per_example=per_example_beta)
     widths = sorted({c.n_free} | ({n_state} if n_state else set()))
 

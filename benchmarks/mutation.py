@@ -185,6 +185,22 @@ EQUIVALENT: dict[str, dict[str, str]] = {
                                       "node's diagonal, which every circuit stamps (a floating node is refused)",
         **{f"xǁNewtonSolverǁ_solve__mutmut_{k}": "the n == 0 branch of the linear path: a circuit has at least one "
            "output, a free node, so n >= 1 (Circuit refuses one without)" for k in (38, 46)},
+        **{f"xǁ_Nodalǁ__init____mutmut_{k}": "the guard (or the remap) of an index that is an internal node: "
+           "MNASystem gives internal nodes only to diode anodes behind RS, so no diode or transistor terminal is "
+           "one (t == nf, the first internal node, included)" for k in (9, 11, 19, 104)},
+        "xǁ_Nodalǁ__init____mutmut_51": "exempt=(rs > 0) in the full formulation, whose rs is all zero: no junction "
+                                        "exempt, as exempt=None",
+        "xǁ_Nodalǁ__init____mutmut_92": "values '' for None: both falsy, and general_stamps reads values only when "
+                                        "truthy",
+        "x__nodal__mutmut_1": "the per-system cache of formulations missed: the same formulation built again",
+        **{f"xǁNewtonSolverǁ_solve__mutmut_{k}": "np.array's dtype for the list of aided examples: it is non-empty "
+           "here (every unconverged example is listed), ints, so int64 either way" for k in (145, 147)},
+        "xǁNewtonSolverǁ_solve__mutmut_162": "gmin of eq.internal, which reads it only when not given the currents "
+                                             "(it is given them)",
+        **{f"xǁNewtonSolverǁ_solve__mutmut_{k}": "eq.internal recomputes the branch currents at the same u and gmin "
+           "instead of taking i_end (the currents there): the same numbers" for k in (163, 167)},
+        **{f"xǁNewtonSolverǁ_solve__mutmut_{k}": "the default of the aids looked up for the error message: None or () "
+           "are both falsy, the message the same" for k in (191, 193)},
         "xǁNewtonSolverǁ_solve__mutmut_111": "_iterate evaluates the branches at the start itself when not passed "
                                              "them: the same u and gmin, the same numbers",
         "xǁNewtonSolverǁ_solve__mutmut_124": "_continue called with every example converged: it tries nothing and "
@@ -306,6 +322,36 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "xǁBCDBackendǁsweeps_device__mutmut_80": "change is None only when no layer has a node",
         "xǁ_Gatherǁ__init____mutmut_75": "what a slice gather keeps in edges / flat: build() of a slice reads only "
                                          "start and shape",
+        "xǁ_Gatherǁslice_of__mutmut_7": "what a slice gather keeps in coef / edges / flat: build() of a slice "
+                                        "reads only start and shape",
+        **{f"xǁ_Gatherǁbuild__mutmut_{k}": "the 'put' kind built by the 'sum' path: bincount over unique flat "
+           "indices puts each value as it is (0 + v)" for k in (22, 23)},
+        "xǁBCDPlanǁbuilt__mutmut_1": "the default of same_g: its one caller (operating_point) passes it",
+        "xǁBCDPlanǁbuilt__mutmut_41": "placeholders overwritten before built() returns (nothing between raises for "
+                                      "a checked g)",
+        "xǁBCDPlanǁbuilt__mutmut_42": "_folded set to {} again at the end of built(), before any use",
+        **{f"xǁBCDPlanǁbuilt__mutmut_{k}": "astype with a copy: the same values (a copy more)" for k in (99, 101, 102)},
+        **{f"xǁBCDPlanǁnorton__mutmut_{k}": "the identical batch missed by the first memo check is caught by the "
+           "stacked-batch check with reps = 1 (np.tile(b, (1, 1)) is a copy): the same currents, no recount"
+           for k in (6, 7, 8, 11)},
+        "xǁBCDPlanǁnorton__mutmut_18": "the memoised batch's rows or features as the guard: both >= 1 (an empty batch "
+                                       "is refused by solve_args)",
+        **{f"xǁBCDPlanǁnorton__mutmut_{k}": "astype with a copy: the same values (a copy more)" for k in (58, 61)},
+        **{f"xǁBCDPlanǁbounds_as__mutmut_{k}": "the name of the bounds' cache entry" for k in (4, 8, 9)},
+        "xǁBCDBackendǁsweeps_device__mutmut_26": "it's start value: the loop assigns it (max_iter >= 1)",
+        "xǁBCDBackendǁsweeps_device__mutmut_63": "a layer's change computed on a sweep that is not watched: change is "
+                                                 "read only when watched",
+        "xǁBCDBackendǁsweeps_device__mutmut_83": "change is None only when no layer has a node",
+        "xǁBCDBackendǁsweeps_device__mutmut_84": "max(initial=None) of a non-empty delta (a batch has >= 1 example)",
+        "xǁBCDBackendǁsweeps_device__mutmut_86": "a change exactly equal to tol (< for <=): with tol > 0 a float "
+                                                 "equality; with tol = 0 only the last sweep is watched, after which "
+                                                 "the loop ends either way",
+        "xǁBCDBackendǁnudge__mutmut_77": "= for |= on a pair's pos node: where diag_p <= 0 (beta < 0, diag_p in "
+                                         "(beta, 0]) the pair test holds too -- diag_n = D_n + beta is either <= 0 "
+                                         "with |diag_n| < |beta| or > 0, so diag_p diag_n <= beta^2 either way",
+        **{f"xǁBCDBackendǁ_kkt__mutmut_{k}": "the out= buffer of an elementwise step: a fresh array, the same values"
+           for k in (33, 36, 39, 42, 74, 76)},
+        "xǁBCDBackendǁ_kkt__mutmut_72": "max without initial of a non-empty row (every layer has a node)",
         "xǁBCDPlanǁ_ends__mutmut_35": "m2 of a swapped edge (its a end not free) is never read: every use of m2 "
                                       "selects q2 >= 0, and a swapped edge has q2 = qa < 0",
         "xǁBCDBackendǁoperating_point__mutmut_260": "a float64 second work buffer in a float32 run: it holds float32 "

@@ -434,6 +434,8 @@ CIRCUIT_CASES = [
     ("reference-missing", dict(beta=0.1, target=_T), "DataError", ("needs the free state", "ref")),
     ("g-zero", lambda s: dict(g=_bad_g("zero")(s)), "DataError", ("g[3] is 0.0", "> 0")),
     ("g-negative", lambda s: dict(g=_bad_g("negative")(s)), "DataError", ("g[3] is -1e-05", "> 0")),
+    # an empty batch: refused (Newton warned "Mean of empty slice" and BCD reported one sweep)
+    ("x-empty", dict(x=np.zeros((0, 2))), "DataError", ("x has no examples", "(0, 2)")),
 ]
 
 

@@ -431,3 +431,196 @@ def test_an_edge_beside_a_dense_block_is_not_lost(which):
     p = BCDBackend().plan(MNASystem(both))
     assert set(p._fast_ids) == base_fast - {key}
     _free_and_nudged_match_bvls(both)
+
+
+# -- precision, memos, promises and nudges (the full run's survivors, 2026-12-03) ------------------
+@pytest.mark.parametrize("make", [lambda: drn_circuit([6, 7, 4], seed=2), _amplified, lambda: _differential("current")],
+                         ids=["drn", "amplified", "differential-current"])
+def test_a_float32_run_computes_in_float32_whatever_the_inputs_dtypes(make):
+    """``BCDBackend(dtype="float32")``: g, x, the free state and the fresh totals are rounded to
+    float32 first, so float64 inputs, their float32 roundings and float32 arrays give the same
+    voltages bit for bit, and every block, drive and diagonal the plan builds is float32."""
+    c = make()
+    s = MNASystem(c)
+    x, t = _batch(c, n=4, seed=3)
+    r32 = lambda a: np.asarray(a, np.float32).astype(np.float64)  # noqa: E731
+    to32 = lambda a: np.asarray(a, np.float32)  # noqa: E731
+    free = BCDBackend(dtype="float32").operating_point(s, c.edge_g, x).voltages.astype(np.float64)
+    beta = 0.3 * float(np.mean(c.edge_g))
+    runs = []
+    for cast in (lambda a: a, r32, to32):
+        be = BCDBackend(dtype="float32")
+        f = be.operating_point(s, cast(c.edge_g), cast(x))
+        n = be.operating_point(s, cast(c.edge_g), cast(x), beta=beta, target_v=t,
+                               ref=cast(free) if c.nudge == "current" else None)
+        W, drive, diag = be.plan(s)._built
+        assert all(w.dtype == np.float32 for w in W.values()) and diag.dtype == np.float32
+        assert all(D.dtype == np.float32 for inputs, const in drive for D, _ in inputs)
+        assert all(const.dtype == np.float32 for _, const in drive)
+        run = [f.voltages, n.voltages]
+        if not c.n_amps:  # (the totals shortcut is for circuits whose diagonal is the blocks' sums)
+            totals = np.bincount(np.r_[c.edge_a, c.edge_b], weights=np.r_[c.edge_g, c.edge_g],
+                                 minlength=c.n_free + c.n_sources + 1)[: c.n_free]  # each free node's total [S]
+            g32 = np.array(cast(c.edge_g), np.float32)
+            run.append(BCDBackend(dtype="float32").operating_point(s, g32, cast(x), fresh_g=cast(totals)).voltages)
+        runs.append(run)
+    for a, *others in zip(*runs):
+        assert a.dtype == np.float32
+        for b in others:
+            np.testing.assert_array_equal(a, b)
+
+
+def test_fresh_totals_are_a_promise_the_solver_trusts():
+    """fresh_g with each node's total conductance: the diagonal is taken from the totals, not summed
+    again (a training step after the fused update) -- so wrong totals give other voltages."""
+    c = drn_circuit([6, 5, 3], seed=1)
+    s = MNASystem(c)
+    x, _ = _batch(c)
+    totals = np.bincount(np.r_[c.edge_a, c.edge_b], weights=np.r_[c.edge_g, c.edge_g],
+                         minlength=c.n_free + c.n_sources + 1)[: c.n_free]
+    honest = BCDBackend().operating_point(s, c.edge_g.copy(), x, fresh_g=totals).voltages
+    np.testing.assert_allclose(honest, BCDBackend().operating_point(s, c.edge_g, x).voltages, rtol=0, atol=1e-12)
+    lied = BCDBackend().operating_point(s, c.edge_g.copy(), x, fresh_g=2.0 * totals).voltages
+    assert np.abs(lied - honest).max() > 1e-3
+
+
+def test_the_norton_currents_are_memoised_per_input_batch_and_folded_from_the_second():
+    """The free and nudged phases of a step share x: its Norton currents are computed once (also
+    for the +/-beta phases stacked); a new batch of >= FOLD_BATCH examples, the second one for
+    this g, folds +x / -x pairs onto the features first -- the same currents to rounding."""
+    from analog_eqprop.solvers.bcd import FOLD_BATCH
+
+    c = drn_circuit([3, 6, 3], seed=0)  # 3 features: 2 x 20 stacked rows are no multiple of them
+    s = MNASystem(c)
+    p = BCDBackend().plan(s)
+    p.built(np.asarray(c.edge_g, float), np.float64)
+    x = np.random.default_rng(0).random((FOLD_BATCH + 4, c.n_features))
+    first = p.norton(x)
+    assert p._n_inputs_seen == 1 and not p._folded
+    first[0][:] = 0.0  # the caller's copy: the memo keeps its own
+    again = p.norton(x.copy())
+    stacked = p.norton(np.vstack([x, x]))
+    assert p._n_inputs_seen == 1 and not p._folded
+    assert np.abs(again[0]).max() > 0
+    for a, b in zip(again, stacked):
+        np.testing.assert_array_equal(np.vstack([a, a]), b)
+    x2 = np.random.default_rng(1).random((FOLD_BATCH, c.n_features))
+    folded = p.norton(x2)
+    assert p._n_inputs_seen == 2 and p._folded
+    v_src = c.source_voltages(x2)
+    want = s.source_drive(c.edge_g, v_src)[:, : c.n_free][:, p.order]
+    np.testing.assert_allclose(np.concatenate(folded, axis=1), want, rtol=1e-12, atol=1e-18)
+    p.norton(x2[:4])  # a short batch is never folded
+    assert p._n_inputs_seen == 3
+
+
+def test_input_offsets_and_bias_rails_drive_one_layer_together():
+    """Input sources with an offset and bias rails feeding the same layer: both parts' constant
+    currents add up."""
+    from analog_eqprop.circuits import circuit_from_graph, circuit_graph
+
+    G = circuit_graph([5, 40, 3], seed=4)
+    for n, d in G.nodes(data=True):
+        if d.get("role") == "input":
+            d["offset"] = 0.25
+    c = circuit_from_graph(G)
+    p = BCDBackend().plan(MNASystem(c))
+    assert sum(off is not None for _, off, _ in p.drive[0]) == 2  # inputs and rails, each with offsets
+    _free_and_nudged_match_bvls(c)
+    # in float32 each part's constant is rounded to float32, then added in float32
+    g32 = np.asarray(c.edge_g, np.float32)
+    _, drive, _ = p.built(g32, np.float32)
+    for k, (parts, (_, const)) in enumerate(zip(p.drive, drive)):
+        want = np.zeros(const.size, np.float32)
+        for gat, off, _ in parts:
+            if off is not None:
+                want += (off @ gat.build(g32)).astype(np.float32)
+        np.testing.assert_array_equal(const, want)
+
+
+@pytest.mark.parametrize("tol, max_iter", [(0.0, 3), (0.0, 7), (1e-9, 400)])
+def test_torch_sweeps_report_as_the_host_sweeps(tol, max_iter):
+    """The device sweeps count and measure as the host's: with tol = 0 every sweep runs and the
+    last one's change (the largest over all layers) is reported, also on a single layer, whose
+    second sweep already changes nothing."""
+    pytest.importorskip("torch")
+    for c in (drn_circuit([5, 6, 4, 3], seed=0), drn_circuit([4, 3], seed=0)):
+        s = MNASystem(c)
+        x, _ = _batch(c, n=3)
+        host = BCDBackend(tol=tol, max_iter=max_iter, throw=False).operating_point(s, c.edge_g, x)
+        dev = BCDBackend(xp="torch", tol=tol, max_iter=max_iter, throw=False).operating_point(s, c.edge_g, x)
+        assert dev.iterations == host.iterations
+        if tol == 0.0:
+            assert host.iterations == max_iter
+        np.testing.assert_allclose(dev.extra["max_change"], host.extra["max_change"], rtol=1e-6, atol=1e-15)
+
+
+def _pairs_first():
+    """Outputs only, differential, the first free node the negative side of class 0."""
+    import networkx as nx
+
+    from analog_eqprop.circuits import circuit_from_graph
+
+    G = nx.Graph()
+    for i in range(3):
+        G.add_node(f"x{i}", role="input")
+    rng = np.random.default_rng(7)
+    for cls in range(2):
+        for pol in (-1, 1):
+            y = f"y{cls}{'n' if pol < 0 else 'p'}"
+            G.add_node(y, role="output", output_index=cls, polarity=pol, clamp_low=0.0)
+            for i in range(3):
+                G.add_edge(f"x{i}", y, weight=float(rng.uniform(1e-6, 5e-6)))
+    return circuit_from_graph(G, nudge="resistive", target_on=0.1, target_off=-0.1)
+
+
+def _hidden_last():
+    """_differential with its hidden layer numbered after the outputs: the outputs' positions in
+    layer order come first, the last free node is hidden."""
+    c = _differential("resistive")
+    layer = np.asarray(c.node_layer).copy()
+    hidden = layer == layer.min()
+    layer[hidden] = layer.max() + 1
+    return c.__class__.from_dict({**c.to_dict(), "node_layer": layer.tolist()})
+
+
+@pytest.mark.parametrize("make", [_pairs_first, _hidden_last], ids=["neg-is-node-0", "hidden-last"])
+def test_resistive_pairs_wherever_their_nodes_sit(make):
+    c = make()
+    p = BCDBackend().plan(MNASystem(c))
+    assert p.coupled
+    if make is _pairs_first:
+        assert 0 in c.out_neg
+    else:
+        assert max(p.pos[c.out_pos].max(), p.pos[c.out_neg].max()) < c.n_free - 1
+    _free_and_nudged_match_bvls(c, scale=5.0)
+
+
+def test_a_non_convex_nudge_names_the_node_it_cancels():
+    import networkx as nx
+
+    from analog_eqprop.circuits import circuit_from_graph
+
+    G = nx.Graph()
+    G.add_node("x0", role="input")
+    G.add_node("y0", role="output")
+    G.add_node("y1", role="output")
+    G.add_edge("x0", "y0", weight=2e-3)
+    G.add_edge("x0", "y1", weight=1e-3)
+    c = circuit_from_graph(G, nudge="resistive")
+    x, t = np.array([[0.5]]), np.array([[0.1, -0.1]])
+    with pytest.raises(ConfigError, match="output node y1 "):
+        BCDBackend().operating_point(MNASystem(c), c.edge_g, x, beta=-1e-3, target_v=t)
+
+
+def test_a_float32_free_state_is_read_in_float64():
+    """Current-mode nudging of differential outputs reads V(pos) - V(neg) of the free state in
+    float64 (a float32 state's difference, rounded in float32, would move the nudge currents)."""
+    c = _differential("current")
+    s = MNASystem(c)
+    x, t = _batch(c, n=4, seed=5)
+    free = BCDBackend().operating_point(s, c.edge_g, x).voltages.astype(np.float32)
+    beta = 0.3 * float(np.mean(c.edge_g))
+    a = BCDBackend().operating_point(s, c.edge_g, x, beta=beta, target_v=t, ref=free).voltages
+    b = BCDBackend().operating_point(s, c.edge_g, x, beta=beta, target_v=t, ref=free.astype(np.float64)).voltages
+    np.testing.assert_array_equal(a, b)

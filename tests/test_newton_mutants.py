@@ -558,3 +558,14 @@ def test_one_series_resistance_is_eliminated_too():
     assert set(_NODAL[sysm]) == {True}  # the reduced formulation only
     full = solve_dc(c, c.edge_g, [[-1.0], [1.0]], solver=NewtonSolver(eliminate_rs=False))
     assert np.abs(op.state - full.state).max() < 1e-12 and op.internal.shape == (2, 1)
+
+
+def test_the_system_level_solve_of_an_empty_batch_reports_no_iterations():
+    """``solve_dc`` refuses an empty batch (tests/test_bad_inputs.py); the system-level
+    ``NewtonSolver.solve`` of a linear circuit returns an empty result with 0 iterations."""
+    c = drn_circuit([3, 4, 2], seed=0, clamp=None)
+    sysm = MNASystem(c)
+    op = NewtonSolver().solve(sysm, c.edge_g, np.zeros((0, c.n_sources)))
+    assert op.voltages.shape == (0, c.n_free) and op.iterations == 0 and op.status == "converged"
+    with pytest.raises(DataError, match="x has no examples"):
+        solve_dc(c, c.edge_g, np.zeros((0, c.n_features)))
