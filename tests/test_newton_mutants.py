@@ -56,13 +56,13 @@ def _diode_pairs(model: str = "D1N4148") -> Circuit:
                    elements=dict(source=src, conductance=cond, diode=d, nudge=Outputs(pos=[2], neg=[-1])))
 
 
-def _transistors_and_rs_clamps(diode: str = "D1N4148") -> Circuit:
+def _transistors_and_rs_clamps(diode: str = "D1N4148", vb: float = -1.0) -> Circuit:
     """Transistor edges (bulk junctions) beside a 1N4148-clamped node (internal nodes): the
     junctions' indices in the reduced unknowns (DIDEAL: clamps limited beside transistors)."""
     G = nx.Graph()
     G.add_node("x0", role="input")
     G.add_node("x1", role="input")
-    G.add_node("vb", role="bias", voltage=-1.0)
+    G.add_node("vb", role="bias", voltage=vb)
     G.add_node("h0", role="hidden", layer=1, clamp_high=0.3, clamp_low=-0.4, diode=diode)
     G.add_node("h1", role="hidden", layer=1)
     G.add_node("y0", role="output", layer=2)
@@ -342,10 +342,16 @@ def test_a_bad_target_is_named_as_target():
 
 def test_single_thread_blas_limits_blas_to_one_thread():
     threadpoolctl = pytest.importorskip("threadpoolctl")
-    for _ in range(2):  # the controller is made once and reused
-        with single_thread_blas():
-            info = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-            assert info and all(i["num_threads"] == 1 for i in info)
+
+    def threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):  # (even where the environment set 1)
+        assert threads() and all(n == 2 for n in threads())
+        for _ in range(2):  # the controller is made once and reused
+            with single_thread_blas():
+                assert all(n == 1 for n in threads())
+            assert all(n == 2 for n in threads())  # and the limit is lifted on the way out
 
 
 def test_solver_settings_edges():
@@ -397,6 +403,9 @@ _ITERATIONS = {
     "transistors-beside-rs-clamps": (_transistors_and_rs_clamps, 3.0, {}, [13, 6, 10, 13]),
     # ideal clamps limited beside transistors: the companion step keeps the transistors' Jacobian
     "transistors-beside-ideal-clamps": (lambda: _transistors_and_rs_clamps("DIDEAL"), 1.0, {}, [9, 8, 9, 5]),
+    # bulks at -2 V: the step limit of the bulk junctions into free nodes acts, in the reduced unknowns
+    # (a bulk rail's index shifted past the eliminated internal nodes)
+    "transistors-beside-rs-clamps-bulk-rail": (lambda: _transistors_and_rs_clamps(vb=-2.0), 1.0, {}, [13, 5, 12, 5]),
     "transistors-beside-rs-clamps-internal-nodes": (_transistors_and_rs_clamps, 3.0, dict(eliminate_rs=False),
                                                     [13, 6, 10, 13]),
 }
