@@ -492,6 +492,24 @@ def _survivor_diffs(work: Path) -> None:
             fh.write(f"# {name}\n{diff}\n")
 
 
+def _sync_package(module: str, work: Path) -> None:
+    """Copy the working tree's package modules, all but the mutated one, into a scratch copy (and
+    its mutants/ tree) before a rerun: the current tests may rely on changes elsewhere in the
+    package since the run. The mutated module must be as the run had it (mutant names are its
+    functions' and numbers); a warning says when it is not."""
+    pkg = ROOT / "analog_eqprop"
+    for src in pkg.rglob("*.py"):
+        rel = src.relative_to(ROOT)
+        if rel.as_posix() == f"analog_eqprop/{module}":
+            if (work / rel).is_file() and (work / rel).read_bytes() != src.read_bytes():
+                print(f"warning: {rel} changed since the run; its mutants are the old source's", file=sys.stderr)
+            continue
+        for dst in (work / rel, work / "mutants" / rel):
+            if not dst.is_file() or dst.read_bytes() != src.read_bytes():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dst)
+
+
 def _frozen_selection(work: Path) -> list[str]:
     """The owning test files a scratch copy was prepared with (its pyproject.toml)."""
     m = re.search(r"pytest_add_cli_args_test_selection = (\[.*?\])\n", (work / "pyproject.toml").read_text("utf-8"))
@@ -514,6 +532,7 @@ def run_module(module: str, work: Path, max_children: int, rerun: bool = False, 
         names = [n for n in last.get("survived", []) + last.get("no tests", []) if not equivalent(module, n)]
         for dst in (work / "tests", work / "mutants" / "tests"):
             shutil.copytree(ROOT / "tests", dst, dirs_exist_ok=True)
+        _sync_package(module, work)  # the other modules as the current tests expect them
         tests = [t for t in MODULES[module] if (ROOT / t).is_file()]
         cfg = work / "pyproject.toml"  # owners added since the first run test the survivors too
         cfg.write_text(re.sub(r"pytest_add_cli_args_test_selection = \[.*?\]\n",
