@@ -342,16 +342,32 @@ def test_a_bad_target_is_named_as_target():
 
 def test_single_thread_blas_limits_blas_to_one_thread():
     threadpoolctl = pytest.importorskip("threadpoolctl")
+    pytest.importorskip("torch")  # (brings an OpenMP pool, which must keep its threads)
 
-    def threads():
-        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    def threads(api):
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == api]
 
-    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):  # (even where the environment set 1)
-        assert threads() and all(n == 2 for n in threads())
+    with threadpoolctl.threadpool_limits(limits=2):  # (even where the environment set 1)
+        assert threads("blas") and threads("openmp") and all(n == 2 for n in threads("blas") + threads("openmp"))
         for _ in range(2):  # the controller is made once and reused
             with single_thread_blas():
-                assert all(n == 1 for n in threads())
-            assert all(n == 2 for n in threads())  # and the limit is lifted on the way out
+                assert all(n == 1 for n in threads("blas")) and all(n == 2 for n in threads("openmp"))
+            assert all(n == 2 for n in threads("blas"))  # and the limit is lifted on the way out
+
+
+def test_without_threadpoolctl_blas_is_left_as_it_is(monkeypatch):
+    import sys
+
+    from analog_eqprop.solvers import newton
+
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails
+    monkeypatch.setattr(newton, "_BLAS", None)
+    for _ in range(2):
+        with single_thread_blas():
+            pass
+    assert newton._BLAS is False
+    c = drn_circuit([3, 4, 2], seed=0)
+    assert solve_dc(c, c.edge_g, np.ones((2, 3))).status == "converged"
 
 
 def test_solver_settings_edges():
