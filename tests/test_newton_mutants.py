@@ -340,9 +340,12 @@ def test_a_bad_target_is_named_as_target():
         solve_dc(c, c.edge_g, x, beta=1e-7, target=np.zeros((2, 3)), ref=np.zeros((2, c.n_free)))
 
 
-def test_single_thread_blas_limits_blas_to_one_thread():
+def test_single_thread_blas_limits_blas_to_one_thread(monkeypatch):
+    from analog_eqprop.solvers import newton
+
     threadpoolctl = pytest.importorskip("threadpoolctl")
     pytest.importorskip("torch")  # (brings an OpenMP pool, which must keep its threads)
+    monkeypatch.setattr(newton, "_BLAS", None)  # a controller that knows the OpenMP pool
 
     def threads(api):
         return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == api]
