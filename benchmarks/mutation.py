@@ -352,6 +352,40 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         **{f"xǁBCDBackendǁ_kkt__mutmut_{k}": "the out= buffer of an elementwise step: a fresh array, the same values"
            for k in (33, 36, 39, 42, 74, 76)},
         "xǁBCDBackendǁ_kkt__mutmut_72": "max without initial of a non-empty row (every layer has a node)",
+        **{f"xǁ_Gatherǁ__init____mutmut_{k}": "the sort kind of a gather's flat indices: 'STABLE' is read as "
+           "'stable'; the default quicksort orders repeated indices (parallel edges on one entry) otherwise, whose "
+           "bincount sum is then added up in another order: equal up to rounding (unique indices have one order)"
+           for k in (12, 14, 16)},
+        **{f"xǁ_Gatherǁ__init____mutmut_{k}": "a gather without edges: never built (only blocks that some edge "
+           "touches get one)" for k in (28, 31, 43)},
+        "xǁ_Gatherǁ__init____mutmut_44": "a one-edge block gathered as a permutation, not a slice: the same value",
+        **{f"xǁ_Gatherǁ__init____mutmut_{k}": "a slice gather keeps its index arrays (memory): build() of a slice "
+           "reads only start and shape" for k in (73, 74)},
+        "xǁBCDPlanǁ_dense_blocks__mutmut_11": "with no dense block, rest is every edge in increasing order: "
+                                              "np.arange(n_edges) exactly",
+        "xǁBCDPlanǁ_dense_blocks__mutmut_58": "a dense block inside one layer (la == lb): check_bcd_circuit refuses "
+                                              "couplings within a layer",
+        "xǁBCDPlanǁ_dense_blocks__mutmut_68": "a block whose rows start at a source ends at or before the last "
+                                              "source (the terminals past the sources are amplifier copies, and "
+                                              "amplified circuits take the per-edge set-up before this test)",
+        "xǁBCDPlanǁ_dense_blocks__mutmut_69": "a source block that ends at the last source taken edge by edge: the "
+                                              "per-edge set-up finds the same block (a slice only saves index "
+                                              "arrays)",
+        "xǁBCDPlanǁ_free_blocks__mutmut_11": "l1 == l2 only for a coupling inside a layer, which check_bcd_circuit "
+                                             "refuses",
+        "xǁBCDPlanǁ_free_blocks__mutmut_42": "bincount without minlength: the set of nonzero keys is the same",
+        "xǁBCDPlanǁ_drive_blocks__mutmut_63": "zero offsets kept instead of None: const += 0, the same currents",
+        "xǁBCDPlanǁ_pairs__mutmut_54": "empty pair arrays instead of None for a layer without pairs: every use "
+                                       "indexes with them (no-ops) or tests defer.size",
+        **{f"xǁBCDPlanǁ_schedule__mutmut_{k}": "the colours or the sort of equal colours: layers are updated one "
+           "after another in every order, each an exact minimisation, and layers of one colour are not coupled "
+           "(their order changes no number); a colouring that ignores links only reorders the sweep"
+           for k in (8, 22, 32, 36, 38)},
+        **{f"xǁBCDPlanǁnorton__mutmut_{k}": "the fold map of a layer not reused (recomputed): the same array"
+           for k in (76, 77)},
+        **{f"xǁBCDPlanǁnorton__mutmut_{k}": "astype with a copy: the same values (a copy more)"
+           for k in (82, 84, 86, 98, 102)},
+        "xǁBCDBackendǁ_dtype__mutmut_6": "np.dtype(None) is float64",
         "xǁBCDPlanǁ_ends__mutmut_35": "m2 of a swapped edge (its a end not free) is never read: every use of m2 "
                                       "selects q2 >= 0, and a swapped edge has q2 = qa < 0",
         "xǁBCDBackendǁoperating_point__mutmut_260": "a float64 second work buffer in a float32 run: it holds float32 "

@@ -624,3 +624,167 @@ def test_a_float32_free_state_is_read_in_float64():
     a = BCDBackend().operating_point(s, c.edge_g, x, beta=beta, target_v=t, ref=free).voltages
     b = BCDBackend().operating_point(s, c.edge_g, x, beta=beta, target_v=t, ref=free.astype(np.float64)).voltages
     np.testing.assert_array_equal(a, b)
+
+
+# -- block plans of unusual layouts (the full run's last survivors) --------------------------------
+def _leaky_reversed():
+    """Every free node leaks to ground through a conductance stored ground -> node."""
+    from dataclasses import replace
+
+    c = drn_circuit([6, 5, 3], seed=1)
+    nodes = np.arange(c.n_free)
+    return replace(c, edge_a=np.r_[c.edge_a, np.full(c.n_free, -1)], edge_b=np.r_[c.edge_b, nodes],
+                   edge_g=np.r_[c.edge_g, np.linspace(1e-6, 9e-6, c.n_free)],
+                   edge_layer=np.r_[c.edge_layer, np.zeros(c.n_free, int)])
+
+
+def _own_copy(node_first: bool = False):
+    """A hidden node wired to its own amplified copy (g (A - 1)^2 on its diagonal), stored copy ->
+    node (or node -> copy)."""
+    a = _amplified()
+    t = a.element("conductance")
+    more = t.take(np.r_[np.arange(t.n), 0])
+    A, B, g = more.a.copy(), more.b.copy(), more.g.copy()
+    A[-1], B[-1], g[-1] = a.n_free + a.n_sources + 2, a.amp_node[2], 3e-6  # copy of amplifier 2 -> its node
+    if node_first:
+        A[-1], B[-1] = B[-1], A[-1]
+    return a.with_element(more.replace(a=A, b=B, g=g))
+
+
+def _interleaved():
+    """drn [8, 10, 8] whose node 9 (hidden) joins the outputs' layer and node 10 (an output) the
+    hidden one, the edges that would couple within a layer removed: the dense input block still
+    covers nodes 0..9, ten nodes from the first of a ten-node layer -- which is not that layer."""
+    c = drn_circuit([8, 10, 8], seed=0)
+    t = c.element("conductance")
+    drop = ((t.a < 9) & (t.b == 10)) | ((t.b < 9) & (t.a == 10)) | ((t.a == 9) & (t.b > 10) & (t.b < 18)) \
+        | ((t.b == 9) & (t.a > 10) & (t.a < 18))
+    c = c.with_element(t.take(np.flatnonzero(~drop)))
+    layer = np.asarray(c.node_layer).copy()
+    layer[9], layer[10] = layer[10], layer[9]
+    return c.__class__.from_dict({**c.to_dict(), "node_layer": layer.tolist()})
+
+
+def _partial_rows():
+    """_reordered without hidden nodes 8 and 9's output edges: an 8 x 8 dense block from part of the
+    hidden layer into the whole output layer."""
+    c = _reordered()
+    t = c.element("conductance")
+    return c.with_element(t.take(np.flatnonzero(~((t.a >= 8) & (t.a < 10) & (t.b >= 10) & (t.b < c.n_free)))))
+
+
+def _three_layers_row_major():
+    """drn [8, 10, 10, 8] with every free-free block's edges in row-major order: slices of g between
+    layers 0-1 and 1-2 as well."""
+    c = drn_circuit([8, 10, 10, 8], seed=0)
+    t = c.element("conductance")
+    free = (t.a >= 0) & (t.a < c.n_free) & (t.b >= 0) & (t.b < c.n_free)
+    idx = np.flatnonzero(free)
+    idx = idx[np.lexsort((t.b[idx], t.a[idx]))]
+    return c.with_element(t.take(np.r_[np.flatnonzero(~free), idx]))
+
+
+def _rail_block(mixed: bool = False):
+    """70 hidden nodes each wired to a 0.4 V rail (a dense 1 x 70 block of a constant source that is
+    not the first source), the inputs to a few; ``mixed``: both inputs and the rail wired to all,
+    one dense 3 x 70 block of input and constant rows."""
+    import networkx as nx
+
+    from analog_eqprop.circuits import circuit_from_graph
+
+    G = nx.Graph()
+    G.add_node("x0", role="input")
+    G.add_node("x1", role="input")
+    G.add_node("vb", role="bias", voltage=0.4)
+    hs = [f"h{i}" for i in range(70)]
+    for h in hs:
+        G.add_node(h, role="hidden", clamp_low=0.0)
+    G.add_node("y0", role="output")
+    G.add_node("y1", role="output")
+    rng = np.random.default_rng(0)
+    for s in (["x0", "x1", "vb"] if mixed else ["vb"]):
+        for h in hs:
+            G.add_edge(s, h, weight=float(rng.uniform(1e-6, 5e-6)))
+    if not mixed:
+        for h in hs[:10]:
+            G.add_edge("x0", h, weight=2e-6)
+        for h in hs[10:20]:
+            G.add_edge("x1", h, weight=2e-6)
+    for h in hs:
+        for y in ("y0", "y1"):
+            G.add_edge(h, y, weight=float(rng.uniform(1e-6, 5e-6)))
+    return circuit_from_graph(G)
+
+
+_LAYOUTS = {
+    "reversed-leaks": (_leaky_reversed, None),
+    "own-amplified-copy": (_own_copy, None),
+    "own-amplified-copy-stored-node-first": (lambda: _own_copy(node_first=True), None),
+    "interleaved-layer": (_interleaved, set()),
+    "partial-rows-into-a-whole-layer": (_partial_rows, {("drive", 0, True)}),
+    "three-layers-of-slices": (_three_layers_row_major, {("free", 0, 1), ("free", 1, 2), ("drive", 0, True)}),
+    "rail-block": (_rail_block, {("drive", 0, False), ("free", 0, 1)}),
+    "mixed-input-and-rail-block": (lambda: _rail_block(mixed=True), {("free", 0, 1)}),
+}
+
+
+@pytest.mark.parametrize("name", list(_LAYOUTS))
+def test_block_plans_of_unusual_layouts_solve_the_qp(name):
+    make, fast = _LAYOUTS[name]
+    c = make()
+    p = BCDBackend().plan(MNASystem(c))
+    if fast is not None:  # which blocks are read as slices of g (the rest edge by edge)
+        assert set(p._fast_ids) == fast
+    _free_and_nudged_match_bvls(c)
+
+
+def test_a_layer_that_a_feature_does_not_drive_folds_its_inputs_too():
+    """x4 drives the outputs only: layer 0's fold map still has a row per feature (the second batch
+    of 16, for one g, is folded)."""
+    import networkx as nx
+
+    from analog_eqprop.circuits import circuit_from_graph
+
+    G = nx.Graph()
+    rng = np.random.default_rng(2)
+    for i in range(5):
+        G.add_node(f"x{i}", role="input")
+    for j in range(6):
+        G.add_node(f"h{j}", role="hidden", clamp_low=0.0)
+        for i in range(4):
+            G.add_edge(f"x{i}", f"h{j}", weight=float(rng.uniform(1e-6, 5e-6)))
+    for y in ("y0", "y1"):
+        G.add_node(y, role="output")
+        G.add_edge("x4", y, weight=2e-6)
+        for j in range(6):
+            G.add_edge(f"h{j}", y, weight=float(rng.uniform(1e-6, 5e-6)))
+    c = circuit_from_graph(G)
+    s, be = MNASystem(c), BCDBackend()
+    for seed in (0, 1):
+        x = np.random.default_rng(seed).random((16, 5))
+        v = be.operating_point(s, c.edge_g, x).voltages
+    assert be.plan(s)._folded  # the second batch was folded
+    np.testing.assert_allclose(v, _qp(c, x)[0], rtol=0, atol=1e-9)
+
+
+def test_float32_norton_currents_are_float32_products():
+    """A float32 plan's Norton currents: the inputs times their gains, times the block, in float32
+    (as the float32 product of those arrays), and its fold maps float32."""
+    from analog_eqprop.solvers.bcd import FOLD_BATCH
+
+    c = drn_circuit([4, 6, 3], seed=0)
+    p = BCDBackend().plan(MNASystem(c))
+    g32 = np.asarray(c.edge_g, np.float32)
+    _, drive, _ = p.built(g32, np.float32)
+    x = np.random.default_rng(0).random((3, 4))
+    b = p.norton(x)
+    x32 = x.astype(np.float32)
+    for bk, (inputs, const) in zip(b, drive):
+        want = np.broadcast_to(const, bk.shape).copy()
+        for D, F in inputs:
+            want += np.matmul(x32[:, F[1]] * F[2].astype(np.float32), D)
+        assert bk.dtype == np.float32
+        np.testing.assert_array_equal(bk, want)
+    for seed in (1, 2):  # two new batches of FOLD_BATCH: the second is folded
+        p.norton(np.random.default_rng(seed).random((FOLD_BATCH, 4)))
+    assert p._folded and all(Dx.dtype == np.float32 for Dx in p._folded.values())
