@@ -386,6 +386,39 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         **{f"xǁBCDPlanǁnorton__mutmut_{k}": "astype with a copy: the same values (a copy more)"
            for k in (82, 84, 86, 98, 102)},
         "xǁBCDBackendǁ_dtype__mutmut_6": "np.dtype(None) is float64",
+        "xǁBCDPlanǁ__init____mutmut_17": "NumPy reads a sort kind by its first letter, in either case",
+        "xǁBCDPlanǁ__init____mutmut_29": "bincount without minlength of np.unique's inverse: every layer index occurs",
+        **{f"xǁBCDPlanǁ__init____mutmut_{k}": "a start value built() overwrites before any read (_borrowed is only "
+           "truth-tested, and the first built() has no old g to compare with)" for k in (114, 115, 116, 117)},
+        **{f"xǁBCDPlanǁ_bounds__mutmut_{k}": "a ground rail's source index -1 - n_free or -2 for -1: every use tests "
+           "d_src >= 0 or clips it at 0" for k in (21, 29)},
+        **{f"xǁBCDPlanǁ_bounds__mutmut_{k}": "a flag set more often than needed (bounds recomputed per call, or a "
+           "clip at an infinite bound): the same voltages, more work" for k in (38, 41, 49, 55)},
+        **{f"xǁBCDBackendǁoperating_point__mutmut_{k}": "a promise (same_g / fresh_g) not passed to the device "
+           "path, or g checked although promised: the same blocks, more work" for k in (22, 23, 33, 34, 58, 62, 66)},
+        "xǁBCDBackendǁoperating_point__mutmut_117": "coupling None for 0.0: both falsy, only truth-tested until the "
+                                                    "nudge sets it",
+        **{f"xǁBCDBackendǁoperating_point__mutmut_{k}": "astype with a copy: the same values (a copy more)"
+           for k in (137, 139, 152, 154, 155)},
+        "xǁBCDBackendǁoperating_point__mutmut_142": "the source voltages computed when constant bounds and no "
+                                                    "internal nodes do not need them (work)",
+        "xǁBCDBackendǁoperating_point__mutmut_151": "input-dependent bounds left in float64 in a float32 run: the clip "
+                                                    "compares in float64 and rounds to float32, which differs from "
+                                                    "clipping at the float32-rounded bound only for a voltage within "
+                                                    "one float32 ulp of it",
+        **{f"xǁBCDBackendǁoperating_point__mutmut_{k}": "the KKT residual's work buffers in float64 in a float32 run "
+           "(device path): the reported residual, a diagnostic, is summed in float64 instead of float32 -- rounding "
+           "only; the voltages are untouched" for k in (222, 224, 227, 229)},
+        "xǁBCDBackendǁoperating_point__mutmut_262": "a float64 second work buffer in a float32 run (as _260: float32 "
+                                                    "results bit for bit)",
+        **{f"xǁBCDBackendǁoperating_point__mutmut_{k}": "a start value the sweep loop overwrites (max_iter >= 1; delta "
+           "is reset at each sweep)" for k in (266, 271, 272)},
+        **{f"xǁBCDBackendǁoperating_point__mutmut_{k}": "the out= buffer of an elementwise step: a fresh array, the "
+           "same values" for k in (316, 319)},
+        **{f"xǁBCDBackendǁoperating_point__mutmut_{k}": "max's initial of a non-empty row or batch" for k in (327, 329, 334)},
+        "xǁBCDBackendǁoperating_point__mutmut_336": "a change exactly equal to tol (< for <=): with tol > 0 a float "
+                                                    "equality; with tol = 0 only the last sweep is watched, after "
+                                                    "which the loop ends either way",
         "xǁBCDPlanǁ_ends__mutmut_35": "m2 of a swapped edge (its a end not free) is never read: every use of m2 "
                                       "selects q2 >= 0, and a swapped edge has q2 = qa < 0",
         "xǁBCDBackendǁoperating_point__mutmut_260": "a float64 second work buffer in a float32 run: it holds float32 "

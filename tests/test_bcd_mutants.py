@@ -287,7 +287,7 @@ def test_contradictory_clamps_name_the_node():
 
 def test_a_bad_fresh_g_is_named():
     c = drn_circuit([3, 4, 2], seed=0)
-    with pytest.raises(DataError, match="fresh_g"):
+    with pytest.raises(DataError, match=r"^fresh_g must have shape"):
         BCDBackend().operating_point(MNASystem(c), c.edge_g, np.zeros((1, 3)), fresh_g=np.ones(c.n_free + 1))
 
 
@@ -549,7 +549,7 @@ def test_torch_sweeps_report_as_the_host_sweeps(tol, max_iter):
         x, _ = _batch(c, n=3)
         host = BCDBackend(tol=tol, max_iter=max_iter, throw=False).operating_point(s, c.edge_g, x)
         dev = BCDBackend(xp="torch", tol=tol, max_iter=max_iter, throw=False).operating_point(s, c.edge_g, x)
-        assert dev.iterations == host.iterations
+        assert dev.iterations == host.iterations and dev.converged.tolist() == host.converged.tolist()
         if tol == 0.0:
             assert host.iterations == max_iter
         np.testing.assert_allclose(dev.extra["max_change"], host.extra["max_change"], rtol=1e-6, atol=1e-15)
@@ -574,10 +574,16 @@ def _pairs_first():
     return circuit_from_graph(G, nudge="resistive", target_on=0.1, target_off=-0.1)
 
 
-def _hidden_last():
-    """_differential with its hidden layer numbered after the outputs: the outputs' positions in
-    layer order come first, the last free node is hidden."""
-    c = _differential("resistive")
+def _hidden_last(sizes=None):
+    """_differential (or the same on ``sizes``) with its hidden layer numbered after the outputs: the
+    outputs' positions in layer order come first, the last free node is hidden."""
+    if sizes is None:
+        c = _differential("resistive")
+    else:
+        from analog_eqprop.circuits import circuit_from_graph, circuit_graph
+
+        c = circuit_from_graph(circuit_graph(sizes, seed=3, outputs="differential"), clamp=(0.0, None),
+                               nudge="resistive", target_on=0.1, target_off=-0.1)
     layer = np.asarray(c.node_layer).copy()
     hidden = layer == layer.min()
     layer[hidden] = layer.max() + 1
@@ -725,6 +731,9 @@ _LAYOUTS = {
     "three-layers-of-slices": (_three_layers_row_major, {("free", 0, 1), ("free", 1, 2), ("drive", 0, True)}),
     "rail-block": (_rail_block, {("drive", 0, False), ("free", 0, 1)}),
     "mixed-input-and-rail-block": (lambda: _rail_block(mixed=True), {("free", 0, 1)}),
+    # 40 hidden nodes first in node order but numbered after the outputs: the layer order must keep
+    # each layer's nodes in node order (a stable sort), which the dense input block's slice assumes
+    "big-hidden-layer-numbered-last": (lambda: _hidden_last([12, 40, 10]), {("drive", 1, True)}),
 }
 
 
@@ -788,3 +797,120 @@ def test_float32_norton_currents_are_float32_products():
     for seed in (1, 2):  # two new batches of FOLD_BATCH: the second is folded
         p.norton(np.random.default_rng(seed).random((FOLD_BATCH, 4)))
     assert p._folded and all(Dx.dtype == np.float32 for Dx in p._folded.values())
+
+
+# -- bounds, settings and paths (the full run's last batch) ---------------------------------------
+def _input_rail():
+    """A hidden node clamped from below by an ideal diode from input x0 (source 0; source 1 is a bias
+    rail): a bound that moves with the input, so the plan's bounds are not constant."""
+    from analog_eqprop.circuits import Circuit
+    from analog_eqprop.circuits.elements import diode_model
+    from analog_eqprop.elements import Conductances, Diodes, Outputs, Sources
+
+    nf = 2  # h0 (layer 0), y0 (layer 1); sources x0 (input), vb (bias 0.2 V), x1 (input)
+    src = Sources(labels=("x0", "vb", "x1"), role=("input", "bias", "input"), feature=[0, -1, 1], gain=[1, 0, 1],
+                  offset=[0, 0.2, 0])
+    cond = Conductances(a=[nf, nf + 2, nf + 1, 0], b=[0, 0, 1, 1], g=[1e-5, 2e-5, 1e-5, 3e-5], layer=[0, 0, 1, 1])
+    d = Diodes(anode=[nf], cathode=[0], model=[0], models=(diode_model("DIDEAL"),))
+    return Circuit("input-rail", ("h0", "y0"), ("hidden", "output"), [0, 1], n_features=2, target_on=0.2,
+                   target_off=-0.2, elements=dict(source=src, conductance=cond, diode=d, nudge=Outputs(pos=[1], neg=[-1])))
+
+
+def _graph_clamps(**clamp):
+    import networkx as nx
+
+    from analog_eqprop.circuits import circuit_from_graph
+
+    G = nx.Graph()
+    rng = np.random.default_rng(4)
+    for i in range(3):
+        G.add_node(f"x{i}", role="input")
+    for j in range(4):
+        G.add_node(f"h{j}", role="hidden", **clamp)
+        for i in range(3):
+            G.add_edge(f"x{i}", f"h{j}", weight=float(rng.uniform(1e-6, 5e-6)))
+    for y in ("y0", "y1"):
+        G.add_node(y, role="output")
+        for j in range(4):
+            G.add_edge(f"h{j}", y, weight=float(rng.uniform(1e-6, 5e-6)))
+    return circuit_from_graph(G)
+
+
+@pytest.mark.parametrize("make", [_input_rail, lambda: _graph_clamps(clamp_high=0.3),
+                                  lambda: _graph_clamps(clamp_low=0.25, clamp_high=0.25)],
+                         ids=["input-rail", "upper-clamps-only", "pinned-by-equal-clamps"])
+def test_clamps_that_move_with_the_input_or_clamp_from_above_or_pin(make):
+    c = make()
+    p = BCDBackend().plan(MNASystem(c))
+    assert p.bounds_const == (make is not _input_rail)
+    x = np.random.default_rng(1).uniform(-0.2, 1, (6, c.n_features))
+    v = BCDBackend().operating_point(MNASystem(c), c.edge_g, x).voltages
+    if p.bounds_const and np.isfinite(p.hi).any():
+        assert np.isclose(v, 0.3, rtol=0, atol=1e-12).any() or np.isclose(v, 0.25, rtol=0, atol=1e-12).all()
+    fin = np.isfinite(p.lo) if p.bounds_const else np.zeros(1, bool)
+    pinned = bool(fin.any()) and np.array_equal(p.lo[fin], p.hi[fin])
+    # equal bounds (which BVLS refuses): every hidden node pinned at 0.25 V, and the outputs, fed only by them
+    want = np.full_like(v, 0.25) if pinned else _qp(c, x)[0]
+    np.testing.assert_allclose(v, want, rtol=0, atol=1e-9)
+    assert np.ptp(v[:, 0]) > 1e-3 or make is not _input_rail  # the bound moved with x0
+
+
+def test_backend_settings_reach_the_namespace_and_the_capabilities():
+    pytest.importorskip("torch")
+    assert BCDBackend(xp="torch", device="meta").namespace.device == "meta"
+    cap = BCDBackend().capabilities
+    assert (cap.current_sources, cap.same_conductances, cap.fresh_conductances, cap.per_example_beta) == (True,) * 4
+
+
+def test_a_torch_g_on_each_path():
+    """The host backend takes a (CPU) torch g as an array; a device backend keeps it on the device,
+    which needs layered blocks (refused, naming the block, for a graph-built DRN)."""
+    torch = pytest.importorskip("torch")
+    c = drn_circuit([3, 4, 2], seed=0)
+    s = MNASystem(c)
+    x, _ = _batch(c, n=2)
+    np.testing.assert_array_equal(BCDBackend().operating_point(s, torch.tensor(np.array(c.edge_g)), x).voltages,
+                                  BCDBackend().operating_point(s, c.edge_g, x).voltages)
+    with pytest.raises(ConfigError, match="keep g on the host"):
+        BCDBackend(xp="torch").operating_point(s, torch.tensor(np.array(c.edge_g)), x)
+
+
+def test_fresh_g_forms_are_checked_or_trusted_as_documented():
+    c = drn_circuit([3, 4, 2], seed=0)
+    s = MNASystem(c)
+    x, _ = _batch(c, n=2)
+    want = BCDBackend().operating_point(s, c.edge_g, x).voltages
+    np.testing.assert_array_equal(BCDBackend().operating_point(s, c.edge_g.copy(), x, fresh_g=True).voltages, want)
+    with pytest.raises(DataError, match=r"^fresh_g must have shape"):  # a list, the wrong length
+        BCDBackend().operating_point(s, c.edge_g, x, fresh_g=[1.0] * (c.n_free + 1))
+    bad = c.edge_g.copy()
+    bad[3] = np.nan
+    with pytest.raises(DataError, match=r"g\[3\] is nan"):  # fresh_g=False promises nothing: g is checked
+        BCDBackend().operating_point(s, bad, x, fresh_g=False)
+
+
+def test_torch_sweeps_on_internal_nodes_report_kkt_only_when_asked():
+    """1N4148 clamps (internal nodes, RS taken as 0) with reciprocal amplifiers on the device
+    sweeps: the internal nodes as the host's; kkt=False reports NaN residuals."""
+    pytest.importorskip("torch")
+    from analog_eqprop.circuits import kendall_circuit
+
+    c = kendall_circuit(4, 3, 2, seed=0, clamp=(-0.3, 0.3), amplifier_back="reciprocal")
+    s = MNASystem(c)
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 4))
+    host = BCDBackend().operating_point(s, c.edge_g, x)
+    dev = BCDBackend(xp="torch").operating_point(s, c.edge_g, x)
+    assert s.n_internal and dev.internal.shape == (3, s.n_internal)
+    np.testing.assert_allclose(dev.internal, host.internal, rtol=0, atol=1e-12)
+    quiet = BCDBackend(xp="torch", kkt=False).operating_point(s, c.edge_g, x)
+    assert np.isnan(quiet.residual).all() and quiet.residual.shape == (3,)
+    assert np.isfinite(dev.residual).all()
+
+
+def test_a_float32_warm_start_keeps_the_run_float32():
+    c = drn_circuit([3, 4, 2], seed=0)
+    s = MNASystem(c)
+    x, _ = _batch(c, n=2)
+    free = BCDBackend().operating_point(s, c.edge_g, x)
+    op = BCDBackend(dtype="float32").operating_point(s, c.edge_g, x, u0=free.voltages)
+    assert op.voltages.dtype == np.float32 and op.extra["max_change"].dtype == np.float32
