@@ -914,3 +914,18 @@ def test_a_float32_warm_start_keeps_the_run_float32():
     free = BCDBackend().operating_point(s, c.edge_g, x)
     op = BCDBackend(dtype="float32").operating_point(s, c.edge_g, x, u0=free.voltages)
     assert op.voltages.dtype == np.float32 and op.extra["max_change"].dtype == np.float32
+
+
+@pytest.mark.parametrize("make", [_amplified, lambda: _reversed(_amplified()), _own_copy,
+                                  lambda: _own_copy(node_first=True), _leaky_reversed],
+                         ids=["amplified", "amplified-reversed", "own-copy", "own-copy-node-first", "leaks-reversed"])
+def test_the_plans_diagonal_is_the_nodal_matrixs(make):
+    """Each free node's total conductance as the plan sums it (edge by edge with amplified copies,
+    g A^2 at a copy's end) is the diagonal of the nodal matrix MNASystem stamps -- whichever way
+    the edges are stored, clamped or not."""
+    c = make()
+    s = MNASystem(c)
+    p = BCDBackend().plan(s)
+    _, _, diag = p.built(np.asarray(c.edge_g, float), np.float64)
+    G = s.conductance_matrix(c.edge_g)
+    np.testing.assert_allclose(diag, np.diag(G)[: c.n_free][p.order], rtol=1e-13, atol=0)
