@@ -5,10 +5,11 @@ independent BVLS solution of the same QP (tests/test_bcd.py)."""
 
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pytest
 
-from analog_eqprop.circuits import drn_circuit
+from analog_eqprop.circuits import circuit_from_graph, circuit_graph, drn_circuit
 from analog_eqprop.errors import ConfigError, DataError
 from analog_eqprop.solvers.bcd import BCDBackend
 from analog_eqprop.solvers.mna import MNASystem
@@ -219,8 +220,6 @@ def _free_and_nudged_match_bvls(c, seed=1, scale=0.5):
 
 
 def test_reciprocal_amplifiers_with_a_big_weight_block():
-    from analog_eqprop.circuits import circuit_from_graph, circuit_graph
-
     G = circuit_graph([12, 8, 3], seed=3, outputs="differential", amplifier=2.0)
     c = circuit_from_graph(G, clamp=(0.0, None), nudge="resistive", amplifier_back="reciprocal", target_on=0.1,
                            target_off=-0.1)
@@ -343,10 +342,6 @@ def test_operating_point_reports_its_own_solve_time():
 def test_a_nudge_that_cancels_a_node_exactly_is_refused():
     """beta = -(the output node's total conductance) leaves it with none (diag 0): not a convex
     energy any more; refused, as a larger negative beta is."""
-    import networkx as nx
-
-    from analog_eqprop.circuits import circuit_from_graph
-
     G = nx.Graph()
     G.add_node("x0", role="input")
     G.add_node("y0", role="output")
@@ -368,8 +363,6 @@ def _reversed(c):
 
 
 def _amplified():
-    from analog_eqprop.circuits import circuit_from_graph, circuit_graph
-
     G = circuit_graph([12, 8, 3], seed=3, outputs="differential", amplifier=2.0)
     return circuit_from_graph(G, clamp=(0.0, None), nudge="resistive", amplifier_back="reciprocal", target_on=0.1,
                               target_off=-0.1)
@@ -434,6 +427,12 @@ def test_an_edge_beside_a_dense_block_is_not_lost(which):
 
 
 # -- precision, memos, promises and nudges (the full run's survivors, 2026-12-03) ------------------
+def _node_totals(c) -> np.ndarray:
+    """Each free node's total conductance [S] (what a fused update hands the solver as fresh_g)."""
+    return np.bincount(np.r_[c.edge_a, c.edge_b], weights=np.r_[c.edge_g, c.edge_g],
+                       minlength=c.n_free + c.n_sources + 1)[: c.n_free]
+
+
 @pytest.mark.parametrize("make", [lambda: drn_circuit([6, 7, 4], seed=2), _amplified, lambda: _differential("current")],
                          ids=["drn", "amplified", "differential-current"])
 def test_a_float32_run_computes_in_float32_whatever_the_inputs_dtypes(make):
@@ -459,8 +458,7 @@ def test_a_float32_run_computes_in_float32_whatever_the_inputs_dtypes(make):
         assert all(const.dtype == np.float32 for _, const in drive)
         run = [f.voltages, n.voltages]
         if not c.n_amps:  # (the totals shortcut is for circuits whose diagonal is the blocks' sums)
-            totals = np.bincount(np.r_[c.edge_a, c.edge_b], weights=np.r_[c.edge_g, c.edge_g],
-                                 minlength=c.n_free + c.n_sources + 1)[: c.n_free]  # each free node's total [S]
+            totals = _node_totals(c)
             g32 = np.array(cast(c.edge_g), np.float32)
             run.append(BCDBackend(dtype="float32").operating_point(s, g32, cast(x), fresh_g=cast(totals)).voltages)
         runs.append(run)
@@ -476,8 +474,7 @@ def test_fresh_totals_are_a_promise_the_solver_trusts():
     c = drn_circuit([6, 5, 3], seed=1)
     s = MNASystem(c)
     x, _ = _batch(c)
-    totals = np.bincount(np.r_[c.edge_a, c.edge_b], weights=np.r_[c.edge_g, c.edge_g],
-                         minlength=c.n_free + c.n_sources + 1)[: c.n_free]
+    totals = _node_totals(c)
     honest = BCDBackend().operating_point(s, c.edge_g.copy(), x, fresh_g=totals).voltages
     np.testing.assert_allclose(honest, BCDBackend().operating_point(s, c.edge_g, x).voltages, rtol=0, atol=1e-12)
     lied = BCDBackend().operating_point(s, c.edge_g.copy(), x, fresh_g=2.0 * totals).voltages
@@ -517,8 +514,6 @@ def test_the_norton_currents_are_memoised_per_input_batch_and_folded_from_the_se
 def test_input_offsets_and_bias_rails_drive_one_layer_together():
     """Input sources with an offset and bias rails feeding the same layer: both parts' constant
     currents add up."""
-    from analog_eqprop.circuits import circuit_from_graph, circuit_graph
-
     G = circuit_graph([5, 40, 3], seed=4)
     for n, d in G.nodes(data=True):
         if d.get("role") == "input":
@@ -557,10 +552,6 @@ def test_torch_sweeps_report_as_the_host_sweeps(tol, max_iter):
 
 def _pairs_first():
     """Outputs only, differential, the first free node the negative side of class 0."""
-    import networkx as nx
-
-    from analog_eqprop.circuits import circuit_from_graph
-
     G = nx.Graph()
     for i in range(3):
         G.add_node(f"x{i}", role="input")
@@ -580,9 +571,7 @@ def _hidden_last(sizes=None):
     if sizes is None:
         c = _differential("resistive")
     else:
-        from analog_eqprop.circuits import circuit_from_graph, circuit_graph
-
-        c = circuit_from_graph(circuit_graph(sizes, seed=3, outputs="differential"), clamp=(0.0, None),
+            c = circuit_from_graph(circuit_graph(sizes, seed=3, outputs="differential"), clamp=(0.0, None),
                                nudge="resistive", target_on=0.1, target_off=-0.1)
     layer = np.asarray(c.node_layer).copy()
     hidden = layer == layer.min()
@@ -603,10 +592,6 @@ def test_resistive_pairs_wherever_their_nodes_sit(make):
 
 
 def test_a_non_convex_nudge_names_the_node_it_cancels():
-    import networkx as nx
-
-    from analog_eqprop.circuits import circuit_from_graph
-
     G = nx.Graph()
     G.add_node("x0", role="input")
     G.add_node("y0", role="output")
@@ -694,10 +679,6 @@ def _rail_block(mixed: bool = False):
     """70 hidden nodes each wired to a 0.4 V rail (a dense 1 x 70 block of a constant source that is
     not the first source), the inputs to a few; ``mixed``: both inputs and the rail wired to all,
     one dense 3 x 70 block of input and constant rows."""
-    import networkx as nx
-
-    from analog_eqprop.circuits import circuit_from_graph
-
     G = nx.Graph()
     G.add_node("x0", role="input")
     G.add_node("x1", role="input")
@@ -750,10 +731,6 @@ def test_block_plans_of_unusual_layouts_solve_the_qp(name):
 def test_a_layer_that_a_feature_does_not_drive_folds_its_inputs_too():
     """x4 drives the outputs only: layer 0's fold map still has a row per feature (the second batch
     of 16, for one g, is folded)."""
-    import networkx as nx
-
-    from analog_eqprop.circuits import circuit_from_graph
-
     G = nx.Graph()
     rng = np.random.default_rng(2)
     for i in range(5):
@@ -817,10 +794,6 @@ def _input_rail():
 
 
 def _graph_clamps(**clamp):
-    import networkx as nx
-
-    from analog_eqprop.circuits import circuit_from_graph
-
     G = nx.Graph()
     rng = np.random.default_rng(4)
     for i in range(3):
