@@ -401,3 +401,19 @@ def test_conductance_cocontent_is_half_g_dv_squared_and_its_gradient_the_current
     wm[:, 0] -= h
     i0 = 1e-3 * (w[:, 0] - w[:, 1]) + 2e-3 * w[:, 0]
     np.testing.assert_allclose((t.cocontent(wp) - t.cocontent(wm)) / (2 * h), i0, rtol=1e-8)
+
+
+def test_a_pickled_conductance_table_leaves_its_caches_behind():
+    """A circuit goes to worker processes by pickle: the conductance table's caches (dense blocks,
+    layer edges: index arrays as big as the table) stay behind and are found again after."""
+    import pickle
+
+    t = drn_circuit([8, 70, 4], seed=0).element("conductance")
+    blocks, layers = t.blocks(), t.layer_edges()
+    state = t.__getstate__()
+    assert "_blocks" not in state and "_layer_edges" not in state and {"a", "b", "g", "layer"} <= set(state)
+    back = pickle.loads(pickle.dumps(t))
+    assert "_blocks" not in back.__dict__ and "_layer_edges" not in back.__dict__
+    for f in ("a", "b", "g", "layer"):
+        np.testing.assert_array_equal(getattr(back, f), getattr(t, f))
+    assert np.array_equal(back.blocks().edges(), blocks.edges()) and len(back.layer_edges()) == len(layers)
