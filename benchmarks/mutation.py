@@ -50,8 +50,11 @@ MODULES: dict[str, list[str]] = {
     # (test_devices: the general-kind loop; test_api: save/load)
     "elements/diode.py": _CIRCUIT + ["tests/test_model_cards.py", "tests/test_newton_convergence.py",
                                      "tests/test_devices.py", "tests/test_api.py"],
-    "elements/conductance.py": _CIRCUIT + ["tests/test_perf_paths.py", "tests/test_api.py"],
-    "elements/nudge.py": _CIRCUIT + ["tests/test_losses.py", "tests/test_compare.py"],
+    # test_conductances / test_nudge: the survivors of the 2026-12-03 runs (caches, Norton refusals; outputs
+    # against node 0, mixed outputs, refused outputs)
+    "elements/conductance.py": _CIRCUIT + ["tests/test_perf_paths.py", "tests/test_api.py",
+                                           "tests/test_conductances.py"],
+    "elements/nudge.py": _CIRCUIT + ["tests/test_losses.py", "tests/test_compare.py", "tests/test_nudge.py"],
     "elements/source.py": _CIRCUIT + ["tests/test_bad_inputs.py"],
     "elements/amplifier.py": _CIRCUIT + ["tests/test_amp_offset.py"],
     "elements/base.py": _CIRCUIT + ["tests/test_devices.py", "tests/test_mosfet.py"],

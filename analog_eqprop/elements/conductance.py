@@ -83,10 +83,6 @@ class Conductances(ElementTable):
             object.__setattr__(self, "_layer_edges", groups(self.layer, self.n_layers))
         return list(self._layer_edges)
 
-    def take(self, rows) -> "Conductances":
-        out = super().take(rows)
-        return out if not self.param.size else out.replace(param=self.param[np.asarray(rows)])
-
     @property
     def n_layers(self) -> int:
         return int(self.layer.max()) + 1 if len(self) else 0

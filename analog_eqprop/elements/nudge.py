@@ -79,6 +79,10 @@ class Outputs(ElementTable):
             raise GraphError("circuit: needs at least one output, and out_neg must match out_pos")
         if self.pos.min() < 0 or self.pos.max() >= circuit.n_free or self.neg.max() >= circuit.n_free:
             raise GraphError("circuit: outputs must be free nodes")
+        same = np.flatnonzero(self.pos == self.neg)
+        if same.size:
+            raise GraphError(f"circuit: output {int(same[0])} reads V(pos) - V(neg) of one node (pos = neg = "
+                             f"{int(self.pos[same[0]])}), which is 0 V whatever the circuit does")
         if self.mode not in NUDGE_MODES:
             raise GraphError(f"circuit: nudge must be one of {NUDGE_MODES}, got {self.mode!r}")
 
