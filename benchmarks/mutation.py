@@ -88,6 +88,10 @@ MODULES: dict[str, list[str]] = {
     # the block plan, split from solvers/bcd.py after its 2026-12-03 run (the same owners)
     "solvers/bcd_plan.py": ["tests/test_bcd.py", "tests/test_perf_paths.py", "tests/test_bad_inputs.py",
                             "tests/test_bcd_mutants.py", "tests/test_dense_builders.py"],
+    # which circuits BCD takes, and its sweeps on torch tensors (CPU torch in CI)
+    "solvers/bcd_checks.py": ["tests/test_bcd.py", "tests/test_bcd_mutants.py", "tests/test_dense_builders.py",
+                              "tests/test_mosfet.py", "tests/test_devices.py"],
+    "solvers/bcd_device.py": ["tests/test_perf_paths.py", "tests/test_bcd.py", "tests/test_bcd_mutants.py"],
     # EqProp, its gradient checks and losses, and the resistive model's gradient and update paths
     "eqprop/core.py": ["tests/test_theory.py", "tests/test_circuits.py", "tests/test_losses.py",
                        "tests/test_bad_inputs.py"],
