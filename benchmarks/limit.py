@@ -239,43 +239,10 @@ def measure(model: str, dtype: str, args) -> dict:
                floor_drive_ms=float(np.median(fd)), floor_rmw_ms=float(np.median(fr)),
                path="reference (unfused)" if args.reference else "ours", clock=args.clock, load_before=load0,
                load_after=_load(),
-               numba=_numba_state(),
-               huge_pages_weights=huge_page_share(list(tr.model.params.values())),
-               huge_pages_floor=huge_page_share([floor.w]))
+               numba=_numba_state())
     if args.breakdown:
         rec["breakdown_ms"] = {k: round(v, 4) for k, v in breakdown(tr, run_steps, args.steps).items()}
     return rec
-
-
-def huge_page_share(arrays) -> float | None:
-    """The share of the arrays' bytes that sit in transparent huge pages (Linux: the
-    ``AnonHugePages`` of each mapping holding one, from ``/proc/self/smaps``), or None where
-    that file cannot be read. With THP in ``madvise`` mode NumPy asks for huge pages for big
-    arrays, and the kernel gives them only when it finds free 2 MiB pages at the time: a process
-    may get them for its weights or not, which changes the cost of every pass over them."""
-    try:
-        text = Path("/proc/self/smaps").read_text()
-    except OSError:
-        return None
-    maps, cur = [], None
-    for line in text.splitlines():
-        head = line.split(" ", 1)[0]
-        if "-" in head and ":" not in head:
-            lo, hi = (int(v, 16) for v in head.split("-"))
-            cur = [lo, hi, 0]
-            maps.append(cur)
-        elif line.startswith("AnonHugePages:") and cur is not None:
-            cur[2] = int(line.split()[1]) * 1024
-    total = huge = 0
-    for a in arrays:  # (NumPy's madvise splits a big allocation's mapping at 2 MiB boundaries)
-        base = a.base if a.base is not None else a
-        lo_a, hi_a = base.ctypes.data, base.ctypes.data + base.nbytes
-        total += base.nbytes
-        for lo, hi, h in maps:
-            overlap = min(hi, hi_a) - max(lo, lo_a)
-            if overlap > 0:
-                huge += h * overlap / (hi - lo)  # the mapping's huge pages, pro rata
-    return round(huge / total, 3) if total else None
 
 
 def _numba_state() -> str:
