@@ -10,6 +10,8 @@ account of its nudge and the float64 targets are pinned here too.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -140,3 +142,6 @@ def test_a_nudge_that_overflows_is_refused_by_name():
     resistive = _small(Outputs(pos=[2], neg=[-1], mode="resistive"))
     with pytest.raises(NetlistError, match=r"^nudge resistance is inf"):  # 1 / 1e-310 overflows
         compile_netlist(resistive, None, [0.3, -0.6], beta=1e-310, target=[1.0])
+    wide = dataclasses.replace(resistive, target_on=1.0, target_off=-1.0)  # t = -1 + 2 * target [V]
+    with np.errstate(over="ignore"), pytest.raises(NetlistError, match=r"^target 0 is inf"):
+        compile_netlist(wide, None, [0.3, -0.6], beta=0.25, target=[1e308])
