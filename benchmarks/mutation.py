@@ -56,7 +56,7 @@ MODULES: dict[str, list[str]] = {
                                            "tests/test_conductances.py"],
     "elements/nudge.py": _CIRCUIT + ["tests/test_losses.py", "tests/test_compare.py", "tests/test_nudge.py"],
     "elements/source.py": _CIRCUIT + ["tests/test_bad_inputs.py"],
-    "elements/amplifier.py": _CIRCUIT + ["tests/test_amp_offset.py"],
+    "elements/amplifier.py": _CIRCUIT + ["tests/test_amp_offset.py", "tests/test_amplifiers.py"],
     "elements/base.py": _CIRCUIT + ["tests/test_devices.py", "tests/test_mosfet.py"],
     "elements/mosfet.py": ["tests/test_mosfet.py", "tests/test_transistor_edges.py", "tests/test_netlist.py",
                            "tests/test_circuits.py"],
@@ -247,16 +247,14 @@ EQUIVALENT: dict[str, dict[str, str]] = {
     "eqprop/losses.py": {
         "x_get_loss__mutmut_4": "the default name 'mse' -> 'MSE': get_loss looks names up lower-cased",
     },
-    "elements/conductance.py": {
-        **{f"xǁConductancesǁwrite__mutmut_{k}": "the sentinel index of a terminal that is no source, masked by "
-           "kind == 1" for k in (13, 26, 27)},
-        **{f"xǁConductancesǁwrite__mutmut_{k}": "the text of a deck's section comment"
-           for k in (73, 74, 76, 77, 79, *range(131, 141))},
-        **{f"xǁConductancesǁwrite__mutmut_{k}": "the message of a refusal no circuit reaches: a Norton sum of "
-           "conductances that is subnormal, a Norton current that overflows" for k in (145, 147, 154)},
-        "xǁConductancesǁwrite__mutmut_160": "the element name of a sweep deck's Norton current (any unique name)",
-        "xǁConductancesǁwrite__mutmut_164": "SPICE reads element letters in either case",
-        "xǁConductancesǁtake__mutmut_4": "ElementTable.take already slices param (a column of the table's length)",
+    "elements/conductance.py": {  # the fourth session's full run (numbers of the module as of 46feeac)
+        "xǁConductancesǁwrite__mutmut_13": "the value appended for index -1 (a terminal that is no source): read only "
+                                           "where kind != 1, and masked there by (kind == 1) &",
+        "xǁConductancesǁwrite__mutmut_95": "called only when 1/g[k] is not finite: 2/g[k] is not either, and the "
+                                           "message names the same conductance",
+        **{f"xǁConductancesǁwrite__mutmut_{k}": "the kind of a single-point deck's Norton current: Deck.value ignores "
+           "it outside a sweep, and this branch writes single-point decks only" for k in (168, 177, 178)},
+        "xǁConductancesǁwrite__mutmut_194": "SPICE reads a B source's i= in either case",
     },
     "netlist/compiler.py": {
         "xǁNetlistǁwrite__mutmut_10": "encoding 'UTF-8' for 'utf-8': the same codec",
