@@ -55,7 +55,7 @@ MODULES: dict[str, list[str]] = {
     "elements/conductance.py": _CIRCUIT + ["tests/test_perf_paths.py", "tests/test_api.py",
                                            "tests/test_conductances.py"],
     "elements/nudge.py": _CIRCUIT + ["tests/test_losses.py", "tests/test_compare.py", "tests/test_nudge.py"],
-    "elements/source.py": _CIRCUIT + ["tests/test_bad_inputs.py"],
+    "elements/source.py": _CIRCUIT + ["tests/test_bad_inputs.py", "tests/test_sources.py"],
     "elements/amplifier.py": _CIRCUIT + ["tests/test_amp_offset.py", "tests/test_amplifiers.py"],
     "elements/base.py": _CIRCUIT + ["tests/test_devices.py", "tests/test_mosfet.py"],
     "elements/mosfet.py": ["tests/test_mosfet.py", "tests/test_transistor_edges.py", "tests/test_netlist.py",

@@ -26,7 +26,7 @@ import numpy as np
 
 from analog_eqprop.elements.base import CardSpec, ElementTable, TerminalMap, column, labels_column
 from analog_eqprop.errors import GraphError
-from analog_eqprop.spice.names import comment_text, encode_label, format_number
+from analog_eqprop.spice.names import encode_label, format_number
 
 __all__ = ["Sources"]
 
@@ -84,6 +84,16 @@ class Sources(ElementTable):
             if not np.all(np.isfinite(a)):
                 k = int(np.argmax(~np.isfinite(a)))
                 raise GraphError(f"circuit: {legacy}[{k}] ({self.labels[k]}) is {a[k]!r}; it must be finite")
+        roles = set(self.role) - {"input", "bias"}
+        if roles:
+            k = next(i for i, r in enumerate(self.role) if r in roles)
+            raise GraphError(f"circuit: source {self.labels[k]} has role {self.role[k]!r}; a source is an 'input' "
+                             "(reads a feature) or a 'bias' rail")
+        bad = (self.feature < -1) | ((self.feature >= 0) & ~self.is_input)
+        if np.any(bad):
+            k = int(np.argmax(bad))
+            raise GraphError(f"circuit: source {self.labels[k]} ({self.role[k]}) has feature {self.feature[k]}; an "
+                             "input reads a feature >= 0, a bias rail none (-1)")
         if np.any(self.feature >= circuit.n_features):
             k = int(np.argmax(self.feature >= circuit.n_features))
             raise GraphError(f"circuit: source {self.labels[k]} reads feature {self.feature[k]} "
@@ -121,7 +131,7 @@ class Sources(ElementTable):
                         "V = gain * x[feature] + offset"
                     deck.add(f"* inputs: {note}")
                 else:
-                    deck.add("* " + comment_text(f"{role} rails" if role == "bias" else f"{role} sources"))
+                    deck.add("* bias rails")
             t = c.n_free + s
             deck.add(f"* @source {deck.name(t)} label={encode_label(self.labels[s])} kind={encode_label(self.role[s])} "
                      f"feature={int(self.feature[s])} gain={format_number(self.gain[s])} "
